@@ -1,0 +1,319 @@
+//! Typed settings, read once from Rocket's figment (Rocket.toml profiles and `ROCKET_*`
+//! variables) and validated at ignite, so a bad value stops start-up instead of a request.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rocket::figment::Figment;
+use rocket::http::SameSite;
+use rocket::serde::Deserialize;
+
+use crate::domain::{Password, Username};
+
+/// Where the server keeps its database when `database_url` is not set.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/jwt-blacklist.sqlite3";
+
+/// Seconds of clock skew tolerated on `exp`; the purge keeps rows this much longer.
+pub const LEEWAY_SECS: u64 = 5;
+
+/// The secret must be at least this long: HS256 with a short key is brute-forceable offline.
+const MIN_SECRET_LEN: usize = 32;
+
+/// Everything the server reads from configuration, validated.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub database: DatabaseUrl,
+    pub db_pool_size: u32,
+    /// How long a request waits for a database connection before failing closed (503).
+    pub db_timeout: Duration,
+    pub jwt_secret: Secret,
+    pub jwt_issuer: String,
+    pub token_ttl: Duration,
+    pub cookie: CookieSettings,
+    pub purge_schedule: String,
+    pub purge_batch_size: i64,
+    pub admin: Option<(Username, Password)>,
+    pub signup_enabled: bool,
+    pub allowed_origins: Vec<String>,
+    pub throttle: ThrottleSettings,
+}
+
+/// Attributes of the `jwt` cookie.
+#[derive(Debug, Clone, Copy)]
+pub struct CookieSettings {
+    pub secure: bool,
+    pub same_site: SameSite,
+}
+
+/// Limits on failed logins before `/authenticate` answers 429.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleSettings {
+    pub max_failures_per_user: u32,
+    pub max_failures_per_ip: u32,
+    pub window: Duration,
+}
+
+/// The raw shape of the settings, before validation.
+#[derive(Deserialize)]
+#[serde(crate = "rocket::serde")]
+struct RawConfig {
+    database_url: Option<String>,
+    #[serde(default = "defaults::pool_size")]
+    db_pool_size: u32,
+    #[serde(default = "defaults::db_timeout_ms")]
+    db_timeout_ms: u64,
+    jwt_secret: Option<String>,
+    #[serde(default = "defaults::issuer")]
+    jwt_issuer: String,
+    #[serde(default = "defaults::token_ttl")]
+    token_ttl: u64,
+    cookie_secure: Option<bool>,
+    #[serde(default = "defaults::same_site")]
+    cookie_same_site: String,
+    #[serde(default = "defaults::purge_schedule")]
+    purge_schedule: String,
+    #[serde(default = "defaults::purge_batch_size")]
+    purge_batch_size: i64,
+    admin_username: Option<String>,
+    admin_password: Option<String>,
+    #[serde(default = "defaults::yes")]
+    signup_enabled: bool,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+    #[serde(default = "defaults::max_failures_per_user")]
+    login_max_failures_per_user: u32,
+    #[serde(default = "defaults::max_failures_per_ip")]
+    login_max_failures_per_ip: u32,
+    #[serde(default = "defaults::failure_window")]
+    login_failure_window: u64,
+}
+
+mod defaults {
+    pub fn pool_size() -> u32 {
+        8
+    }
+    pub fn db_timeout_ms() -> u64 {
+        2000
+    }
+    pub fn issuer() -> String {
+        "jwt-blacklist".into()
+    }
+    pub fn token_ttl() -> u64 {
+        3600
+    }
+    pub fn same_site() -> String {
+        "lax".into()
+    }
+    pub fn purge_schedule() -> String {
+        "0 * * * * *".into()
+    }
+    pub fn purge_batch_size() -> i64 {
+        500
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn max_failures_per_user() -> u32 {
+        5
+    }
+    pub fn max_failures_per_ip() -> u32 {
+        50
+    }
+    pub fn failure_window() -> u64 {
+        300
+    }
+}
+
+/// Why the configuration was refused; the message names the offending key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl AppConfig {
+    /// Reads and validates the settings of the figment's selected profile.
+    pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
+        let raw: RawConfig = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        let release = figment.profile() == "release";
+        let database =
+            DatabaseUrl::parse(raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))?;
+        let jwt_secret = Secret::resolve(raw.jwt_secret, release)?;
+        let same_site = match raw.cookie_same_site.to_ascii_lowercase().as_str() {
+            "lax" => SameSite::Lax,
+            "strict" => SameSite::Strict,
+            "none" => SameSite::None,
+            other => {
+                return Err(ConfigError(format!(
+                    "cookie_same_site must be lax, strict or none, not `{other}`"
+                )))
+            }
+        };
+        let secure = raw.cookie_secure.unwrap_or(release);
+        if same_site == SameSite::None && !secure {
+            return Err(ConfigError(
+                "cookie_same_site = none needs cookie_secure = true: browsers drop such cookies"
+                    .into(),
+            ));
+        }
+        if raw.token_ttl == 0 || raw.token_ttl > 30 * 24 * 3600 {
+            return Err(ConfigError(
+                "token_ttl must be between 1 and 2592000 seconds".into(),
+            ));
+        }
+        if !(1..=100_000).contains(&raw.purge_batch_size) {
+            return Err(ConfigError(
+                "purge_batch_size must be between 1 and 100000".into(),
+            ));
+        }
+        if raw.db_pool_size == 0 {
+            return Err(ConfigError("db_pool_size must be at least 1".into()));
+        }
+        let admin = match (raw.admin_username, raw.admin_password) {
+            (Some(name), Some(password)) => Some((
+                Username::parse(&name).map_err(|e| ConfigError(format!("admin_username: {e}")))?,
+                Password::parse(password)
+                    .map_err(|e| ConfigError(format!("admin_password: {e}")))?,
+            )),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError(
+                    "admin_username and admin_password must be set together".into(),
+                ))
+            }
+        };
+        let allowed_origins = raw
+            .allowed_origins
+            .into_iter()
+            .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
+            .collect();
+        Ok(Self {
+            database,
+            db_pool_size: raw.db_pool_size,
+            db_timeout: Duration::from_millis(raw.db_timeout_ms.max(1)),
+            jwt_secret,
+            jwt_issuer: raw.jwt_issuer,
+            token_ttl: Duration::from_secs(raw.token_ttl),
+            cookie: CookieSettings { secure, same_site },
+            purge_schedule: raw.purge_schedule,
+            purge_batch_size: raw.purge_batch_size,
+            admin,
+            signup_enabled: raw.signup_enabled,
+            allowed_origins,
+            throttle: ThrottleSettings {
+                max_failures_per_user: raw.login_max_failures_per_user.max(1),
+                max_failures_per_ip: raw.login_max_failures_per_ip.max(1),
+                window: Duration::from_secs(raw.login_failure_window.max(1)),
+            },
+        })
+    }
+}
+
+/// The signing key; its `Debug` never shows the bytes.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    fn resolve(configured: Option<String>, release: bool) -> Result<Self, ConfigError> {
+        match configured {
+            Some(s) if s.len() >= MIN_SECRET_LEN => Ok(Self(s.into_bytes())),
+            Some(_) => Err(ConfigError(format!("jwt_secret must be at least {MIN_SECRET_LEN} bytes"))),
+            None if release => Err(ConfigError(
+                "jwt_secret is required in the release profile (set ROCKET_JWT_SECRET to 32 or more random bytes)".into(),
+            )),
+            None => {
+                rocket::warn!("jwt_secret is not set: using an ephemeral secret; tokens will not survive a restart");
+                use rand::RngCore;
+                let mut bytes = vec![0u8; 64];
+                rand::rngs::OsRng.fill_bytes(&mut bytes);
+                Ok(Self(bytes))
+            }
+        }
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A database location, parsed from `database_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite file, created with its folder at start.
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    /// Accepts `sqlite://relative/path`, `sqlite:///absolute/path` and a plain path.
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() || path == ":memory:" || path.contains("mode=memory") {
+            return Err(ConfigError(format!(
+                "database_url `{url}` must name a SQLite file: an in-memory database would give every pooled connection its own blacklist"
+            )));
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite file {}", path.display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_accept_relative_absolute_and_plain_paths() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db").ok(),
+            Some(DatabaseUrl::Sqlite("data/x.db".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/x.db").ok(),
+            Some(DatabaseUrl::Sqlite("/tmp/x.db".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("x.db").ok(),
+            Some(DatabaseUrl::Sqlite("x.db".into()))
+        );
+    }
+
+    #[test]
+    fn an_in_memory_sqlite_database_is_refused() {
+        assert!(DatabaseUrl::parse(":memory:").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn the_secret_is_redacted_in_debug_output() {
+        let secret = Secret(b"0123456789abcdef0123456789abcdef".to_vec());
+        assert!(!format!("{secret:?}").contains("0123"));
+    }
+
+    #[test]
+    fn release_refuses_to_start_without_a_secret() {
+        assert!(Secret::resolve(None, true).is_err());
+        assert!(Secret::resolve(Some("short".into()), false).is_err());
+        assert!(Secret::resolve(None, false).is_ok());
+    }
+}
+
+/// A fixed secret for unit tests in other modules.
+#[cfg(test)]
+pub(crate) fn tests_secret() -> Secret {
+    Secret(b"unit-test-secret-unit-test-secret-0123".to_vec())
+}
