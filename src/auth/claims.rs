@@ -1,0 +1,139 @@
+//! The JWT: its claims, and the one place tokens are signed and validated.
+
+use std::time::Duration;
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::config::{Secret, LEEWAY_SECS};
+use crate::domain::Role;
+
+/// Tokens longer than this are refused before any parsing: ours are a few hundred bytes.
+pub const MAX_TOKEN_LEN: usize = 4096;
+
+/// What a session token says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    pub jti: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+}
+
+impl Claims {
+    pub fn expires_at(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.exp).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+}
+
+/// Why a presented token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenError {
+    Expired,
+    Invalid,
+}
+
+/// Signs and validates tokens. HS256 is pinned: the header's `alg` is never trusted.
+pub struct TokenCodec {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    ttl: Duration,
+}
+
+impl TokenCodec {
+    pub fn new(secret: &Secret, issuer: &str, ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_issuer(&[issuer]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret.expose()),
+            decoding: DecodingKey::from_secret(secret.expose()),
+            validation,
+            issuer: issuer.to_owned(),
+            ttl,
+        }
+    }
+
+    /// Issues a fresh token (new random `jti`) valid for the configured lifetime from `now`.
+    pub fn issue(
+        &self,
+        username: &str,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
+        let iat = now.unix_timestamp();
+        let claims = Claims {
+            sub: username.to_owned(),
+            role,
+            jti: Uuid::new_v4().to_string(),
+            iat,
+            exp: iat + self.ttl.as_secs() as i64,
+            iss: self.issuer.clone(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        Ok((token, claims))
+    }
+
+    /// Checks signature, algorithm, issuer and expiry (with at most `LEEWAY_SECS` of skew).
+    pub fn decode(&self, token: &str) -> Result<Claims, TokenError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::Invalid);
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            })?;
+        // Ids are v4 UUIDs that we minted; anything else is not ours.
+        Uuid::parse_str(&data.claims.jti).map_err(|_| TokenError::Invalid)?;
+        Ok(data.claims)
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codec() -> TokenCodec {
+        let secret = crate::config::tests_secret();
+        TokenCodec::new(&secret, "test-issuer", Duration::from_secs(60))
+    }
+
+    #[test]
+    fn an_issued_token_decodes_to_the_same_claims() {
+        let codec = codec();
+        let (token, claims) = codec
+            .issue("alice", Role::User, OffsetDateTime::now_utc())
+            .expect("issue");
+        assert_eq!(codec.decode(&token), Ok(claims));
+    }
+
+    #[test]
+    fn a_token_past_its_expiry_and_the_leeway_is_expired() {
+        let codec = codec();
+        let long_ago =
+            OffsetDateTime::now_utc() - time::Duration::seconds(60 + LEEWAY_SECS as i64 + 2);
+        let (token, _) = codec.issue("alice", Role::User, long_ago).expect("issue");
+        assert_eq!(codec.decode(&token), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn an_oversized_token_is_refused_without_parsing() {
+        assert_eq!(
+            codec().decode(&"a".repeat(MAX_TOKEN_LEN + 1)),
+            Err(TokenError::Invalid)
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! Request guards: [`AuthUser`] (a valid, unrevoked token), [`AdminUser`] (built on it) and
+//! [`PresentedToken`] (whatever valid token came along, revoked or not, for logout).
+//!
+//! A bad token is an error (401), never a forward to another route; when revocation cannot be
+//! checked the guard fails closed (503). The reason is left for the JSON catcher.
+
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome, Request};
+use time::OffsetDateTime;
+
+use super::claims::{Claims, TokenCodec, TokenError};
+use super::cookie::COOKIE_NAME;
+use crate::domain::Role;
+use crate::error::{remember, ApiError};
+use crate::revocation::Revocation;
+
+/// The caller of a protected route.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub username: String,
+    pub role: Role,
+    pub jti: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A caller whose token carries the `admin` role.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub AuthUser);
+
+/// The claims of a correctly signed, unexpired token, if the request carried one.
+pub struct PresentedToken(pub Option<Claims>);
+
+/// The raw token: `Authorization: Bearer` first (an API client's explicit choice), else the cookie.
+fn raw_token<'r>(req: &'r Request<'_>) -> Option<&'r str> {
+    let bearer = req.headers().get_one("Authorization").and_then(|h| {
+        let (scheme, token) = h.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    });
+    bearer
+        .or_else(|| req.cookies().get(COOKIE_NAME).map(|c| c.value()))
+        .filter(|t| !t.is_empty())
+}
+
+fn fail<T>(req: &Request<'_>, err: ApiError) -> Outcome<T, ApiError> {
+    let err = remember(req, err);
+    Outcome::Error((err.status(), err))
+}
+
+fn decode(req: &Request<'_>) -> Result<Claims, ApiError> {
+    let codec = req
+        .rocket()
+        .state::<TokenCodec>()
+        .ok_or(ApiError::Internal)?;
+    let token = raw_token(req).ok_or(ApiError::Unauthorized("no session token was presented"))?;
+    codec.decode(token).map_err(|e| match e {
+        TokenError::Expired => ApiError::Unauthorized("the session token has expired"),
+        TokenError::Invalid => ApiError::Unauthorized("the session token is invalid"),
+    })
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AuthUser {
+    type Error = ApiError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ApiError> {
+        let claims = match decode(req) {
+            Ok(claims) => claims,
+            Err(err) => return fail(req, err),
+        };
+        let Some(revocation) = req.rocket().state::<Revocation>() else {
+            return fail(req, ApiError::Internal);
+        };
+        match revocation.is_revoked(&claims.jti).await {
+            Ok(false) => Outcome::Success(AuthUser {
+                expires_at: claims.expires_at(),
+                username: claims.sub,
+                role: claims.role,
+                jti: claims.jti,
+            }),
+            Ok(true) => fail(
+                req,
+                ApiError::Unauthorized("the session token has been revoked"),
+            ),
+            Err(cause) => fail(req, ApiError::from(cause)),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AdminUser {
+    type Error = ApiError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ApiError> {
+        match AuthUser::from_request(req).await {
+            Outcome::Success(user) if user.role == Role::Admin => Outcome::Success(AdminUser(user)),
+            Outcome::Success(_) => {
+                fail(req, ApiError::Forbidden("this action needs the admin role"))
+            }
+            Outcome::Error(e) => Outcome::Error(e),
+            Outcome::Forward(_) => fail(
+                req,
+                ApiError::Unauthorized("a valid session token is required"),
+            ),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for PresentedToken {
+    type Error = ApiError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ApiError> {
+        match decode(req) {
+            Ok(claims) => Outcome::Success(PresentedToken(Some(claims))),
+            Err(ApiError::Internal) => {
+                Outcome::Error((Status::InternalServerError, ApiError::Internal))
+            }
+            Err(_) => Outcome::Success(PresentedToken(None)),
+        }
+    }
+}

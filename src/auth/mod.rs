@@ -1,0 +1,10 @@
+//! Authentication: tokens, the cookie that carries them, password hashing, the login throttle,
+//! the same-origin rule for state-changing requests, and the request guards built on them.
+
+pub mod accounts;
+pub mod claims;
+pub mod cookie;
+pub mod guard;
+pub mod origin;
+pub mod password;
+pub mod throttle;

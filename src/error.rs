@@ -1,0 +1,208 @@
+//! The one error type of the HTTP layer and the JSON catchers.
+//!
+//! Rules for the whole crate: every 4xx/5xx answer has the body
+//! `{"error": "<snake_case_code>", "message": "<text for humans>"}`; codes are stable; internal
+//! causes are logged here, once, and never sent to the client; no token, cookie or password ever
+//! appears in a message or a log line. Request guards that fail leave an [`ApiError`] in the
+//! request's local cache, and the catcher for their status answers with it.
+
+use std::io::Cursor;
+
+use rocket::http::{ContentType, Header, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use rocket::serde::json::{self, serde_json};
+use rocket::{catch, catchers, Catcher};
+
+use crate::db::DbError;
+
+/// An error answer: status, stable code and a message that is safe to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    BadRequest(String),
+    Unauthorized(&'static str),
+    InvalidCredentials,
+    Forbidden(&'static str),
+    CrossOrigin,
+    UsernameTaken,
+    Unprocessable(String),
+    PayloadTooLarge,
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
+    Unavailable,
+    Internal,
+    /// Any other status (404, 405, ...), answered by a catcher with a code from its reason.
+    Other(Status),
+}
+
+impl ApiError {
+    pub fn status(&self) -> Status {
+        match self {
+            Self::BadRequest(_) => Status::BadRequest,
+            Self::Unauthorized(_) | Self::InvalidCredentials => Status::Unauthorized,
+            Self::Forbidden(_) | Self::CrossOrigin => Status::Forbidden,
+            Self::UsernameTaken => Status::Conflict,
+            Self::Unprocessable(_) => Status::UnprocessableEntity,
+            Self::PayloadTooLarge => Status::PayloadTooLarge,
+            Self::TooManyRequests { .. } => Status::TooManyRequests,
+            Self::Unavailable => Status::ServiceUnavailable,
+            Self::Internal => Status::InternalServerError,
+            Self::Other(status) => *status,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Forbidden(_) => "forbidden",
+            Self::CrossOrigin => "cross_origin_request",
+            Self::UsernameTaken => "username_taken",
+            Self::Unprocessable(_) => "unprocessable_entity",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Unavailable => "service_unavailable",
+            Self::Internal => "internal_error",
+            Self::Other(status) => match status.code {
+                404 => "not_found",
+                405 => "method_not_allowed",
+                406 => "not_acceptable",
+                411 => "length_required",
+                415 => "unsupported_media_type",
+                431 => "request_header_fields_too_large",
+                500..=599 => "internal_error",
+                _ => "bad_request",
+            },
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::BadRequest(m) | Self::Unprocessable(m) => m.clone(),
+            Self::Unauthorized(m) | Self::Forbidden(m) => (*m).to_owned(),
+            Self::InvalidCredentials => "username or password is incorrect".into(),
+            Self::CrossOrigin => "cross-origin requests that change state are refused".into(),
+            Self::UsernameTaken => "that username is already taken".into(),
+            Self::PayloadTooLarge => "the request body is larger than the server accepts".into(),
+            Self::TooManyRequests { retry_after_secs } => {
+                format!("too many failed attempts; try again in {retry_after_secs} s")
+            }
+            Self::Unavailable => "the session store cannot be reached; try again shortly".into(),
+            Self::Internal => "the server could not complete the request".into(),
+            Self::Other(status) if status.code == 404 => "no such resource".into(),
+            Self::Other(status) => status.reason_lossy().to_ascii_lowercase(),
+        }
+    }
+
+    /// The error for a JSON body that could not be read, without echoing the body back.
+    pub fn from_json(err: &json::Error<'_>) -> Self {
+        match err {
+            json::Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                Self::PayloadTooLarge
+            }
+            json::Error::Io(_) => {
+                Self::BadRequest("the request body is not valid UTF-8 text".into())
+            }
+            json::Error::Parse(_, e) => match e.classify() {
+                serde_json::error::Category::Data => {
+                    let text = e.to_string();
+                    let named = ["missing field", "unknown field", "duplicate field"];
+                    if named.iter().any(|p| text.starts_with(p)) && !text.contains('"') {
+                        Self::Unprocessable(format!("the request body does not match: {text}"))
+                    } else {
+                        Self::Unprocessable(format!(
+                            "the request body does not match the expected fields or types (line {}, column {})",
+                            e.line(),
+                            e.column()
+                        ))
+                    }
+                }
+                _ => Self::BadRequest(format!(
+                    "the request body is not valid JSON (line {}, column {})",
+                    e.line(),
+                    e.column()
+                )),
+            },
+        }
+    }
+
+    fn body(&self) -> String {
+        serde_json::json!({ "error": self.code(), "message": self.message() }).to_string()
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(err: DbError) -> Self {
+        match err {
+            DbError::Unavailable(cause) => {
+                rocket::error!("database unavailable: {cause}");
+                Self::Unavailable
+            }
+            DbError::Query(cause) => {
+                rocket::error!("database query failed: {cause}");
+                Self::Unavailable
+            }
+            DbError::Internal(cause) => {
+                rocket::error!("database task failed: {cause}");
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl<'r> Responder<'r, 'static> for ApiError {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        let body = self.body();
+        let mut res = Response::build();
+        res.status(self.status())
+            .header(ContentType::JSON)
+            .sized_body(body.len(), Cursor::new(body));
+        if let Self::TooManyRequests { retry_after_secs } = self {
+            res.header(Header::new("Retry-After", retry_after_secs.to_string()));
+        }
+        if self.status() == Status::ServiceUnavailable {
+            res.header(Header::new("Retry-After", "1"));
+        }
+        Ok(res.finalize())
+    }
+}
+
+/// Answers with the error a guard left in the request's cache, or a generic one for the status.
+#[catch(default)]
+fn json_catcher(status: Status, req: &Request<'_>) -> ApiError {
+    let cached: &Option<ApiError> = req.local_cache(|| None);
+    match cached {
+        Some(err) if err.status() == status => err.clone(),
+        _ => generic(status),
+    }
+}
+
+fn generic(status: Status) -> ApiError {
+    match status.code {
+        400 => ApiError::BadRequest("the request could not be understood".into()),
+        401 => ApiError::Unauthorized("a valid session token is required"),
+        403 => ApiError::Forbidden("this action is not allowed"),
+        413 => ApiError::PayloadTooLarge,
+        422 => ApiError::Unprocessable(
+            "the request is well-formed but its content is not acceptable".into(),
+        ),
+        429 => ApiError::TooManyRequests {
+            retry_after_secs: 1,
+        },
+        503 => ApiError::Unavailable,
+        500 => ApiError::Internal,
+        _ => ApiError::Other(status),
+    }
+}
+
+/// Records `err` as the reason a guard failed, for the catcher to answer with.
+pub fn remember(req: &Request<'_>, err: ApiError) -> ApiError {
+    let _ = req.local_cache(|| Some(err.clone()));
+    err
+}
+
+pub fn catchers() -> Vec<Catcher> {
+    catchers![json_catcher]
+}
