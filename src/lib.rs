@@ -1,0 +1,117 @@
+//! A session server: JWT in an HttpOnly cookie, and a logout that really works.
+//!
+//! This file is the one place the application is assembled: configuration, database, services,
+//! routes, catchers and the purge job.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod jobs;
+pub mod revocation;
+mod routes;
+
+use rocket::fairing::{self, AdHoc};
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+
+use crate::auth::claims::TokenCodec;
+use crate::auth::password::PasswordHasher;
+use crate::auth::throttle::LoginThrottle;
+use crate::config::AppConfig;
+use crate::db::{Db, PoolSettings};
+use crate::domain::Role;
+use crate::error::ApiError;
+use crate::revocation::Revocation;
+
+/// The server configured from Rocket.toml and `ROCKET_*` variables.
+pub fn rocket() -> Rocket<Build> {
+    rocket_from(rocket::Config::figment())
+}
+
+/// The server configured from `figment` (tests pass their own).
+pub fn rocket_from(figment: Figment) -> Rocket<Build> {
+    rocket::custom(figment)
+        .attach(AdHoc::try_on_ignite("session server", setup))
+        .attach(jobs::fairing())
+        .attach(jobs::stop())
+        .mount("/", routes::all())
+        .register("/", error::catchers())
+}
+
+/// Validates the configuration, opens and migrates the database, and builds every service.
+/// Any failure stops start-up with a message naming the cause.
+async fn setup(rocket: Rocket<Build>) -> fairing::Result {
+    match build_state(&rocket).await {
+        Ok(state) => Ok(state.manage(rocket)),
+        Err(message) => {
+            rocket::error!("start-up refused: {message}");
+            Err(rocket)
+        }
+    }
+}
+
+struct State {
+    config: AppConfig,
+    db: Db,
+    revocation: Revocation,
+    codec: TokenCodec,
+    hasher: PasswordHasher,
+    throttle: LoginThrottle,
+    purge: jobs::PurgeJob,
+}
+
+impl State {
+    fn manage(self, rocket: Rocket<Build>) -> Rocket<Build> {
+        rocket
+            .manage(self.config)
+            .manage(self.db)
+            .manage(self.revocation)
+            .manage(self.codec)
+            .manage(self.hasher)
+            .manage(self.throttle)
+            .manage(self.purge)
+    }
+}
+
+async fn build_state(rocket: &Rocket<Build>) -> Result<State, String> {
+    let config = AppConfig::from_figment(rocket.figment()).map_err(|e| e.to_string())?;
+    let settings = PoolSettings {
+        max_size: config.db_pool_size,
+        timeout: config.db_timeout,
+    };
+    let db = Db::connect(config.database.clone(), settings)
+        .await
+        .map_err(|e| format!("database {}: {e}", config.database))?;
+    let revocation = Revocation::new(db.clone());
+    let purge = jobs::schedule(
+        revocation.clone(),
+        &config.purge_schedule,
+        config.purge_batch_size,
+    )
+    .await?;
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(workers))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    if let Some((name, password)) = &config.admin {
+        match auth::accounts::create(&db, &hasher, name, password, Role::Admin).await {
+            Ok(()) => rocket::info!("created admin `{name}`"),
+            Err(ApiError::UsernameTaken) => {}
+            Err(e) => return Err(format!("cannot create admin `{name}`: {}", e.message())),
+        }
+    }
+    Ok(State {
+        codec: TokenCodec::new(&config.jwt_secret, &config.jwt_issuer, config.token_ttl),
+        throttle: LoginThrottle::new(config.throttle),
+        config,
+        db,
+        revocation,
+        hasher,
+        purge,
+    })
+}

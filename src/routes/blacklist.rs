@@ -1,0 +1,138 @@
+//! `POST /blacklist/logout`, `GET /blacklist` (and `/blacklist/`), `POST /blacklist/purge`.
+
+use rocket::http::CookieJar;
+use rocket::serde::json::Json;
+use rocket::serde::Serialize;
+use rocket::{get, post, routes, Route, State};
+use time::OffsetDateTime;
+
+use crate::auth::cookie;
+use crate::auth::guard::{AdminUser, PresentedToken};
+use crate::auth::origin::SameOrigin;
+use crate::config::AppConfig;
+use crate::db::{blacklist, from_db_time, Db};
+use crate::error::ApiError;
+use crate::revocation::{Revocation, Revoked};
+
+pub fn routes() -> Vec<Route> {
+    routes![logout, list, purge]
+}
+
+const DEFAULT_LIMIT: i64 = 100;
+const MAX_LIMIT: i64 = 1000;
+
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+pub struct LoggedOut {
+    logged_out: bool,
+}
+
+/// Revokes the presented token (committed before answering) and clears the cookie. Without a
+/// valid token there is nothing to revoke, and the answer is still 200 with the cookie cleared.
+#[post("/blacklist/logout")]
+async fn logout(
+    _origin: SameOrigin,
+    token: PresentedToken,
+    jar: &CookieJar<'_>,
+    config: &State<AppConfig>,
+    revocation: &State<Revocation>,
+) -> Result<Json<LoggedOut>, ApiError> {
+    let revoked = match token.0 {
+        Some(claims) => {
+            let expires_at = claims.expires_at();
+            let token = Revoked {
+                jti: claims.jti,
+                username: claims.sub,
+                expires_at,
+            };
+            revocation.revoke(token, OffsetDateTime::now_utc()).await?;
+            true
+        }
+        None => false,
+    };
+    jar.add(cookie::clearing(config.cookie));
+    Ok(Json(LoggedOut {
+        logged_out: revoked,
+    }))
+}
+
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+pub struct Item {
+    jti: String,
+    username: String,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    blacklisted_at: OffsetDateTime,
+}
+
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+pub struct Page {
+    items: Vec<Item>,
+    total: i64,
+}
+
+fn parse_param(
+    name: &str,
+    raw: Option<&str>,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, ApiError> {
+    let Some(raw) = raw else { return Ok(default) };
+    raw.parse::<i64>()
+        .ok()
+        .filter(|v| range.contains(v))
+        .ok_or_else(|| {
+            ApiError::Unprocessable(format!(
+                "{name} must be an integer from {} to {}",
+                range.start(),
+                range.end()
+            ))
+        })
+}
+
+#[get("/blacklist?<limit>&<offset>")]
+async fn list(
+    _admin: AdminUser,
+    limit: Option<&str>,
+    offset: Option<&str>,
+    db: &State<Db>,
+) -> Result<Json<Page>, ApiError> {
+    let limit = parse_param("limit", limit, DEFAULT_LIMIT, 1..=MAX_LIMIT)?;
+    let offset = parse_param("offset", offset, 0, 0..=i64::MAX)?;
+    let (rows, total) = db
+        .run(move |conn| blacklist::page(conn, limit, offset))
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|r| Item {
+            jti: r.jti,
+            username: r.username,
+            expires_at: from_db_time(r.expires_at),
+            blacklisted_at: from_db_time(r.blacklisted_at),
+        })
+        .collect();
+    Ok(Json(Page { items, total }))
+}
+
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+pub struct Purged {
+    purged: usize,
+}
+
+/// Runs the same purge as the scheduled job, now.
+#[post("/blacklist/purge")]
+async fn purge(
+    _origin: SameOrigin,
+    _admin: AdminUser,
+    config: &State<AppConfig>,
+    revocation: &State<Revocation>,
+) -> Result<Json<Purged>, ApiError> {
+    let purged = revocation
+        .purge(OffsetDateTime::now_utc(), config.purge_batch_size)
+        .await?;
+    Ok(Json(Purged { purged }))
+}

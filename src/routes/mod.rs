@@ -1,0 +1,32 @@
+//! HTTP routes, one file per URL family:
+//! `/authenticate` in `session.rs`, `/api/users` and `/api/me` in `users.rs`,
+//! `/blacklist...` in `blacklist.rs`, `/health` in `health.rs`.
+
+mod blacklist;
+mod health;
+mod session;
+mod users;
+
+use rocket::serde::json::{self, Json};
+use rocket::Route;
+
+use crate::error::ApiError;
+
+/// Every route of the server, mounted at `/`.
+pub fn all() -> Vec<Route> {
+    [
+        session::routes(),
+        users::routes(),
+        blacklist::routes(),
+        health::routes(),
+    ]
+    .concat()
+}
+
+/// A JSON body, or the 4xx error that says what is wrong with it (never echoing it back).
+pub type JsonBody<'r, T> = Result<Json<T>, json::Error<'r>>;
+
+pub fn body<T>(data: JsonBody<'_, T>) -> Result<T, ApiError> {
+    data.map(Json::into_inner)
+        .map_err(|e| ApiError::from_json(&e))
+}
