@@ -272,6 +272,12 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
+/// A fixed secret for unit tests in other modules.
+#[cfg(test)]
+pub(crate) fn tests_secret() -> Secret {
+    Secret(b"unit-test-secret-unit-test-secret-0123".to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,10 +316,4 @@ mod tests {
         assert!(Secret::resolve(Some("short".into()), false).is_err());
         assert!(Secret::resolve(None, false).is_ok());
     }
-}
-
-/// A fixed secret for unit tests in other modules.
-#[cfg(test)]
-pub(crate) fn tests_secret() -> Secret {
-    Secret(b"unit-test-secret-unit-test-secret-0123".to_vec())
 }

@@ -14,7 +14,7 @@ pub struct SameOrigin;
 /// Whether `origin` may change state on a server reached as `host`.
 pub fn origin_allowed(origin: &str, host: Option<&str>, allowed: &[String]) -> bool {
     let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-    if allowed.iter().any(|a| *a == origin) {
+    if allowed.contains(&origin) {
         return true;
     }
     let authority = match origin.split_once("://") {

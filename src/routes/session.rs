@@ -40,7 +40,7 @@ pub struct LoggedIn {
     expires_at: OffsetDateTime,
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "Rocket injects each service as its own guard")]
 #[post("/authenticate", data = "<data>")]
 async fn authenticate(
     _origin: SameOrigin,

@@ -1,0 +1,248 @@
+//! `POST /blacklist/logout`, `GET /blacklist`, `POST /blacklist/purge`.
+
+use rocket::futures::future::join_all;
+use rocket::http::Status;
+use rocket::serde::json::serde_json::json;
+
+use crate::helpers::{claims, error_code, forge, json_body, set_cookies, TestApp, TestDb};
+
+fn assert_clears_cookie(cookies: &[String]) {
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    let c = &cookies[0];
+    assert!(c.starts_with("jwt=;"), "{c}");
+    for attr in ["Max-Age=0", "Path=/", "HttpOnly", "SameSite=Lax"] {
+        assert!(c.split("; ").any(|a| a == attr), "{attr} missing from {c}");
+    }
+}
+
+#[rocket::async_test]
+async fn logout_commits_the_jti_and_clears_the_cookie() {
+    let app = TestApp::spawn().await;
+    let token = app.user_token("alice").await;
+    let jti = json_body(app.me(&token).await).await["jti"]
+        .as_str()
+        .expect("jti")
+        .to_owned();
+    let res = app.logout(Some(&token)).await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_clears_cookie(&set_cookies(&res));
+    assert!(
+        app.row_exists(&jti).await,
+        "the row is there as soon as the answer is"
+    );
+    assert_eq!(app.me(&token).await.status(), Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn a_second_logout_with_the_same_token_adds_no_row() {
+    let app = TestApp::spawn().await;
+    let token = app.user_token("alice").await;
+    assert_eq!(app.logout(Some(&token)).await.status(), Status::Ok);
+    let again = app.logout(Some(&token)).await;
+    assert_eq!(again.status(), Status::Ok);
+    assert_clears_cookie(&set_cookies(&again));
+    assert_eq!(app.row_count().await, 1);
+}
+
+#[rocket::async_test]
+async fn logout_without_a_valid_token_still_clears_the_cookie() {
+    let app = TestApp::spawn().await;
+    for token in [None, Some("garbage"), Some("")] {
+        let res = app.logout(token).await;
+        assert_eq!(res.status(), Status::Ok);
+        assert_clears_cookie(&set_cookies(&res));
+    }
+    assert_eq!(app.row_count().await, 0);
+}
+
+#[rocket::async_test]
+async fn fifty_concurrent_logouts_of_distinct_tokens_all_land() {
+    let app = TestApp::spawn().await;
+    let tokens: Vec<String> = (0..50)
+        .map(|i| forge(&claims(&format!("user{i}"), "user")))
+        .collect();
+    let responses = join_all(tokens.iter().map(|t| app.logout(Some(t)))).await;
+    assert!(responses.iter().all(|r| r.status() == Status::Ok));
+    drop(responses);
+    assert_eq!(app.row_count().await, 50);
+    for t in &tokens {
+        assert_eq!(app.me(t).await.status(), Status::Unauthorized);
+    }
+}
+
+#[rocket::async_test]
+async fn the_blacklist_survives_a_restart_on_the_same_database() {
+    let first = TestApp::spawn().await;
+    let token = first.user_token("alice").await;
+    assert_eq!(first.logout(Some(&token)).await.status(), Status::Ok);
+    let TestApp { client, db } = first;
+    client.terminate().await;
+    let second = TestApp::spawn_on(db, |f| f).await;
+    assert_eq!(second.me(&token).await.status(), Status::Unauthorized);
+    assert_eq!(second.row_count().await, 1);
+}
+
+#[rocket::async_test]
+async fn admins_list_the_blacklist_with_and_without_a_trailing_slash() {
+    let app = TestApp::spawn().await;
+    let token = app.user_token("alice").await;
+    let jti = json_body(app.me(&token).await).await["jti"].clone();
+    app.logout(Some(&token)).await;
+    let admin = app.admin_token().await;
+    for uri in ["/blacklist", "/blacklist/"] {
+        let res = app.blacklist(&admin, uri).await;
+        assert_eq!(res.status(), Status::Ok, "{uri}");
+        let body = json_body(res).await;
+        assert_eq!(body["total"], 1);
+        let item = &body["items"][0];
+        assert_eq!(item["jti"], jti);
+        assert_eq!(item["username"], "alice");
+        assert!(item["expires_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')));
+        assert!(item["blacklisted_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')));
+    }
+}
+
+#[rocket::async_test]
+async fn the_listing_is_newest_first_and_pages_stably() {
+    let app = TestApp::spawn().await;
+    for i in 0..7 {
+        app.logout(Some(&forge(&claims(&format!("user{i}"), "user"))))
+            .await;
+    }
+    let admin = app.admin_token().await;
+    let all = json_body(app.blacklist(&admin, "/blacklist?limit=1000").await).await;
+    let items = all["items"].as_array().expect("items").clone();
+    assert_eq!(items.len(), 7);
+    let keys: Vec<(String, String)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["blacklisted_at"].as_str().unwrap_or_default().to_owned(),
+                i["jti"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    assert_eq!(keys, sorted, "newest first, ties by jti");
+    let mut paged = Vec::new();
+    for offset in (0..7).step_by(3) {
+        let page = json_body(
+            app.blacklist(&admin, &format!("/blacklist?limit=3&offset={offset}"))
+                .await,
+        )
+        .await;
+        assert_eq!(page["total"], 7);
+        paged.extend(page["items"].as_array().expect("items").clone());
+    }
+    assert_eq!(paged, items);
+}
+
+#[rocket::async_test]
+async fn bad_paging_parameters_are_unprocessable() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    for q in [
+        "limit=0",
+        "limit=1001",
+        "limit=abc",
+        "offset=-1",
+        "offset=1e3",
+    ] {
+        let res = app.blacklist(&admin, &format!("/blacklist?{q}")).await;
+        assert_eq!(
+            error_code(res, Status::UnprocessableEntity).await,
+            "unprocessable_entity",
+            "{q}"
+        );
+    }
+}
+
+#[rocket::async_test]
+async fn the_listing_needs_a_token_and_the_admin_role() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get("/blacklist").dispatch().await;
+    assert_eq!(error_code(res, Status::Unauthorized).await, "unauthorized");
+    let user = app.user_token("alice").await;
+    let res = app.blacklist(&user, "/blacklist").await;
+    assert_eq!(error_code(res, Status::Forbidden).await, "forbidden");
+    let res = app
+        .blacklist(&forge(&claims("mallory", "user")), "/blacklist/")
+        .await;
+    assert_eq!(res.status(), Status::Forbidden);
+}
+
+#[rocket::async_test]
+async fn purge_removes_only_rows_expired_beyond_the_leeway() {
+    let app = TestApp::spawn().await;
+    let long_gone = app.insert_row(-60).await;
+    let in_leeway = app.insert_row(-2).await;
+    let live = app.insert_row(3600).await;
+    let res = app.purge(&app.admin_token().await).await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(json_body(res).await, json!({ "purged": 1 }));
+    assert!(!app.row_exists(&long_gone).await);
+    assert!(
+        app.row_exists(&in_leeway).await,
+        "a token the validator still accepts keeps its row"
+    );
+    assert!(app.row_exists(&live).await);
+}
+
+#[rocket::async_test]
+async fn purge_works_through_many_batches() {
+    let app = TestApp::spawn_with(|f| f.merge(("purge_batch_size", 7))).await;
+    for _ in 0..40 {
+        app.insert_row(-60).await;
+    }
+    let live = app.insert_row(3600).await;
+    let res = app.purge(&app.admin_token().await).await;
+    assert_eq!(json_body(res).await, json!({ "purged": 40 }));
+    assert_eq!(app.row_count().await, 1);
+    assert!(app.row_exists(&live).await);
+}
+
+#[rocket::async_test]
+async fn purge_needs_a_token_and_the_admin_role() {
+    let app = TestApp::spawn().await;
+    let expired = app.insert_row(-60).await;
+    let res = app.client.post("/blacklist/purge").dispatch().await;
+    assert_eq!(error_code(res, Status::Unauthorized).await, "unauthorized");
+    let res = app.purge(&app.user_token("alice").await).await;
+    assert_eq!(error_code(res, Status::Forbidden).await, "forbidden");
+    assert!(app.row_exists(&expired).await);
+}
+
+#[rocket::async_test]
+async fn logout_answers_503_and_keeps_the_cookie_when_the_write_fails() {
+    let app = TestApp::spawn().await;
+    let token = app.user_token("alice").await;
+    app.pool()
+        .run(|conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("DROP TABLE blacklist").execute(conn)
+        })
+        .await
+        .expect("drop table");
+    let res = app.logout(Some(&token)).await;
+    assert!(
+        set_cookies(&res).is_empty(),
+        "a failed logout must not pretend to succeed"
+    );
+    assert_eq!(
+        error_code(res, Status::ServiceUnavailable).await,
+        "service_unavailable"
+    );
+}
+
+#[rocket::async_test]
+async fn test_databases_are_isolated() {
+    let a = TestApp::spawn_on(TestDb::new(), |f| f).await;
+    let b = TestApp::spawn_on(TestDb::new(), |f| f).await;
+    a.insert_row(60).await;
+    assert_eq!(b.row_count().await, 0);
+}

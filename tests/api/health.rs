@@ -1,0 +1,60 @@
+//! `GET /health`, and the JSON envelope of Rocket's own catchers.
+
+use rocket::http::Status;
+use rocket::serde::json::serde_json::json;
+use rocket::{get, routes};
+
+use crate::helpers::{error_code, figment, json_body, TestApp, TestDb};
+
+#[rocket::async_test]
+async fn health_is_ok_when_the_database_answers() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get("/health").dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(json_body(res).await, json!({ "status": "ok" }));
+}
+
+#[rocket::async_test]
+async fn health_is_503_when_the_database_cannot_serve() {
+    let app = TestApp::spawn().await;
+    app.pool()
+        .run(|conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("DROP TABLE blacklist").execute(conn)
+        })
+        .await
+        .expect("drop table");
+    let res = app.client.get("/health").dispatch().await;
+    assert_eq!(
+        error_code(res, Status::ServiceUnavailable).await,
+        "service_unavailable"
+    );
+}
+
+#[rocket::async_test]
+async fn unknown_routes_answer_a_json_404() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get("/no/such/thing").dispatch().await;
+    assert_eq!(error_code(res, Status::NotFound).await, "not_found");
+    let res = app.client.delete("/api/me").dispatch().await;
+    assert_eq!(res.status(), Status::NotFound);
+}
+
+#[get("/boom")]
+fn boom() -> &'static str {
+    panic!("a handler bug")
+}
+
+#[rocket::async_test]
+async fn a_panicking_handler_answers_a_json_500() {
+    let db = TestDb::new();
+    let app = TestApp::spawn_rocket(db, |db| {
+        jwt_blacklist::rocket_from(figment(db)).mount("/test", routes![boom])
+    })
+    .await;
+    let res = app.client.get("/test/boom").dispatch().await;
+    assert_eq!(
+        error_code(res, Status::InternalServerError).await,
+        "internal_error"
+    );
+}

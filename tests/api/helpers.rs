@@ -1,0 +1,266 @@
+//! `TestApp`: a server on a fresh database per test, with one method per endpoint, and token
+//! forging with the test secret.
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jwt_blacklist::db::{blacklist, to_db_time, Db};
+use rocket::figment::Figment;
+use rocket::http::{ContentType, Cookie, Header as HttpHeader, Status};
+use rocket::local::asynchronous::{Client, LocalRequest, LocalResponse};
+use rocket::serde::json::{serde_json, Value};
+use rocket::{Build, Rocket};
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub const TEST_SECRET: &str = "integration-test-secret-0123456789abcdef";
+pub const ISSUER: &str = "jwt-blacklist-test";
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "admin-password-123";
+
+/// A database for one test (or for two servers that must share it), removed afterwards.
+pub struct TestDb {
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("test.sqlite3");
+        Self {
+            url: format!("sqlite://{}", path.display()),
+            _dir: dir,
+        }
+    }
+}
+
+/// The settings every test starts from.
+pub fn figment(db: &TestDb) -> Figment {
+    rocket::Config::figment()
+        .merge(("database_url", db.url.clone()))
+        .merge(("jwt_secret", TEST_SECRET))
+        .merge(("jwt_issuer", ISSUER))
+        .merge(("admin_username", ADMIN))
+        .merge(("admin_password", ADMIN_PASSWORD))
+        .merge(("log_level", "off"))
+}
+
+pub struct TestApp {
+    pub client: Client,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|f| f).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(Figment) -> Figment) -> Self {
+        Self::spawn_on(TestDb::new(), configure).await
+    }
+
+    pub async fn spawn_on(db: TestDb, configure: impl FnOnce(Figment) -> Figment) -> Self {
+        Self::spawn_rocket(db, |db| jwt_blacklist::rocket_from(configure(figment(db)))).await
+    }
+
+    pub async fn spawn_rocket(db: TestDb, build: impl FnOnce(&TestDb) -> Rocket<Build>) -> Self {
+        let client = Client::untracked(build(&db))
+            .await
+            .expect("the server ignites");
+        Self { client, db }
+    }
+
+    /// The server's own pool, for arranging rows and breaking things.
+    pub fn pool(&self) -> &Db {
+        self.client.rocket().state::<Db>().expect("Db is managed")
+    }
+
+    pub fn post_json<'c>(&'c self, uri: &'c str, body: Value) -> LocalRequest<'c> {
+        self.client
+            .post(uri)
+            .header(ContentType::JSON)
+            .body(body.to_string())
+    }
+
+    pub async fn sign_up(&self, username: &str, password: &str) -> LocalResponse<'_> {
+        self.post_json(
+            "/api/users",
+            json!({ "username": username, "password": password }),
+        )
+        .dispatch()
+        .await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> LocalResponse<'_> {
+        self.post_json(
+            "/authenticate",
+            json!({ "username": username, "password": password }),
+        )
+        .dispatch()
+        .await
+    }
+
+    /// Signs up (if needed) and logs in; returns the `jwt` cookie's value.
+    pub async fn user_token(&self, username: &str) -> String {
+        let password = format!("{username}-password");
+        let _ = self.sign_up(username, &password).await;
+        let res = self.login(username, &password).await;
+        assert_eq!(res.status(), Status::Ok);
+        jwt_cookie(&res).expect("login sets the jwt cookie")
+    }
+
+    pub async fn admin_token(&self) -> String {
+        let res = self.login(ADMIN, ADMIN_PASSWORD).await;
+        assert_eq!(res.status(), Status::Ok);
+        jwt_cookie(&res).expect("login sets the jwt cookie")
+    }
+
+    pub fn with_cookie<'c>(&'c self, req: LocalRequest<'c>, token: &str) -> LocalRequest<'c> {
+        req.cookie(Cookie::new("jwt", token.to_owned()))
+    }
+
+    pub async fn me(&self, token: &str) -> LocalResponse<'_> {
+        self.with_cookie(self.client.get("/api/me"), token)
+            .dispatch()
+            .await
+    }
+
+    pub async fn me_bearer(&self, token: &str) -> LocalResponse<'_> {
+        self.client
+            .get("/api/me")
+            .header(HttpHeader::new("Authorization", format!("Bearer {token}")))
+            .dispatch()
+            .await
+    }
+
+    pub async fn logout(&self, token: Option<&str>) -> LocalResponse<'_> {
+        let req = self.client.post("/blacklist/logout");
+        match token {
+            Some(t) => self.with_cookie(req, t).dispatch().await,
+            None => req.dispatch().await,
+        }
+    }
+
+    pub async fn blacklist(&self, token: &str, uri: &str) -> LocalResponse<'_> {
+        self.with_cookie(self.client.get(uri.to_owned()), token)
+            .dispatch()
+            .await
+    }
+
+    pub async fn purge(&self, token: &str) -> LocalResponse<'_> {
+        self.with_cookie(self.client.post("/blacklist/purge"), token)
+            .dispatch()
+            .await
+    }
+
+    /// Inserts a blacklist row directly, expiring `expires_in` seconds from now (negative: past).
+    pub async fn insert_row(&self, expires_in: i64) -> String {
+        let jti = Uuid::new_v4().to_string();
+        let now = OffsetDateTime::now_utc();
+        let entry = blacklist::Entry {
+            jti: jti.clone(),
+            username: "someone".into(),
+            expires_at: to_db_time(now + time::Duration::seconds(expires_in)),
+            blacklisted_at: to_db_time(now),
+        };
+        self.pool()
+            .run(move |conn| blacklist::insert_ignore(conn, &entry))
+            .await
+            .expect("insert row");
+        jti
+    }
+
+    pub async fn row_exists(&self, jti: &str) -> bool {
+        let jti = jti.to_owned();
+        self.pool()
+            .run(move |conn| blacklist::contains(conn, &jti))
+            .await
+            .expect("query")
+    }
+
+    pub async fn row_count(&self) -> i64 {
+        self.pool()
+            .run(|conn| blacklist::page(conn, 1, 0).map(|(_, total)| total))
+            .await
+            .expect("count")
+    }
+}
+
+/// The value of the `jwt` cookie a response sets, if any.
+pub fn jwt_cookie(res: &LocalResponse<'_>) -> Option<String> {
+    res.cookies().get("jwt").map(|c| c.value().to_owned())
+}
+
+/// Every `Set-Cookie` header of a response.
+pub fn set_cookies(res: &LocalResponse<'_>) -> Vec<String> {
+    res.headers().get("Set-Cookie").map(str::to_owned).collect()
+}
+
+pub async fn json_body(res: LocalResponse<'_>) -> Value {
+    let text = res.into_string().await.unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"))
+}
+
+/// Asserts the error envelope and returns its code.
+pub async fn error_code(res: LocalResponse<'_>, status: Status) -> String {
+    assert_eq!(res.status(), status);
+    assert_eq!(res.content_type(), Some(ContentType::JSON));
+    let body = json_body(res).await;
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "no message: {body}"
+    );
+    assert_eq!(
+        body.as_object().map(|o| o.len()),
+        Some(2),
+        "extra fields: {body}"
+    );
+    body["error"].as_str().expect("error code").to_owned()
+}
+
+/// Valid claims for `sub`, expiring in an hour; tests change fields to break them.
+pub fn claims(sub: &str, role: &str) -> Value {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    json!({
+        "sub": sub, "role": role, "jti": Uuid::new_v4().to_string(),
+        "iat": now, "exp": now + 3600, "iss": ISSUER,
+    })
+}
+
+pub fn forge(claims: &Value) -> String {
+    forge_with(claims, Algorithm::HS256, TEST_SECRET.as_bytes())
+}
+
+pub fn forge_with(claims: &Value, alg: Algorithm, secret: &[u8]) -> String {
+    jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret))
+        .expect("encode")
+}
+
+/// Polls `check` until it holds or `secs` pass; returns whether it held.
+pub async fn eventually<F, Fut>(secs: u64, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if check().await {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        rocket::tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether the server refuses to ignite (marking Rocket's error as handled, or it panics on drop).
+pub async fn fails_to_start(rocket: Rocket<Build>) -> bool {
+    match Client::untracked(rocket).await {
+        Ok(_) => false,
+        Err(e) => {
+            let _ = e.kind();
+            true
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The integration suite: one binary, a file per URL family, each test on its own database.
+
+mod bad_input;
+mod blacklist;
+mod csrf;
+mod guard;
+mod health;
+mod helpers;
+mod jobs;
+mod session;
+mod users;
