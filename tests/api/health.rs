@@ -58,3 +58,32 @@ async fn a_panicking_handler_answers_a_json_500() {
         "internal_error"
     );
 }
+
+#[derive(diesel::QueryableByName)]
+struct JournalMode {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    journal_mode: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct BusyTimeout {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    timeout: i32,
+}
+
+#[rocket::async_test]
+async fn sqlite_runs_in_wal_mode_with_a_busy_timeout() {
+    use diesel::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    let (mode, timeout) = app
+        .pool()
+        .run(|conn| {
+            let mode = diesel::sql_query("PRAGMA journal_mode").get_result::<JournalMode>(conn)?;
+            let timeout = diesel::sql_query("PRAGMA busy_timeout").get_result::<BusyTimeout>(conn)?;
+            Ok((mode.journal_mode, timeout.timeout))
+        })
+        .await
+        .expect("pragmas");
+    assert_eq!(mode, "wal");
+    assert!(timeout >= 1000, "busy_timeout {timeout}");
+}
