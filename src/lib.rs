@@ -83,7 +83,7 @@ async fn build_state(rocket: &Rocket<Build>) -> Result<State, String> {
     };
     let db = Db::connect(config.database.clone(), settings)
         .await
-        .map_err(|e| format!("database {}: {e}", config.database))?;
+        .map_err(|e| format!("cannot open the {}: {e}", config.database))?;
     let revocation = Revocation::new(db.clone());
     let purge = jobs::schedule(
         revocation.clone(),

@@ -18,10 +18,11 @@ pub struct Entry {
 
 /// Records the entry; a second call for the same `jti` changes nothing. Returns rows added.
 pub fn insert_ignore(conn: &mut DbConnection, entry: &Entry) -> QueryResult<usize> {
-    diesel::insert_into(blacklist::table)
-        .values(entry)
-        .on_conflict_do_nothing()
-        .execute(conn)
+    let insert = diesel::insert_into(blacklist::table).values(entry);
+    match conn {
+        DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c),
+        DbConnection::Pg(c) => insert.on_conflict_do_nothing().execute(c),
+    }
 }
 
 pub fn contains(conn: &mut DbConnection, jti: &str) -> QueryResult<bool> {
@@ -44,7 +45,7 @@ pub fn page(conn: &mut DbConnection, limit: i64, offset: i64) -> QueryResult<(Ve
 
 /// Deletes entries whose `expires_at` is before `cutoff`, `batch` rows per statement so that no
 /// single statement holds a long lock. The caller puts the validator's leeway into `cutoff`.
-/// Safe to run from several instances at once: a row deleted by another is simply not counted.
+/// Safe to run from several instances at once: each row is deleted, and counted, once.
 pub fn purge_expired(
     conn: &mut DbConnection,
     cutoff: PrimitiveDateTime,
@@ -52,19 +53,47 @@ pub fn purge_expired(
 ) -> QueryResult<usize> {
     let mut purged = 0;
     loop {
-        let doomed: Vec<String> = blacklist::table
-            .select(blacklist::jti)
-            .filter(blacklist::expires_at.lt(cutoff))
-            .order(blacklist::expires_at.asc())
-            .limit(batch)
-            .load(conn)?;
-        if doomed.is_empty() {
-            return Ok(purged);
-        }
-        purged += diesel::delete(blacklist::table.filter(blacklist::jti.eq_any(&doomed)))
-            .execute(conn)?;
-        if (doomed.len() as i64) < batch {
+        let n = match conn {
+            DbConnection::Pg(c) => delete_batch_pg(c, cutoff, batch)?,
+            DbConnection::Sqlite(c) => delete_batch_sqlite(c, cutoff, batch)?,
+        };
+        purged += n;
+        if (n as i64) < batch {
             return Ok(purged);
         }
     }
+}
+
+/// PostgreSQL: rows another instance is deleting right now are skipped, not waited for, so
+/// concurrent purges neither block each other nor deadlock.
+fn delete_batch_pg(
+    conn: &mut diesel::PgConnection,
+    cutoff: PrimitiveDateTime,
+    batch: i64,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM blacklist WHERE jti IN (SELECT jti FROM blacklist WHERE expires_at < $1 \
+         ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind::<diesel::sql_types::Timestamp, _>(cutoff)
+    .bind::<diesel::sql_types::BigInt, _>(batch)
+    .execute(conn)
+}
+
+/// SQLite: one writer at a time by design; select a batch of ids, then delete them.
+fn delete_batch_sqlite(
+    conn: &mut diesel::SqliteConnection,
+    cutoff: PrimitiveDateTime,
+    batch: i64,
+) -> QueryResult<usize> {
+    let doomed: Vec<String> = blacklist::table
+        .select(blacklist::jti)
+        .filter(blacklist::expires_at.lt(cutoff))
+        .order(blacklist::expires_at.asc())
+        .limit(batch)
+        .load(conn)?;
+    if doomed.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(blacklist::table.filter(blacklist::jti.eq_any(&doomed))).execute(conn)
 }

@@ -8,17 +8,26 @@ pub mod users;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
-use diesel::{Connection, QueryResult, SqliteConnection};
+use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection};
+use diesel::{Connection, ConnectionError, PgConnection, QueryResult, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use crate::config::DatabaseUrl;
 
-/// The connection type every query is written against.
-pub type DbConnection = SqliteConnection;
+/// The connection every query is written against: one code path for both backends. The few
+/// statements whose SQL differs match on the variant.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Serialises migrations when several instances start at once on one PostgreSQL database.
+const MIGRATION_LOCK_KEY: i64 = 0x6a77_745f_626c_6b;
 
 /// Why a database call did not produce a result.
 #[derive(Debug, thiserror::Error)]
@@ -42,42 +51,86 @@ pub struct PoolSettings {
     pub timeout: Duration,
 }
 
+/// Opens connections of the variant the URL's scheme names. Diesel's own multi-connection
+/// `establish` would try each backend in turn and hide the real error.
+#[derive(Debug, Clone)]
+struct Manager {
+    url: DatabaseUrl,
+}
+
+impl Manager {
+    fn target(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => path.to_string_lossy().into_owned(),
+            DatabaseUrl::Postgres(pg) => pg.expose().to_owned(),
+        }
+    }
+
+    fn establish(&self) -> Result<DbConnection, ConnectionError> {
+        let target = self.target();
+        Ok(match self.url {
+            DatabaseUrl::Sqlite(_) => DbConnection::Sqlite(SqliteConnection::establish(&target)?),
+            DatabaseUrl::Postgres(_) => DbConnection::Pg(PgConnection::establish(&target)?),
+        })
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        self.establish()
+            .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
+    }
+}
+
 /// A cloneable handle on the connection pool.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<ConnectionManager<DbConnection>>,
+    pool: Pool<Manager>,
 }
 
 impl Db {
     /// Opens the database (creating a SQLite file and its folder), migrates it and pools it.
     pub async fn connect(url: DatabaseUrl, settings: PoolSettings) -> Result<Self, DbError> {
-        tokio::task::spawn_blocking(move || Self::connect_blocking(&url, settings))
+        tokio::task::spawn_blocking(move || Self::connect_blocking(url, settings))
             .await
             .map_err(|e| DbError::Internal(e.to_string()))?
     }
 
-    fn connect_blocking(url: &DatabaseUrl, settings: PoolSettings) -> Result<Self, DbError> {
-        let DatabaseUrl::Sqlite(path) = url;
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                DbError::Unavailable(format!("cannot create {}: {e}", parent.display()))
-            })?;
+    fn connect_blocking(url: DatabaseUrl, settings: PoolSettings) -> Result<Self, DbError> {
+        if let DatabaseUrl::Sqlite(path) = &url {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    DbError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+                })?;
+            }
         }
-        let target = path.to_string_lossy().into_owned();
+        let manager = Manager { url };
         // One direct connection first: its error names the real cause, where the pool would
-        // only report a timeout. WAL is a property of the file, so it is set once here.
-        let mut conn = SqliteConnection::establish(&target)
-            .map_err(|e| DbError::Unavailable(format!("{url}: {e}")))?;
-        conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")?;
-        conn.run_pending_migrations(SQLITE_MIGRATIONS)
-            .map_err(|e| DbError::Internal(format!("migrations failed on {url}: {e}")))?;
+        // only report a timeout.
+        let mut conn = manager
+            .establish()
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        migrate(&mut conn).map_err(|e| DbError::Internal(format!("migrations failed: {e}")))?;
         drop(conn);
         let pool = Pool::builder()
             .max_size(settings.max_size)
+            .min_idle(Some(0))
             .connection_timeout(settings.timeout)
             .connection_customizer(Box::new(SqlitePragmas))
-            .build(ConnectionManager::new(target))
-            .map_err(|e| DbError::Unavailable(format!("{url}: {e}")))?;
+            .build(manager)
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
         Ok(Self { pool })
     }
 
@@ -106,17 +159,38 @@ impl Db {
     }
 }
 
+/// Runs the embedded migrations of the connection's backend.
+fn migrate(conn: &mut DbConnection) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            // WAL is a property of the file: set once, here.
+            c.batch_execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")?;
+            c.run_pending_migrations(SQLITE_MIGRATIONS)?;
+        }
+        DbConnection::Pg(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop);
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            result?;
+        }
+    }
+    Ok(())
+}
+
 /// Per-connection SQLite settings: wait on locks instead of failing with "database is locked",
 /// and sync every commit so that a logout answered 200 survives a power cut.
 #[derive(Debug)]
 struct SqlitePragmas;
 
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(
-            "PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-        )
-        .map_err(diesel::r2d2::Error::QueryError)
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(c) = conn {
+            c.batch_execute(
+                "PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
     }
 }
 

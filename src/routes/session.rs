@@ -40,7 +40,10 @@ pub struct LoggedIn {
     expires_at: OffsetDateTime,
 }
 
-#[expect(clippy::too_many_arguments, reason = "Rocket injects each service as its own guard")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "Rocket injects each service as its own guard"
+)]
 #[post("/authenticate", data = "<data>")]
 async fn authenticate(
     _origin: SameOrigin,

@@ -74,12 +74,13 @@ struct BusyTimeout {
 #[rocket::async_test]
 async fn sqlite_runs_in_wal_mode_with_a_busy_timeout() {
     use diesel::RunQueryDsl;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_on(TestDb::sqlite(), |f| f).await;
     let (mode, timeout) = app
         .pool()
         .run(|conn| {
             let mode = diesel::sql_query("PRAGMA journal_mode").get_result::<JournalMode>(conn)?;
-            let timeout = diesel::sql_query("PRAGMA busy_timeout").get_result::<BusyTimeout>(conn)?;
+            let timeout =
+                diesel::sql_query("PRAGMA busy_timeout").get_result::<BusyTimeout>(conn)?;
             Ok((mode.journal_mode, timeout.timeout))
         })
         .await

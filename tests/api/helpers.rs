@@ -17,19 +17,77 @@ pub const ISSUER: &str = "jwt-blacklist-test";
 pub const ADMIN: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "admin-password-123";
 
-/// A database for one test (or for two servers that must share it), removed afterwards.
+/// The PostgreSQL server the suite runs on when this variable is set (any database on it: each
+/// test creates its own and drops it afterwards); unset, the suite runs on SQLite.
+pub const POSTGRES_ENV: &str = "TEST_POSTGRES_URL";
+
+pub fn postgres_base_url() -> Option<String> {
+    std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())
+}
+
+/// A database for one test (or for servers that must share it), removed afterwards.
 pub struct TestDb {
     pub url: String,
-    _dir: tempfile::TempDir,
+    backend: Backend,
+}
+
+enum Backend {
+    Sqlite(
+        #[expect(dead_code, reason = "held so the folder lives as long as the database")]
+        tempfile::TempDir,
+    ),
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl TestDb {
+    /// A fresh database on the backend the suite runs on.
     pub fn new() -> Self {
+        match postgres_base_url() {
+            Some(base) => Self::postgres(&base),
+            None => Self::sqlite(),
+        }
+    }
+
+    pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("test.sqlite3");
+        let url = format!("sqlite://{}", dir.path().join("test.sqlite3").display());
         Self {
-            url: format!("sqlite://{}", path.display()),
-            _dir: dir,
+            url,
+            backend: Backend::Sqlite(dir),
+        }
+    }
+
+    pub fn postgres(base: &str) -> Self {
+        use diesel::{Connection, RunQueryDsl};
+        let name = format!("jwtbl_test_{}", Uuid::new_v4().simple());
+        let mut admin = diesel::PgConnection::establish(base)
+            .expect("TEST_POSTGRES_URL must reach a PostgreSQL server");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create test database");
+        let mut url = url::Url::parse(base).expect("TEST_POSTGRES_URL is a URL");
+        url.set_path(&name);
+        Self {
+            url: url.to_string(),
+            backend: Backend::Postgres {
+                admin_url: base.to_owned(),
+                name,
+            },
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        use diesel::{Connection, RunQueryDsl};
+        if let Backend::Postgres { admin_url, name } = &self.backend {
+            if let Ok(mut admin) = diesel::PgConnection::establish(admin_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
         }
     }
 }

@@ -6,6 +6,8 @@ mod csrf;
 mod guard;
 mod health;
 mod helpers;
+mod instances;
 mod jobs;
+mod postgres;
 mod session;
 mod users;

@@ -1,0 +1,249 @@
+//! The real server binary: start-up failures, and two instances sharing one PostgreSQL database.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+use crate::helpers::{postgres_base_url, TestDb, ADMIN, ADMIN_PASSWORD, ISSUER, TEST_SECRET};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_jwt-blacklist");
+
+fn server(database_url: &str) -> Command {
+    let mut cmd = Command::new(BINARY);
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("ROCKET_ADDRESS", "127.0.0.1")
+        .env("ROCKET_PORT", "0")
+        .env("ROCKET_CLI_COLORS", "false")
+        .env("ROCKET_DATABASE_URL", database_url)
+        .env("ROCKET_JWT_SECRET", TEST_SECRET)
+        .env("ROCKET_JWT_ISSUER", ISSUER)
+        .env("ROCKET_ADMIN_USERNAME", ADMIN)
+        .env("ROCKET_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("ROCKET_PURGE_SCHEDULE", "* * * * * *")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// One running server process; killed on drop. Its output is kept for assertions.
+struct Instance {
+    child: Child,
+    base: String,
+    output: Arc<Mutex<String>>,
+}
+
+impl Instance {
+    fn start(database_url: &str) -> Self {
+        let mut child = server(database_url)
+            .spawn()
+            .expect("spawn the server binary");
+        let output = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let (out, err) = (output.clone(), output.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.split("launched from ").nth(1) {
+                    let _ = tx.send(url.trim().to_owned());
+                }
+                out.lock().expect("log").push_str(&(line + "\n"));
+            }
+        });
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = BufReader::new(stderr).read_to_string(&mut text);
+            err.lock().expect("log").push_str(&text);
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("the server did not launch: {}", output.lock().expect("log"))
+            });
+        Self {
+            child,
+            base,
+            output,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn log(&self) -> String {
+        self.output.lock().expect("log").clone()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn note(text: &str) {
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(format!("note: {text}\n").as_bytes());
+}
+
+#[test]
+fn an_unreachable_database_stops_start_up_quickly_naming_it_without_the_password() {
+    let started = Instant::now();
+    let out = server("postgres://app:hunter2-secret@127.0.0.1:1/sessions")
+        .output()
+        .expect("run the server binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        text.contains("127.0.0.1:1") && text.contains("sessions"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2-secret"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+}
+
+#[test]
+fn a_missing_postgres_database_stops_start_up_naming_it() {
+    let Some(base) = postgres_base_url() else {
+        return;
+    };
+    let mut url = url::Url::parse(&base).expect("url");
+    url.set_path("jwtbl_no_such_database");
+    let out = server(url.as_str())
+        .output()
+        .expect("run the server binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success());
+    assert!(text.contains("jwtbl_no_such_database"), "{text}");
+}
+
+fn jwt_from(res: &reqwest::Response) -> String {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            c.strip_prefix("jwt=")
+                .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+        })
+        .expect("a jwt cookie")
+}
+
+#[rocket::async_test]
+async fn two_instances_share_the_blacklist_and_revocation_is_immediate() {
+    let Some(_) = postgres_base_url() else { return };
+    let db = TestDb::new();
+    let (url_a, url_b) = (db.url.clone(), db.url.clone());
+    // Both start at once: their migrations must not collide.
+    let a = std::thread::spawn(move || Instance::start(&url_a));
+    let b = std::thread::spawn(move || Instance::start(&url_b));
+    let (a, b) = (a.join().expect("instance A"), b.join().expect("instance B"));
+    let http = reqwest::Client::new();
+
+    let login = http
+        .post(a.url("/authenticate"))
+        .json(&serde_json::json!({ "username": ADMIN, "password": ADMIN_PASSWORD }))
+        .send()
+        .await
+        .expect("login on A");
+    assert_eq!(login.status(), StatusCode::OK);
+    let cookie = format!("jwt={}", jwt_from(&login));
+    let me = |base: &Instance| {
+        http.get(base.url("/api/me"))
+            .header("Cookie", cookie.clone())
+            .send()
+    };
+    assert_eq!(
+        me(&b).await.expect("me on B").status(),
+        StatusCode::OK,
+        "B accepts A's token"
+    );
+    assert_eq!(me(&a).await.expect("me on A").status(), StatusCode::OK);
+
+    let logout = http
+        .post(b.url("/blacklist/logout"))
+        .header("Cookie", cookie.clone())
+        .send()
+        .await
+        .expect("logout on B");
+    assert_eq!(logout.status(), StatusCode::OK);
+    let logged_out = Instant::now();
+    let first = me(&a).await.expect("me on A").status();
+    let delay = logged_out.elapsed();
+    assert_eq!(
+        first,
+        StatusCode::UNAUTHORIZED,
+        "A refuses the token on the very next request"
+    );
+    note(&format!("revocation across instances: A refused the token on its first request after B's logout ({} ms later)", delay.as_millis()));
+
+    // Both purge jobs fire every second on the same rows: no errors, every expired row gone.
+    let seed = http
+        .post(a.url("/api/users"))
+        .json(&serde_json::json!({"username": "bob", "password": "bob-password"}))
+        .send();
+    assert_eq!(seed.await.expect("sign up").status(), StatusCode::CREATED);
+    insert_expired_rows(&db.url, 2000);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while count_rows(&db.url) > 1 && Instant::now() < deadline {
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        count_rows(&db.url),
+        1,
+        "only the live row (the logout above) is left"
+    );
+    for (name, instance) in [("A", &a), ("B", &b)] {
+        let log = instance.log();
+        assert!(!log.contains("purge failed"), "instance {name}: {log}");
+        assert!(!log.contains("eyJ"), "instance {name} logged a token");
+        let health = http
+            .get(instance.url("/health"))
+            .send()
+            .await
+            .expect("health");
+        assert_eq!(health.status(), StatusCode::OK);
+    }
+}
+
+fn insert_expired_rows(url: &str, n: usize) {
+    use diesel::{Connection, RunQueryDsl};
+    let mut conn = diesel::PgConnection::establish(url).expect("connect");
+    let sql = format!(
+        "INSERT INTO blacklist (jti, username, expires_at, blacklisted_at) \
+         SELECT md5(g::text), 'someone', now() - interval '1 hour', now() - interval '2 hours' \
+         FROM generate_series(1, {n}) AS g"
+    );
+    diesel::sql_query(sql)
+        .execute(&mut conn)
+        .expect("insert expired rows");
+}
+
+fn count_rows(url: &str) -> i64 {
+    use diesel::{Connection, QueryDsl, RunQueryDsl};
+    let mut conn = diesel::PgConnection::establish(url).expect("connect");
+    jwt_blacklist::db::schema::blacklist::table
+        .count()
+        .get_result(&mut conn)
+        .expect("count")
+}
