@@ -27,7 +27,7 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Serialises migrations when several instances start at once on one PostgreSQL database.
-const MIGRATION_LOCK_KEY: i64 = 0x6a77_745f_626c_6b;
+const MIGRATION_LOCK_KEY: i64 = 0x006a_7774_5f62_6c6b;
 
 /// Why a database call did not produce a result.
 #[derive(Debug, thiserror::Error)]
