@@ -36,8 +36,19 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
         .attach(AdHoc::try_on_ignite("session server", setup))
         .attach(jobs::fairing())
         .attach(jobs::stop())
+        .attach(no_store())
         .mount("/", routes::all())
         .register("/", error::catchers())
+}
+
+/// Every answer concerns a session (identity, tokens, the blacklist): no browser or proxy may
+/// keep a copy of it.
+fn no_store() -> AdHoc {
+    AdHoc::on_response("Cache-Control: no-store", |_, res| {
+        Box::pin(async move {
+            res.set_raw_header("Cache-Control", "no-store");
+        })
+    })
 }
 
 /// Validates the configuration, opens and migrates the database, and builds every service.
