@@ -1,7 +1,6 @@
 //! Backend behaviour: concurrent purges, and (on PostgreSQL) an outage and its recovery.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use jwt_blacklist::db::{blacklist, to_db_time};
@@ -60,19 +59,16 @@ async fn two_concurrent_purges_delete_each_row_exactly_once() {
 /// resume it and the database is back, at the same address.
 struct Outage {
     port: u16,
-    target: SocketAddr,
+    target: String,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Outage {
-    async fn forward_to(target: SocketAddr) -> Self {
+    async fn forward_to(target: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let port = listener.local_addr().expect("addr").port();
-        Self {
-            port,
-            target,
-            task: Some(tokio::spawn(forward(listener, target))),
-        }
+        let task = Some(tokio::spawn(forward(listener, target.clone())));
+        Self { port, target, task }
     }
 
     /// Refuses new connections and cuts every open one.
@@ -87,23 +83,23 @@ impl Outage {
         let listener = loop {
             match TcpListener::bind(("127.0.0.1", self.port)).await {
                 Ok(l) => break l,
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
                 }
                 Err(e) => panic!("cannot rebind the proxy port: {e}"),
             }
         };
-        self.task = Some(tokio::spawn(forward(listener, self.target)));
+        self.task = Some(tokio::spawn(forward(listener, self.target.clone())));
     }
 }
 
-async fn forward(listener: TcpListener, target: SocketAddr) {
+async fn forward(listener: TcpListener, target: String) {
     // Dropping the set (when this task is aborted) aborts every connection with it.
     let mut connections = JoinSet::new();
     while let Ok((mut inbound, _)) = listener.accept().await {
+        let target = target.clone();
         connections.spawn(async move {
-            if let Ok(mut outbound) = TcpStream::connect(target).await {
+            if let Ok(mut outbound) = TcpStream::connect(target.as_str()).await {
                 let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
             }
         });
@@ -117,13 +113,8 @@ async fn a_postgres_outage_fails_closed_and_recovers_without_a_restart() {
         return;
     };
     let direct = url::Url::parse(&base).expect("url");
-    let target: SocketAddr = format!(
-        "{}:{}",
-        direct.host_str().unwrap_or("127.0.0.1"),
-        direct.port().unwrap_or(5432)
-    )
-    .parse()
-    .expect("TEST_POSTGRES_URL names an IP address");
+    let host = direct.host_str().unwrap_or("127.0.0.1");
+    let target = format!("{host}:{}", direct.port().unwrap_or(5432));
     let mut outage = Outage::forward_to(target).await;
     let db = TestDb::postgres(&base);
     let mut proxied = url::Url::parse(&db.url).expect("url");
