@@ -5,7 +5,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rocket::figment::Figment;
+use rocket::figment::providers::{Env, Format, Serialized, Toml};
+use rocket::figment::{Figment, Profile};
 use rocket::http::SameSite;
 use rocket::serde::Deserialize;
 
@@ -19,6 +20,46 @@ pub const LEEWAY_SECS: u64 = 5;
 
 /// The secret must be at least this long: HS256 with a short key is brute-forceable offline.
 const MIN_SECRET_LEN: usize = 32;
+
+/// Rocket's configuration sources (Rocket.toml, then `ROCKET_*` variables) over Rocket's
+/// defaults, with this server's safe defaults in between: they hold even when Rocket.toml is not
+/// found (a binary started from another folder).
+pub fn figment() -> Figment {
+    Figment::from(rocket::Config::default())
+        .merge(Serialized::defaults(SafeDefaults::default()))
+        .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+        .select(Profile::from_env_or(
+            "ROCKET_PROFILE",
+            rocket::Config::DEFAULT_PROFILE,
+        ))
+}
+
+/// Rocket settings whose own defaults are wrong for this server.
+#[derive(serde::Serialize)]
+struct SafeDefaults {
+    /// Rocket trusts `X-Real-IP` by default, which would let any client pick the address the
+    /// login throttle counts; only a trusted proxy's header should be configured.
+    ip_header: bool,
+    /// Our bodies are a username and a password; 1 MiB (Rocket's default) only invites abuse.
+    limits: std::collections::BTreeMap<&'static str, &'static str>,
+}
+
+impl Default for SafeDefaults {
+    fn default() -> Self {
+        let limits = [
+            ("json", "16 KiB"),
+            ("form", "16 KiB"),
+            ("data-form", "16 KiB"),
+        ]
+        .into_iter()
+        .collect();
+        Self {
+            ip_header: false,
+            limits,
+        }
+    }
+}
 
 /// Everything the server reads from configuration, validated.
 #[derive(Debug, Clone)]
@@ -63,6 +104,7 @@ struct RawConfig {
     db_pool_size: u32,
     #[serde(default = "defaults::db_timeout_ms")]
     db_timeout_ms: u64,
+    #[serde(default, deserialize_with = "lenient::string")]
     jwt_secret: Option<String>,
     #[serde(default = "defaults::issuer")]
     jwt_issuer: String,
@@ -75,7 +117,9 @@ struct RawConfig {
     purge_schedule: String,
     #[serde(default = "defaults::purge_batch_size")]
     purge_batch_size: i64,
+    #[serde(default, deserialize_with = "lenient::string")]
     admin_username: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
     admin_password: Option<String>,
     #[serde(default = "defaults::yes")]
     signup_enabled: bool,
@@ -125,6 +169,53 @@ mod defaults {
     }
 }
 
+/// Environment variables arrive typed (`ROCKET_ADMIN_PASSWORD=12345678` is a number). Secrets
+/// accept any scalar as its text, so that a valid password is neither refused nor echoed back in
+/// figment's type error.
+mod lenient {
+    use std::fmt;
+
+    use rocket::serde::de::{self, Deserializer, Visitor};
+
+    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(Scalar).map(Some)
+    }
+
+    struct Scalar;
+
+    impl Visitor<'_> for Scalar {
+        type Value = String;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i128<E: de::Error>(self, v: i128) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u128<E: de::Error>(self, v: u128) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_char<E: de::Error>(self, v: char) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+    }
+}
+
 /// Why the configuration was refused; the message names the offending key.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
@@ -134,7 +225,8 @@ impl AppConfig {
     /// Reads and validates the settings of the figment's selected profile.
     pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
         let raw: RawConfig = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
-        let release = figment.profile() == "release";
+        // Only the debug profile is lenient: any other (release, prod, ...) is run like release.
+        let release = figment.profile() != "debug";
         let database =
             DatabaseUrl::parse(raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))?;
         let jwt_secret = Secret::resolve(raw.jwt_secret, release)?;
@@ -160,9 +252,15 @@ impl AppConfig {
                 "token_ttl must be between 1 and 2592000 seconds".into(),
             ));
         }
-        if !(1..=100_000).contains(&raw.purge_batch_size) {
+        // SQLite binds one parameter per row of a batch and allows at most 32766.
+        if !(1..=10_000).contains(&raw.purge_batch_size) {
             return Err(ConfigError(
-                "purge_batch_size must be between 1 and 100000".into(),
+                "purge_batch_size must be between 1 and 10000".into(),
+            ));
+        }
+        if !(1..=86_400).contains(&raw.login_failure_window) {
+            return Err(ConfigError(
+                "login_failure_window must be between 1 and 86400 seconds".into(),
             ));
         }
         if raw.db_pool_size == 0 {
@@ -202,7 +300,7 @@ impl AppConfig {
             throttle: ThrottleSettings {
                 max_failures_per_user: raw.login_max_failures_per_user.max(1),
                 max_failures_per_ip: raw.login_max_failures_per_ip.max(1),
-                window: Duration::from_secs(raw.login_failure_window.max(1)),
+                window: Duration::from_secs(raw.login_failure_window),
             },
         })
     }
@@ -258,8 +356,14 @@ pub struct PostgresUrl {
     shown: String,
 }
 
-/// Seconds libpq waits for a PostgreSQL server before giving up, unless the URL says otherwise.
-const PG_CONNECT_TIMEOUT_SECS: u32 = 5;
+/// libpq settings added to a PostgreSQL URL that does not set them: give up connecting after
+/// 5 s, and drop a connection whose packets go unacknowledged for 5 s (a server that vanished
+/// without a reset), so that the guard answers 503 in seconds rather than hanging on TCP.
+const PG_DEFAULT_PARAMS: [(&str, &str); 3] = [
+    ("connect_timeout", "5"),
+    ("tcp_user_timeout", "5000"),
+    ("keepalives_idle", "30"),
+];
 
 impl DatabaseUrl {
     /// Accepts `postgres://…` / `postgresql://…`, and for SQLite `sqlite://relative/path`,
@@ -295,9 +399,10 @@ impl PostgresUrl {
         let port = url.port().unwrap_or(5432);
         let db = url.path().trim_start_matches('/').to_owned();
         let user = url.username().to_owned();
-        if !url.query_pairs().any(|(k, _)| k == "connect_timeout") {
-            url.query_pairs_mut()
-                .append_pair("connect_timeout", &PG_CONNECT_TIMEOUT_SECS.to_string());
+        for (key, value) in PG_DEFAULT_PARAMS {
+            if !url.query_pairs().any(|(k, _)| k == key) {
+                url.query_pairs_mut().append_pair(key, value);
+            }
         }
         let db_shown = if db.is_empty() {
             format!("(default for user {user})")
@@ -373,8 +478,77 @@ mod tests {
         assert!(pg.expose().contains("connect_timeout=5"));
         let kept = DatabaseUrl::parse("postgresql://h/d?connect_timeout=1").expect("valid");
         assert!(
-            matches!(kept, DatabaseUrl::Postgres(pg) if pg.expose().ends_with("connect_timeout=1"))
+            matches!(kept, DatabaseUrl::Postgres(pg) if pg.expose().contains("connect_timeout=1") && !pg.expose().contains("connect_timeout=5"))
         );
+    }
+
+    #[test]
+    fn without_rocket_toml_no_client_address_header_is_trusted_and_bodies_are_small() {
+        let figment = Figment::from(rocket::Config::default())
+            .merge(Serialized::defaults(SafeDefaults::default()));
+        let config: rocket::Config = figment.extract().expect("valid config");
+        assert_eq!(config.ip_header, None);
+        assert_eq!(
+            config.limits.get("json"),
+            Some(rocket::data::ByteUnit::Kibibyte(16))
+        );
+    }
+
+    fn base(profile: &str) -> Figment {
+        Figment::from(rocket::Config::default())
+            .merge(Serialized::defaults(SafeDefaults::default()))
+            .merge(("database_url", "x.sqlite3"))
+            .select(profile)
+    }
+
+    #[test]
+    fn numeric_secrets_from_the_environment_are_taken_as_text() {
+        let config = AppConfig::from_figment(
+            &base("debug")
+                .merge(("jwt_secret", 12345678901234567890123456789012345_u128))
+                .merge(("admin_username", 12345))
+                .merge(("admin_password", 12345678)),
+        )
+        .expect("accepted");
+        let (name, password) = config.admin.expect("admin");
+        assert_eq!((name.as_str(), password.expose()), ("12345", "12345678"));
+    }
+
+    #[test]
+    fn any_profile_but_debug_is_strict() {
+        for profile in ["release", "prod", "staging"] {
+            let err = AppConfig::from_figment(&base(profile))
+                .expect_err("refused")
+                .to_string();
+            assert!(err.contains("jwt_secret"), "{err}");
+        }
+        let config = AppConfig::from_figment(&base("prod").merge(("jwt_secret", "s".repeat(32))))
+            .expect("ok");
+        assert!(
+            config.cookie.secure,
+            "non-debug profiles default to Secure cookies"
+        );
+        assert!(
+            !AppConfig::from_figment(&base("debug"))
+                .expect("ok")
+                .cookie
+                .secure
+        );
+    }
+
+    #[test]
+    fn errors_name_the_offending_key() {
+        let cases = [
+            ("purge_batch_size", 20_000_i64, "purge_batch_size"),
+            ("login_failure_window", 1_000_000, "login_failure_window"),
+            ("token_ttl", 0, "token_ttl"),
+        ];
+        for (key, value, named) in cases {
+            let err = AppConfig::from_figment(&base("debug").merge((key, value)))
+                .expect_err("refused")
+                .to_string();
+            assert!(err.contains(named), "{err}");
+        }
     }
 
     #[test]

@@ -25,9 +25,9 @@ use crate::domain::Role;
 use crate::error::ApiError;
 use crate::revocation::Revocation;
 
-/// The server configured from Rocket.toml and `ROCKET_*` variables.
+/// The server configured from Rocket.toml and `ROCKET_*` variables (see [`config::figment`]).
 pub fn rocket() -> Rocket<Build> {
-    rocket_from(rocket::Config::figment())
+    rocket_from(config::figment())
 }
 
 /// The server configured from `figment` (tests pass their own).

@@ -94,7 +94,7 @@ impl Drop for TestDb {
 
 /// The settings every test starts from.
 pub fn figment(db: &TestDb) -> Figment {
-    rocket::Config::figment()
+    jwt_blacklist::config::figment()
         .merge(("database_url", db.url.clone()))
         .merge(("jwt_secret", TEST_SECRET))
         .merge(("jwt_issuer", ISSUER))
