@@ -49,11 +49,40 @@ impl Revocation {
             .map(|n| n > 0)
     }
 
-    /// Deletes rows whose tokens the validator would refuse anyway: `expires_at + leeway < now`.
+    /// Deletes rows whose tokens the validator would refuse anyway.
     pub async fn purge(&self, now: OffsetDateTime, batch: i64) -> Result<usize, DbError> {
-        let cutoff = to_db_time(now - time::Duration::seconds(LEEWAY_SECS as i64));
+        let cutoff = to_db_time(purge_cutoff(now));
         self.db
             .run(move |conn| blacklist::purge_expired(conn, cutoff, batch))
             .await
+    }
+}
+
+/// Rows expiring strictly before this instant may go. The validator compares in whole seconds
+/// and accepts a token while `exp >= now_secs - leeway`, so the cutoff is taken in whole seconds
+/// too: a sub-second cutoff would drop a row up to a second before its token stops working.
+/// (Across instances this assumes clocks agree to within the leeway.)
+pub fn purge_cutoff(now: OffsetDateTime) -> OffsetDateTime {
+    let secs = now.unix_timestamp() - LEEWAY_SECS as i64;
+    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cutoff_keeps_every_row_whose_token_the_validator_still_accepts() {
+        let now = OffsetDateTime::from_unix_timestamp(1_000_000).expect("ts")
+            + time::Duration::milliseconds(900);
+        let cutoff = purge_cutoff(now);
+        // At now_secs = 1_000_000 the validator still accepts exp = 999_995 (= now_secs - 5).
+        let last_accepted = OffsetDateTime::from_unix_timestamp(999_995).expect("ts");
+        assert!(
+            last_accepted >= cutoff,
+            "a row still needed would be purged"
+        );
+        let first_refused = OffsetDateTime::from_unix_timestamp(999_994).expect("ts");
+        assert!(first_refused < cutoff, "a dead row would be kept");
     }
 }
