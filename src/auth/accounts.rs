@@ -69,21 +69,43 @@ pub async fn login(
     password: &str,
     addr: Option<IpAddr>,
 ) -> Result<Session, ApiError> {
-    // A name that cannot exist, or an oversized password, is looked up as nobody: same path.
-    // Such names share one throttle bucket, so junk input cannot grow the throttle's memory.
-    let lookup = Username::parse(username)
-        .ok()
-        .map(|u| u.as_str().to_owned());
-    let throttle_name = lookup.clone().unwrap_or_default();
-    if let Err(wait) = deps.throttle.check(&throttle_name, addr, Instant::now()) {
+    // A name that cannot exist is looked up as nobody: same path, same cost. Such names share
+    // one throttle bucket, so junk input cannot grow the throttle's memory.
+    let lookup = Username::parse(username).ok();
+    let bucket = lookup
+        .as_ref()
+        .map(Username::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if let Err(wait) = deps.throttle.begin(&bucket, addr, Instant::now()) {
         return Err(ApiError::TooManyRequests {
             retry_after_secs: wait.as_secs().max(1),
         });
     }
+    let outcome = check_and_issue(&deps, lookup, password).await;
+    match &outcome {
+        Ok(_) => deps.throttle.succeeded(&bucket, addr),
+        Err(ApiError::InvalidCredentials) => {}
+        // The store or the hasher failed: that attempt tells nothing about the password.
+        Err(_) => deps.throttle.cancel(&bucket, addr),
+    }
+    outcome
+}
+
+async fn check_and_issue(
+    deps: &LoginDeps<'_>,
+    lookup: Option<Username>,
+    password: &str,
+) -> Result<Session, ApiError> {
     let user = match lookup {
-        Some(name) => deps.db.run(move |conn| users::find(conn, &name)).await?,
+        Some(name) => {
+            deps.db
+                .run(move |conn| users::find(conn, name.as_str()))
+                .await?
+        }
         None => None,
     };
+    // An oversized password cannot match; it is verified as empty so its length costs nothing.
     let password = if password.len() <= 1024 { password } else { "" };
     let verified = deps
         .hasher
@@ -93,15 +115,9 @@ pub async fn login(
             rocket::error!("password verification failed: {e}");
             ApiError::Internal
         })?;
-    let user = match (verified, user) {
-        (true, Some(user)) => user,
-        _ => {
-            deps.throttle
-                .record_failure(&throttle_name, addr, Instant::now());
-            return Err(ApiError::InvalidCredentials);
-        }
+    let Some(user) = user.filter(|_| verified) else {
+        return Err(ApiError::InvalidCredentials);
     };
-    deps.throttle.record_success(&throttle_name);
     let (token, claims) = deps
         .codec
         .issue(

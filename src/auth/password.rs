@@ -1,6 +1,7 @@
 //! Password hashing with argon2id (PHC strings), on blocking threads with bounded concurrency:
 //! each hash takes 19 MiB and tens of milliseconds, so unbounded logins would starve the server.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use argon2::password_hash::rand_core::OsRng;
@@ -29,6 +30,8 @@ pub struct PasswordHasher {
     permits: Arc<Semaphore>,
     /// A hash of a random password, verified against when the user does not exist.
     dummy_hash: Arc<str>,
+    /// Argon2 verifications run so far: shows that every login attempt pays the same cost.
+    verifications: Arc<AtomicU64>,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -63,6 +66,7 @@ impl PasswordHasher {
         Ok(Self {
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
             dummy_hash: hash_blocking(&random)?.into(),
+            verifications: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -77,10 +81,19 @@ impl PasswordHasher {
         let password = password.to_owned();
         let known = stored.is_some();
         let phc = stored.unwrap_or_else(|| self.dummy_hash.to_string());
+        let counter = self.verifications.clone();
         let ok = self
-            .blocking(move || verify_blocking(&password, &phc))
+            .blocking(move || {
+                counter.fetch_add(1, Ordering::Relaxed);
+                verify_blocking(&password, &phc)
+            })
             .await?;
         Ok(ok && known)
+    }
+
+    /// How many argon2 verifications have run.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     async fn blocking<R: Send + 'static>(

@@ -40,29 +40,25 @@ impl LoginThrottle {
         }
     }
 
-    /// `Err(retry_after)` when either the username or the address is locked out at `now`.
-    pub fn check(&self, user: &str, addr: Option<IpAddr>, now: Instant) -> Result<(), Duration> {
-        let windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+    /// Counts an attempt as a failure before the password is checked, so that parallel guesses
+    /// cannot all slip past the limit; [`Self::succeeded`] takes it back. `Err(retry_after)`
+    /// when the username or the address is locked out at `now`.
+    pub fn begin(&self, user: &str, addr: Option<IpAddr>, now: Instant) -> Result<(), Duration> {
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let window = self.settings.window;
         let mut wait = Duration::ZERO;
         for (key, max) in self.keys(user, addr) {
             if let Some(w) = windows.get(&key) {
-                let end = w.started + self.settings.window;
+                let end = w.started + window;
                 if w.failures >= max && end > now {
                     wait = wait.max(end - now);
                 }
             }
         }
-        if wait.is_zero() {
-            Ok(())
-        } else {
-            Err(wait)
+        if !wait.is_zero() {
+            return Err(wait);
         }
-    }
-
-    pub fn record_failure(&self, user: &str, addr: Option<IpAddr>, now: Instant) {
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         if windows.len() >= SWEEP_AT {
-            let window = self.settings.window;
             windows.retain(|_, w| w.started + window > now);
         }
         for (key, _) in self.keys(user, addr) {
@@ -70,7 +66,7 @@ impl LoginThrottle {
                 started: now,
                 failures: 0,
             });
-            if w.started + self.settings.window <= now {
+            if w.started + window <= now {
                 *w = Window {
                     started: now,
                     failures: 0,
@@ -78,13 +74,27 @@ impl LoginThrottle {
             }
             w.failures += 1;
         }
+        Ok(())
     }
 
-    /// A correct password clears the username's count (not the address's: one account's success
-    /// must not reset the budget for guessing at others).
-    pub fn record_success(&self, user: &str) {
+    /// A correct password clears the username's count, and gives the address back the attempt
+    /// (not its earlier failures: one account's success must not reset guessing at others).
+    pub fn succeeded(&self, user: &str, addr: Option<IpAddr>) {
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         windows.remove(&Key::User(user.to_owned()));
+        if let Some(w) = addr.and_then(|a| windows.get_mut(&Key::Addr(a))) {
+            w.failures = w.failures.saturating_sub(1);
+        }
+    }
+
+    /// Gives back an attempt whose outcome was an error, not a verdict on the password.
+    pub fn cancel(&self, user: &str, addr: Option<IpAddr>) {
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        for (key, _) in self.keys(user, addr) {
+            if let Some(w) = windows.get_mut(&key) {
+                w.failures = w.failures.saturating_sub(1);
+            }
+        }
     }
 
     fn keys(&self, user: &str, addr: Option<IpAddr>) -> impl Iterator<Item = (Key, u32)> {
@@ -114,17 +124,25 @@ mod tests {
         let t = throttle();
         let start = Instant::now();
         for _ in 0..3 {
-            assert!(t.check("bob", None, start).is_ok());
-            t.record_failure("bob", None, start);
+            assert!(t.begin("bob", None, start).is_ok());
         }
         let wait = t
-            .check("bob", None, start + Duration::from_secs(10))
+            .begin("bob", None, start + Duration::from_secs(10))
             .expect_err("locked");
         assert_eq!(wait, Duration::from_secs(50));
-        assert!(t.check("carol", None, start).is_ok());
+        assert!(t.begin("carol", None, start).is_ok());
         assert!(t
-            .check("bob", None, start + Duration::from_secs(61))
+            .begin("bob", None, start + Duration::from_secs(61))
             .is_ok());
+    }
+
+    #[test]
+    fn attempts_count_before_their_outcome_is_known() {
+        let t = throttle();
+        let now = Instant::now();
+        // Three guesses in flight at once: the fourth is refused before any of them finishes.
+        let admitted = (0..4).filter(|_| t.begin("bob", None, now).is_ok()).count();
+        assert_eq!(admitted, 3);
     }
 
     #[test]
@@ -133,24 +151,30 @@ mod tests {
         let addr: IpAddr = [10, 0, 0, 1].into();
         let now = Instant::now();
         for i in 0..5 {
-            t.record_failure(&format!("user{i}"), Some(addr), now);
+            assert!(t.begin(&format!("user{i}"), Some(addr), now).is_ok());
         }
-        assert!(t.check("someone-else", Some(addr), now).is_err());
+        assert!(t.begin("someone-else", Some(addr), now).is_err());
         assert!(t
-            .check("someone-else", Some([10, 0, 0, 2].into()), now)
+            .begin("someone-else", Some([10, 0, 0, 2].into()), now)
             .is_ok());
     }
 
     #[test]
-    fn success_clears_the_username_but_not_the_address() {
+    fn success_clears_the_username_and_returns_only_its_own_attempt_to_the_address() {
         let t = throttle();
         let addr: IpAddr = [10, 0, 0, 1].into();
         let now = Instant::now();
-        for _ in 0..5 {
-            t.record_failure("bob", Some(addr), now);
+        for _ in 0..3 {
+            assert!(t.begin("bob", Some(addr), now).is_ok());
         }
-        t.record_success("bob");
-        assert!(t.check("bob", None, now).is_ok());
-        assert!(t.check("bob", Some(addr), now).is_err());
+        assert!(t.begin("carol", Some(addr), now).is_ok());
+        t.succeeded("carol", Some(addr));
+        assert!(t.begin("bob", None, now).is_err(), "bob's failures stand");
+        t.succeeded("bob", None);
+        assert!(t.begin("bob", None, now).is_ok());
+        // The address keeps bob's 3 failures (carol's attempt was given back): 2 more fit in 5.
+        assert!(t.begin("dave", Some(addr), now).is_ok());
+        assert!(t.begin("erin", Some(addr), now).is_ok());
+        assert!(t.begin("frank", Some(addr), now).is_err());
     }
 }

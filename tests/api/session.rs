@@ -1,5 +1,7 @@
 //! `POST /authenticate`: the cookie, equal failures, and the throttle.
 
+use jwt_blacklist::auth::password::PasswordHasher;
+use rocket::futures::future::join_all;
 use rocket::http::{Header, Status};
 use rocket::serde::json::serde_json::json;
 
@@ -54,6 +56,43 @@ async fn an_unknown_user_fails_exactly_like_a_wrong_password() {
     assert_eq!(wrong_status, unknown_status);
     assert_eq!(wrong_body, unknown_body);
     assert_eq!(wrong_body["error"], "invalid_credentials");
+}
+
+#[rocket::async_test]
+async fn an_unknown_user_costs_one_argon2_verification_like_a_known_one() {
+    let app = TestApp::spawn().await;
+    let hasher = app
+        .client
+        .rocket()
+        .state::<PasswordHasher>()
+        .expect("hasher");
+    let before = hasher.verifications();
+    app.login(ADMIN, "wrong-password").await;
+    let known = hasher.verifications() - before;
+    app.login("nobody-here", "wrong-password").await;
+    app.login("not a valid name!", "wrong-password").await;
+    let unknown = hasher.verifications() - before - known;
+    assert_eq!((known, unknown), (1, 2));
+}
+
+#[rocket::async_test]
+async fn parallel_wrong_passwords_cannot_outrun_the_throttle() {
+    let app = TestApp::spawn_with(|f| f.merge(("login_max_failures_per_user", 5))).await;
+    let attempts = (0..20).map(|_| app.login(ADMIN, "wrong-password"));
+    let statuses: Vec<Status> = join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status())
+        .collect();
+    let judged = statuses
+        .iter()
+        .filter(|s| **s == Status::Unauthorized)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == Status::TooManyRequests)
+        .count();
+    assert_eq!((judged, refused), (5, 15), "{statuses:?}");
 }
 
 #[rocket::async_test]
