@@ -1,6 +1,10 @@
 //! The same-origin rule: a state-changing request whose `Origin` is neither this server nor an
 //! allowed origin is refused (403) before anything runs. Cookie authentication needs this, or any
 //! site could make a logged-in browser post to us (CSRF).
+//!
+//! "This server" is the host the request was addressed to. A reverse proxy that rewrites `Host`
+//! hides that, so behind one the public origin belongs in `allowed_origins`. The scheme is not
+//! compared: a request from `http://` on our own host already implies control of our host.
 
 use rocket::http::Method;
 use rocket::request::{FromRequest, Outcome, Request};
@@ -47,7 +51,13 @@ impl<'r> FromRequest<'r> for SameOrigin {
             .state::<AppConfig>()
             .map(|c| c.allowed_origins.as_slice())
             .unwrap_or(&[]);
-        if origin_allowed(origin, req.headers().get_one("Host"), allowed) {
+        // Rocket's idea of the host (the `Host` header, or HTTP/2's `:authority`); requests
+        // built in-process carry only the header.
+        let host = req
+            .host()
+            .map(|h| h.to_string())
+            .or_else(|| req.headers().get_one("Host").map(str::to_owned));
+        if origin_allowed(origin, host.as_deref(), allowed) {
             Outcome::Success(SameOrigin)
         } else {
             let err = remember(req, ApiError::CrossOrigin);
