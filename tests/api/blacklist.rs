@@ -1,8 +1,11 @@
 //! `POST /blacklist/logout`, `GET /blacklist`, `POST /blacklist/purge`.
 
+use jwt_blacklist::db::blacklist::{self, Entry};
+use jwt_blacklist::db::to_db_time;
 use rocket::futures::future::join_all;
 use rocket::http::Status;
 use rocket::serde::json::serde_json::json;
+use time::OffsetDateTime;
 
 use crate::helpers::{claims, error_code, forge, json_body, set_cookies, TestApp, TestDb};
 
@@ -245,4 +248,52 @@ async fn test_databases_are_isolated() {
     let b = TestApp::spawn_on(TestDb::new(), |f| f).await;
     a.insert_row(60).await;
     assert_eq!(b.row_count().await, 0);
+}
+
+#[rocket::async_test]
+async fn rows_blacklisted_at_the_same_instant_are_ordered_by_jti() {
+    let app = TestApp::spawn().await;
+    let at = to_db_time(OffsetDateTime::now_utc());
+    let mut jtis: Vec<String> = (0..5).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let rows: Vec<Entry> = jtis
+        .iter()
+        .map(|jti| Entry {
+            jti: jti.clone(),
+            username: "u".into(),
+            expires_at: at,
+            blacklisted_at: at,
+        })
+        .collect();
+    app.pool()
+        .run(move |conn| {
+            rows.iter()
+                .try_for_each(|r| blacklist::insert_ignore(conn, r).map(drop))
+        })
+        .await
+        .expect("insert");
+    let admin = app.admin_token().await;
+    let mut listed = Vec::new();
+    for offset in [0, 2, 4] {
+        let uri = format!("/blacklist?limit=2&offset={offset}");
+        let body = json_body(app.blacklist(&admin, &uri).await).await;
+        let items = body["items"].as_array().expect("items");
+        listed.extend(
+            items
+                .iter()
+                .map(|i| i["jti"].as_str().unwrap_or_default().to_owned()),
+        );
+    }
+    jtis.sort();
+    assert_eq!(listed, jtis);
+}
+
+#[rocket::async_test]
+async fn the_listing_defaults_to_100_items() {
+    let app = TestApp::spawn().await;
+    for _ in 0..105 {
+        app.insert_row(3600).await;
+    }
+    let body = json_body(app.blacklist(&app.admin_token().await, "/blacklist").await).await;
+    assert_eq!(body["items"].as_array().map(Vec::len), Some(100));
+    assert_eq!(body["total"], 105);
 }

@@ -118,6 +118,90 @@ fn an_unreachable_database_stops_start_up_quickly_naming_it_without_the_password
     assert!(!text.contains("panicked"), "{text}");
 }
 
+fn failed_start(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run the server binary");
+    assert!(!out.status.success());
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn a_malformed_purge_schedule_stops_start_up_naming_it() {
+    let db = TestDb::sqlite();
+    let text = failed_start(server(&db.url).env("ROCKET_PURGE_SCHEDULE", "every minute"));
+    assert!(text.contains("purge_schedule `every minute`"), "{text}");
+}
+
+#[test]
+fn release_without_a_secret_stops_start_up_naming_the_setting() {
+    let db = TestDb::sqlite();
+    let text = failed_start(
+        server(&db.url)
+            .env_remove("ROCKET_JWT_SECRET")
+            .env("ROCKET_PROFILE", "release"),
+    );
+    assert!(text.contains("jwt_secret is required"), "{text}");
+}
+
+#[rocket::async_test]
+async fn over_real_http_the_origin_rule_holds_and_no_secret_reaches_the_log() {
+    let db = TestDb::new();
+    let server = Instance::start(&db.url);
+    let http = reqwest::Client::new();
+    let credentials = serde_json::json!({ "username": ADMIN, "password": ADMIN_PASSWORD });
+    let login = http
+        .post(server.url("/authenticate"))
+        .header("Origin", server.base.clone())
+        .json(&credentials)
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(
+        login.status(),
+        StatusCode::OK,
+        "a same-origin browser login passes"
+    );
+    let token = jwt_from(&login);
+    let cookie = format!("jwt={token}");
+    let forged = http
+        .post(server.url("/blacklist/logout"))
+        .header("Origin", "https://evil.example")
+        .header("Cookie", cookie.clone())
+        .send()
+        .await
+        .expect("cross-site logout");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let me = http
+        .get(server.url("/api/me"))
+        .header("Cookie", cookie.clone())
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(
+        me.status(),
+        StatusCode::OK,
+        "the refused request changed nothing"
+    );
+    let logout = http
+        .post(server.url("/blacklist/logout"))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(logout.status(), StatusCode::OK);
+    let log = server.log();
+    assert!(
+        log.contains("/blacklist/logout"),
+        "the log is captured: {log}"
+    );
+    for secret in [token.as_str(), &token[..20], ADMIN_PASSWORD, TEST_SECRET] {
+        assert!(!log.contains(secret), "the log holds a secret: {log}");
+    }
+}
+
 #[test]
 fn a_missing_postgres_database_stops_start_up_naming_it() {
     let Some(base) = postgres_base_url() else {
@@ -231,7 +315,8 @@ fn insert_expired_rows(url: &str, n: usize) {
     let mut conn = diesel::PgConnection::establish(url).expect("connect");
     let sql = format!(
         "INSERT INTO blacklist (jti, username, expires_at, blacklisted_at) \
-         SELECT md5(g::text), 'someone', now() - interval '1 hour', now() - interval '2 hours' \
+         SELECT md5(g::text), 'someone', (now() AT TIME ZONE 'UTC') - interval '1 hour', \
+                (now() AT TIME ZONE 'UTC') - interval '2 hours' \
          FROM generate_series(1, {n}) AS g"
     );
     diesel::sql_query(sql)
