@@ -224,13 +224,7 @@ async fn purge_needs_a_token_and_the_admin_role() {
 async fn logout_answers_503_and_keeps_the_cookie_when_the_write_fails() {
     let app = TestApp::spawn().await;
     let token = app.user_token("alice").await;
-    app.pool()
-        .run(|conn| {
-            use diesel::RunQueryDsl;
-            diesel::sql_query("DROP TABLE blacklist").execute(conn)
-        })
-        .await
-        .expect("drop table");
+    app.break_the_blacklist_table().await;
     let res = app.logout(Some(&token)).await;
     assert!(
         set_cookies(&res).is_empty(),

@@ -126,13 +126,7 @@ async fn a_16_kb_cookie_is_unauthorized_not_an_error() {
 async fn the_guard_fails_closed_with_503_when_the_blacklist_cannot_be_read() {
     let app = TestApp::spawn().await;
     let token = app.user_token("alice").await;
-    app.pool()
-        .run(|conn| {
-            use diesel::RunQueryDsl;
-            diesel::sql_query("DROP TABLE blacklist").execute(conn)
-        })
-        .await
-        .expect("drop table");
+    app.break_the_blacklist_table().await;
     let res = app.me(&token).await;
     assert_eq!(
         error_code(res, Status::ServiceUnavailable).await,

@@ -17,13 +17,7 @@ async fn health_is_ok_when_the_database_answers() {
 #[rocket::async_test]
 async fn health_is_503_when_the_database_cannot_serve() {
     let app = TestApp::spawn().await;
-    app.pool()
-        .run(|conn| {
-            use diesel::RunQueryDsl;
-            diesel::sql_query("DROP TABLE blacklist").execute(conn)
-        })
-        .await
-        .expect("drop table");
+    app.break_the_blacklist_table().await;
     let res = app.client.get("/health").dispatch().await;
     assert_eq!(
         error_code(res, Status::ServiceUnavailable).await,

@@ -158,6 +158,31 @@ impl TestApp {
         .await
     }
 
+    /// Logs in as a client at `remote` (the address the throttle counts).
+    pub async fn login_from(
+        &self,
+        remote: std::net::SocketAddr,
+        username: &str,
+        password: &str,
+    ) -> LocalResponse<'_> {
+        self.post_json(
+            "/authenticate",
+            json!({ "username": username, "password": password }),
+        )
+        .remote(remote)
+        .dispatch()
+        .await
+    }
+
+    /// Makes every blacklist query fail from now on, as a broken or lost database would.
+    pub async fn break_the_blacklist_table(&self) {
+        use diesel::RunQueryDsl;
+        self.pool()
+            .run(|conn| diesel::sql_query("DROP TABLE blacklist").execute(conn))
+            .await
+            .expect("drop table");
+    }
+
     /// Signs up (if needed) and logs in; returns the `jwt` cookie's value.
     pub async fn user_token(&self, username: &str) -> String {
         let password = format!("{username}-password");

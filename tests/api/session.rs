@@ -125,28 +125,20 @@ async fn repeated_failures_from_one_address_answer_429_across_usernames() {
     let app = TestApp::spawn_with(|f| f.merge(("login_max_failures_per_ip", 4))).await;
     let attacker = "192.0.2.7:40000".parse().expect("addr");
     for i in 0..4 {
-        let body = json!({ "username": format!("guess{i}"), "password": "wrong-password" });
         let res = app
-            .post_json("/authenticate", body)
-            .remote(attacker)
-            .dispatch()
+            .login_from(attacker, &format!("guess{i}"), "wrong-password")
             .await;
         assert_eq!(res.status(), Status::Unauthorized);
     }
-    let body = json!({ "username": ADMIN, "password": ADMIN_PASSWORD });
-    let res = app
-        .post_json("/authenticate", body.clone())
-        .remote(attacker)
-        .dispatch()
-        .await;
+    let res = app.login_from(attacker, ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(res.status(), Status::TooManyRequests);
     let elsewhere = "198.51.100.1:40000".parse().expect("addr");
-    let res = app
-        .post_json("/authenticate", body)
-        .remote(elsewhere)
-        .dispatch()
-        .await;
-    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(
+        app.login_from(elsewhere, ADMIN, ADMIN_PASSWORD)
+            .await
+            .status(),
+        Status::Ok
+    );
 }
 
 #[rocket::async_test]
