@@ -1,8 +1,9 @@
 //! Typed settings, read once from Rocket's figment (Rocket.toml profiles and `ROCKET_*`
 //! variables) and validated at ignite, so a bad value stops start-up instead of a request.
 
-use std::fmt;
-use std::path::PathBuf;
+mod database_url;
+mod secret;
+
 use std::time::Duration;
 
 use rocket::figment::providers::{Env, Format, Serialized, Toml};
@@ -10,6 +11,11 @@ use rocket::figment::{Figment, Profile};
 use rocket::http::SameSite;
 use rocket::serde::Deserialize;
 
+pub use self::database_url::{DatabaseUrl, PostgresUrl};
+use self::secret::lenient;
+#[cfg(test)]
+pub(crate) use self::secret::tests_secret;
+pub use self::secret::Secret;
 use crate::domain::{Password, Username};
 
 /// Where the server keeps its database when `database_url` is not set.
@@ -17,9 +23,6 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/jwt-blacklist.sqlite3";
 
 /// Seconds of clock skew tolerated on `exp`; the purge keeps rows this much longer.
 pub const LEEWAY_SECS: u64 = 5;
-
-/// The secret must be at least this long: HS256 with a short key is brute-forceable offline.
-const MIN_SECRET_LEN: usize = 32;
 
 /// Rocket's configuration sources (Rocket.toml, then `ROCKET_*` variables) over Rocket's
 /// defaults, with this server's safe defaults in between: they hold even when Rocket.toml is not
@@ -169,53 +172,6 @@ mod defaults {
     }
 }
 
-/// Environment variables arrive typed (`ROCKET_ADMIN_PASSWORD=12345678` is a number). Secrets
-/// accept any scalar as its text, so that a valid password is neither refused nor echoed back in
-/// figment's type error.
-mod lenient {
-    use std::fmt;
-
-    use rocket::serde::de::{self, Deserializer, Visitor};
-
-    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-        d.deserialize_any(Scalar).map(Some)
-    }
-
-    struct Scalar;
-
-    impl Visitor<'_> for Scalar {
-        type Value = String;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a string")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-            Ok(v.to_owned())
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_i128<E: de::Error>(self, v: i128) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_u128<E: de::Error>(self, v: u128) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_char<E: de::Error>(self, v: char) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-    }
-}
-
 /// Why the configuration was refused; the message names the offending key.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
@@ -306,181 +262,9 @@ impl AppConfig {
     }
 }
 
-/// The signing key; its `Debug` never shows the bytes.
-#[derive(Clone)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    fn resolve(configured: Option<String>, release: bool) -> Result<Self, ConfigError> {
-        match configured {
-            Some(s) if s.len() >= MIN_SECRET_LEN => Ok(Self(s.into_bytes())),
-            Some(_) => Err(ConfigError(format!("jwt_secret must be at least {MIN_SECRET_LEN} bytes"))),
-            None if release => Err(ConfigError(
-                "jwt_secret is required in the release profile (set ROCKET_JWT_SECRET to 32 or more random bytes)".into(),
-            )),
-            None => {
-                rocket::warn!("jwt_secret is not set: using an ephemeral secret; tokens will not survive a restart");
-                use rand::RngCore;
-                let mut bytes = vec![0u8; 64];
-                rand::rngs::OsRng.fill_bytes(&mut bytes);
-                Ok(Self(bytes))
-            }
-        }
-    }
-
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-/// A database location, parsed from `database_url`. Its `Debug` and `Display` never show a
-/// password, so it can go into any log line or error message.
-#[derive(Clone, PartialEq, Eq)]
-pub enum DatabaseUrl {
-    /// A SQLite file, created with its folder at start.
-    Sqlite(PathBuf),
-    /// A PostgreSQL connection URI, shared by every instance.
-    Postgres(PostgresUrl),
-}
-
-/// A `postgres://` URI with a connect timeout, and its password-free description.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PostgresUrl {
-    uri: String,
-    shown: String,
-}
-
-/// libpq settings added to a PostgreSQL URL that does not set them: give up connecting after
-/// 5 s, and drop a connection whose packets go unacknowledged for 5 s (a server that vanished
-/// without a reset), so that the guard answers 503 in seconds rather than hanging on TCP.
-const PG_DEFAULT_PARAMS: [(&str, &str); 3] = [
-    ("connect_timeout", "5"),
-    ("tcp_user_timeout", "5000"),
-    ("keepalives_idle", "30"),
-];
-
-impl DatabaseUrl {
-    /// Accepts `postgres://…` / `postgresql://…`, and for SQLite `sqlite://relative/path`,
-    /// `sqlite:///absolute/path` and a plain path.
-    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
-        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            return PostgresUrl::parse(raw).map(Self::Postgres);
-        }
-        let path = raw
-            .strip_prefix("sqlite://")
-            .or_else(|| raw.strip_prefix("sqlite:"))
-            .unwrap_or(raw);
-        if path.is_empty() || path == ":memory:" || path.contains("mode=memory") {
-            return Err(ConfigError(format!(
-                "database_url `{raw}` must name a SQLite file: an in-memory database would give every pooled connection its own blacklist"
-            )));
-        }
-        if path.contains("://") {
-            return Err(ConfigError(
-                "database_url must start with sqlite:// or postgres:// (or be a file path)".into(),
-            ));
-        }
-        Ok(Self::Sqlite(PathBuf::from(path)))
-    }
-}
-
-impl PostgresUrl {
-    fn parse(raw: &str) -> Result<Self, ConfigError> {
-        let mut url = url::Url::parse(raw).map_err(|e| {
-            ConfigError(format!("database_url is not a valid postgres:// URL ({e})"))
-        })?;
-        let host = url.host_str().unwrap_or("localhost").to_owned();
-        let port = url.port().unwrap_or(5432);
-        let db = url.path().trim_start_matches('/').to_owned();
-        let user = url.username().to_owned();
-        for (key, value) in PG_DEFAULT_PARAMS {
-            if !url.query_pairs().any(|(k, _)| k == key) {
-                url.query_pairs_mut().append_pair(key, value);
-            }
-        }
-        let db_shown = if db.is_empty() {
-            format!("(default for user {user})")
-        } else {
-            db
-        };
-        Ok(Self {
-            uri: url.to_string(),
-            shown: format!("postgres database {db_shown} on {host}:{port}"),
-        })
-    }
-
-    /// The full URI, password included: for libpq only, never for a message.
-    pub fn expose(&self) -> &str {
-        &self.uri
-    }
-}
-
-impl fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Sqlite(path) => write!(f, "sqlite file {}", path.display()),
-            Self::Postgres(pg) => f.write_str(&pg.shown),
-        }
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-/// A fixed secret for unit tests in other modules.
-#[cfg(test)]
-pub(crate) fn tests_secret() -> Secret {
-    Secret(b"unit-test-secret-unit-test-secret-0123".to_vec())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sqlite_urls_accept_relative_absolute_and_plain_paths() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://data/x.db").ok(),
-            Some(DatabaseUrl::Sqlite("data/x.db".into()))
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:///tmp/x.db").ok(),
-            Some(DatabaseUrl::Sqlite("/tmp/x.db".into()))
-        );
-        assert_eq!(
-            DatabaseUrl::parse("x.db").ok(),
-            Some(DatabaseUrl::Sqlite("x.db".into()))
-        );
-    }
-
-    #[test]
-    fn a_postgres_url_is_described_without_its_password_and_gets_a_connect_timeout() {
-        let url =
-            DatabaseUrl::parse("postgres://app:hunter2@db.internal:6543/sessions").expect("valid");
-        let shown = format!("{url} {url:?}");
-        assert!(
-            shown.contains("db.internal:6543") && shown.contains("sessions"),
-            "{shown}"
-        );
-        assert!(!shown.contains("hunter2"), "{shown}");
-        let DatabaseUrl::Postgres(pg) = url else {
-            panic!("not postgres")
-        };
-        assert!(pg.expose().contains("connect_timeout=5"));
-        let kept = DatabaseUrl::parse("postgresql://h/d?connect_timeout=1").expect("valid");
-        assert!(
-            matches!(kept, DatabaseUrl::Postgres(pg) if pg.expose().contains("connect_timeout=1") && !pg.expose().contains("connect_timeout=5"))
-        );
-    }
 
     #[test]
     fn without_rocket_toml_no_client_address_header_is_trusted_and_bodies_are_small() {
@@ -549,29 +333,5 @@ mod tests {
                 .to_string();
             assert!(err.contains(named), "{err}");
         }
-    }
-
-    #[test]
-    fn an_unknown_scheme_is_refused() {
-        assert!(DatabaseUrl::parse("mysql://localhost/x").is_err());
-    }
-
-    #[test]
-    fn an_in_memory_sqlite_database_is_refused() {
-        assert!(DatabaseUrl::parse(":memory:").is_err());
-        assert!(DatabaseUrl::parse("sqlite://").is_err());
-    }
-
-    #[test]
-    fn the_secret_is_redacted_in_debug_output() {
-        let secret = Secret(b"0123456789abcdef0123456789abcdef".to_vec());
-        assert!(!format!("{secret:?}").contains("0123"));
-    }
-
-    #[test]
-    fn release_refuses_to_start_without_a_secret() {
-        assert!(Secret::resolve(None, true).is_err());
-        assert!(Secret::resolve(Some("short".into()), false).is_err());
-        assert!(Secret::resolve(None, false).is_ok());
     }
 }

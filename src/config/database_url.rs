@@ -1,0 +1,155 @@
+//! `database_url`: which backend, where, and how to name it without its password.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::ConfigError;
+
+/// A database location, parsed from `database_url`. Its `Debug` and `Display` never show a
+/// password, so it can go into any log line or error message.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite file, created with its folder at start.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URI, shared by every instance.
+    Postgres(PostgresUrl),
+}
+
+/// A `postgres://` URI with a connect timeout, and its password-free description.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl {
+    uri: String,
+    shown: String,
+}
+
+/// libpq settings added to a PostgreSQL URL that does not set them: give up connecting after
+/// 5 s, and drop a connection whose packets go unacknowledged for 5 s (a server that vanished
+/// without a reset), so that the guard answers 503 in seconds rather than hanging on TCP.
+const PG_DEFAULT_PARAMS: [(&str, &str); 3] = [
+    ("connect_timeout", "5"),
+    ("tcp_user_timeout", "5000"),
+    ("keepalives_idle", "30"),
+];
+
+impl DatabaseUrl {
+    /// Accepts `postgres://…` / `postgresql://…`, and for SQLite `sqlite://relative/path`,
+    /// `sqlite:///absolute/path` and a plain path.
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return PostgresUrl::parse(raw).map(Self::Postgres);
+        }
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+            .unwrap_or(raw);
+        if path.is_empty() || path == ":memory:" || path.contains("mode=memory") {
+            return Err(ConfigError(format!(
+                "database_url `{raw}` must name a SQLite file: an in-memory database would give every pooled connection its own blacklist"
+            )));
+        }
+        if path.contains("://") {
+            return Err(ConfigError(
+                "database_url must start with sqlite:// or postgres:// (or be a file path)".into(),
+            ));
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+}
+
+impl PostgresUrl {
+    fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let mut url = url::Url::parse(raw).map_err(|e| {
+            ConfigError(format!("database_url is not a valid postgres:// URL ({e})"))
+        })?;
+        let host = url.host_str().unwrap_or("localhost").to_owned();
+        let port = url.port().unwrap_or(5432);
+        let db = url.path().trim_start_matches('/').to_owned();
+        let user = url.username().to_owned();
+        for (key, value) in PG_DEFAULT_PARAMS {
+            if !url.query_pairs().any(|(k, _)| k == key) {
+                url.query_pairs_mut().append_pair(key, value);
+            }
+        }
+        let db_shown = if db.is_empty() {
+            format!("(default for user {user})")
+        } else {
+            db
+        };
+        Ok(Self {
+            uri: url.to_string(),
+            shown: format!("postgres database {db_shown} on {host}:{port}"),
+        })
+    }
+
+    /// The full URI, password included: for libpq only, never for a message.
+    pub fn expose(&self) -> &str {
+        &self.uri
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite file {}", path.display()),
+            Self::Postgres(pg) => f.write_str(&pg.shown),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_accept_relative_absolute_and_plain_paths() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db").ok(),
+            Some(DatabaseUrl::Sqlite("data/x.db".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/x.db").ok(),
+            Some(DatabaseUrl::Sqlite("/tmp/x.db".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("x.db").ok(),
+            Some(DatabaseUrl::Sqlite("x.db".into()))
+        );
+    }
+
+    #[test]
+    fn a_postgres_url_is_described_without_its_password_and_gets_a_connect_timeout() {
+        let url =
+            DatabaseUrl::parse("postgres://app:hunter2@db.internal:6543/sessions").expect("valid");
+        let shown = format!("{url} {url:?}");
+        assert!(
+            shown.contains("db.internal:6543") && shown.contains("sessions"),
+            "{shown}"
+        );
+        assert!(!shown.contains("hunter2"), "{shown}");
+        let DatabaseUrl::Postgres(pg) = url else {
+            panic!("not postgres")
+        };
+        assert!(pg.expose().contains("connect_timeout=5"));
+        let kept = DatabaseUrl::parse("postgresql://h/d?connect_timeout=1").expect("valid");
+        assert!(
+            matches!(kept, DatabaseUrl::Postgres(pg) if pg.expose().contains("connect_timeout=1") && !pg.expose().contains("connect_timeout=5"))
+        );
+    }
+
+    #[test]
+    fn an_unknown_scheme_is_refused() {
+        assert!(DatabaseUrl::parse("mysql://localhost/x").is_err());
+    }
+
+    #[test]
+    fn an_in_memory_sqlite_database_is_refused() {
+        assert!(DatabaseUrl::parse(":memory:").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+}
