@@ -25,6 +25,52 @@ pub fn insert_ignore(conn: &mut DbConnection, entry: &Entry) -> QueryResult<usiz
     }
 }
 
+/// Announces `payload` on `channel` to every PostgreSQL session listening there, when the
+/// surrounding transaction commits (and only then). SQLite has one process: nothing to do.
+pub fn notify(conn: &mut DbConnection, channel: &str, payload: &str) -> QueryResult<()> {
+    if let DbConnection::Pg(c) = conn {
+        diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<diesel::sql_types::Text, _>(channel)
+            .bind::<diesel::sql_types::Text, _>(payload)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Up to `limit` ids (with their expiry) of entries still in force at `live_at`, in id order
+/// after `after`: the view is loaded chunk by chunk, so no query holds the whole table.
+pub fn live_chunk(
+    conn: &mut DbConnection,
+    after: &str,
+    live_at: PrimitiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<(String, PrimitiveDateTime)>> {
+    blacklist::table
+        .select((blacklist::jti, blacklist::expires_at))
+        .filter(blacklist::jti.gt(after))
+        .filter(blacklist::expires_at.ge(live_at))
+        .order(blacklist::jti.asc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// Ids (with their expiry) of entries recorded at or after `from`, for catching up after the
+/// listener was away.
+pub fn recorded_since(
+    conn: &mut DbConnection,
+    from: PrimitiveDateTime,
+) -> QueryResult<Vec<(String, PrimitiveDateTime)>> {
+    blacklist::table
+        .select((blacklist::jti, blacklist::expires_at))
+        .filter(blacklist::blacklisted_at.ge(from))
+        .load(conn)
+}
+
+/// Every row, live or not (to size the view before loading it).
+pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+    blacklist::table.count().get_result(conn)
+}
+
 pub fn contains(conn: &mut DbConnection, jti: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(blacklist::table.find(jti))).get_result(conn)
 }

@@ -2,13 +2,14 @@
 //! touch it. Nothing here knows about HTTP; every call runs on a blocking thread.
 
 pub mod blacklist;
+pub mod instance_lock;
 pub mod schema;
 pub mod users;
 
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection};
+use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool};
 use diesel::{Connection, ConnectionError, PgConnection, QueryResult, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
@@ -75,22 +76,50 @@ impl Manager {
     }
 }
 
+/// A pooled connection, and whether its last use failed in a way that may mean it is dead.
+pub struct Pooled {
+    conn: DbConnection,
+    suspect: bool,
+}
+
+/// Errors after which a connection is not reused: the server may have closed it (diesel does
+/// not mark a PostgreSQL connection broken outside a transaction). Constraint violations and
+/// the like say nothing about the connection and keep it.
+fn connection_may_be_dead(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        err,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::Unknown,
+            _
+        ) | Error::BrokenTransactionManager
+    )
+}
+
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, Self::Error> {
-        self.establish()
-            .map_err(diesel::r2d2::Error::ConnectionError)
+    fn connect(&self) -> Result<Pooled, Self::Error> {
+        let conn = self
+            .establish()
+            .map_err(diesel::r2d2::Error::ConnectionError)?;
+        Ok(Pooled {
+            conn,
+            suspect: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), Self::Error> {
+        pooled
+            .conn
+            .batch_execute("SELECT 1")
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        diesel::r2d2::R2D2Connection::is_broken(conn)
+    /// Checked when a connection returns to the pool, at no cost: no round trip on checkout.
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.suspect || diesel::r2d2::R2D2Connection::is_broken(&mut pooled.conn)
     }
 }
 
@@ -98,6 +127,7 @@ impl ManageConnection for Manager {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<Manager>,
+    url: DatabaseUrl,
 }
 
 impl Db {
@@ -116,7 +146,7 @@ impl Db {
                 })?;
             }
         }
-        let manager = Manager { url };
+        let manager = Manager { url: url.clone() };
         // One direct connection first: its error names the real cause, where the pool would
         // only report a timeout.
         let mut conn = manager
@@ -124,14 +154,18 @@ impl Db {
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
         migrate(&mut conn).map_err(|e| DbError::Internal(format!("migrations failed: {e}")))?;
         drop(conn);
+        // No `SELECT 1` on every checkout: that was a round trip on every request. A connection
+        // that failed at the connection level is marked broken by diesel and dropped by r2d2
+        // when it returns (`has_broken`); the request that met the failure answers 503.
         let pool = Pool::builder()
+            .test_on_check_out(false)
             .max_size(settings.max_size)
             .min_idle(Some(0))
             .connection_timeout(settings.timeout)
             .connection_customizer(Box::new(SqlitePragmas))
             .build(manager)
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self { pool, url })
     }
 
     /// Runs `f` with a pooled connection on a blocking thread.
@@ -140,15 +174,46 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> QueryResult<R> + Send + 'static,
         R: Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn: PooledConnection<_> = pool
-                .get()
-                .map_err(|e| DbError::Unavailable(e.to_string()))?;
-            f(&mut conn).map_err(DbError::Query)
-        })
-        .await
-        .map_err(|e| DbError::Internal(e.to_string()))?
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.run_blocking(f))
+            .await
+            .map_err(|e| DbError::Internal(e.to_string()))?
+    }
+
+    /// Runs `f` with a pooled connection on the calling thread: for the server's own background
+    /// threads, never for an async worker.
+    pub fn run_blocking<R>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> QueryResult<R>,
+    ) -> Result<R, DbError> {
+        let mut pooled = self
+            .pool
+            .get()
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        let result = f(&mut pooled.conn);
+        if let Err(e) = &result {
+            pooled.suspect = connection_may_be_dead(e);
+        }
+        result.map_err(DbError::Query)
+    }
+
+    /// Whether this is a PostgreSQL database, which other instances may share.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.url, DatabaseUrl::Postgres(_))
+    }
+
+    /// A PostgreSQL connection outside the pool, for a session that keeps state of its own
+    /// (LISTEN), named `application_name` so that operators can find it in `pg_stat_activity`.
+    pub fn dedicated_pg(&self, application_name: &str) -> Result<PgConnection, DbError> {
+        let DatabaseUrl::Postgres(pg) = &self.url else {
+            return Err(DbError::Internal("not a PostgreSQL database".into()));
+        };
+        let mut url = url::Url::parse(pg.expose()).map_err(|e| DbError::Internal(e.to_string()))?;
+        if !url.query_pairs().any(|(k, _)| k == "application_name") {
+            url.query_pairs_mut()
+                .append_pair("application_name", application_name);
+        }
+        PgConnection::establish(url.as_str()).map_err(|e| DbError::Unavailable(e.to_string()))
     }
 
     /// Answers whether the database can serve the guard's query right now (an indexed lookup
@@ -182,9 +247,9 @@ fn migrate(conn: &mut DbConnection) -> Result<(), Box<dyn std::error::Error + Se
 #[derive(Debug)]
 struct SqlitePragmas;
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        if let DbConnection::Sqlite(c) = conn {
+impl CustomizeConnection<Pooled, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, pooled: &mut Pooled) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(c) = &mut pooled.conn {
             c.batch_execute(
                 "PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
             )
