@@ -81,6 +81,25 @@ pub struct AppConfig {
     pub signup_enabled: bool,
     pub allowed_origins: Vec<String>,
     pub throttle: ThrottleSettings,
+    pub revocation: RevocationSettings,
+}
+
+/// How the guard decides that a token is revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationCheck {
+    /// The in-process view: no database round trip per request (the default).
+    Memory,
+    /// One indexed lookup in the blacklist table per request, as before the view existed.
+    Database,
+}
+
+/// Settings of the revocation view.
+#[derive(Debug, Clone, Copy)]
+pub struct RevocationSettings {
+    pub check: RevocationCheck,
+    /// The longest an instance may go without proving its view current before its guard
+    /// answers 503 (PostgreSQL: other instances' revocations arrive by LISTEN/NOTIFY).
+    pub max_staleness: Duration,
 }
 
 /// Attributes of the `jwt` cookie.
@@ -134,6 +153,10 @@ struct RawConfig {
     login_max_failures_per_ip: u32,
     #[serde(default = "defaults::failure_window")]
     login_failure_window: u64,
+    #[serde(default = "defaults::revocation_check")]
+    revocation_check: String,
+    #[serde(default = "defaults::revocation_max_staleness")]
+    revocation_max_staleness: u64,
 }
 
 mod defaults {
@@ -169,6 +192,13 @@ mod defaults {
     }
     pub fn failure_window() -> u64 {
         300
+    }
+    pub fn revocation_check() -> String {
+        "memory".into()
+    }
+    /// Milliseconds.
+    pub fn revocation_max_staleness() -> u64 {
+        1000
     }
 }
 
@@ -235,6 +265,25 @@ impl AppConfig {
                 ))
             }
         };
+        let revocation = RevocationSettings {
+            check: match raw.revocation_check.to_ascii_lowercase().as_str() {
+                "memory" => RevocationCheck::Memory,
+                "database" => RevocationCheck::Database,
+                other => {
+                    return Err(ConfigError(format!(
+                        "revocation_check must be memory or database, not `{other}`"
+                    )))
+                }
+            },
+            max_staleness: Duration::from_millis(raw.revocation_max_staleness),
+        };
+        // Below 100 ms the heartbeat (a quarter of it) would be a busy loop; above a minute a
+        // logout elsewhere could go unseen for too long.
+        if !(100..=60_000).contains(&raw.revocation_max_staleness) {
+            return Err(ConfigError(
+                "revocation_max_staleness must be between 100 and 60000 milliseconds".into(),
+            ));
+        }
         let allowed_origins = raw
             .allowed_origins
             .into_iter()
@@ -258,6 +307,7 @@ impl AppConfig {
                 max_failures_per_ip: raw.login_max_failures_per_ip.max(1),
                 window: Duration::from_secs(raw.login_failure_window),
             },
+            revocation,
         })
     }
 }
@@ -326,7 +376,12 @@ mod tests {
             ("purge_batch_size", 20_000_i64, "purge_batch_size"),
             ("login_failure_window", 1_000_000, "login_failure_window"),
             ("token_ttl", 0, "token_ttl"),
+            ("revocation_max_staleness", 5, "revocation_max_staleness"),
         ];
+        let err = AppConfig::from_figment(&base("debug").merge(("revocation_check", "redis")))
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("revocation_check"), "{err}");
         for (key, value, named) in cases {
             let err = AppConfig::from_figment(&base("debug").merge((key, value)))
                 .expect_err("refused")

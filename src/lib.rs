@@ -20,10 +20,12 @@ use crate::auth::claims::TokenCodec;
 use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::AppConfig;
+use crate::config::DatabaseUrl;
+use crate::db::instance_lock::InstanceLock;
 use crate::db::{Db, PoolSettings};
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::revocation::Revocation;
+use crate::revocation::{Revocation, Shutdown};
 
 /// The server configured from Rocket.toml and `ROCKET_*` variables (see [`config::figment`]).
 pub fn rocket() -> Rocket<Build> {
@@ -67,6 +69,9 @@ struct State {
     config: AppConfig,
     db: Db,
     revocation: Revocation,
+    background: Shutdown,
+    /// SQLite only: held while the server runs, so that a second process is refused.
+    instance_lock: Option<InstanceLock>,
     codec: TokenCodec,
     hasher: PasswordHasher,
     throttle: LoginThrottle,
@@ -79,6 +84,8 @@ impl State {
             .manage(self.config)
             .manage(self.db)
             .manage(self.revocation)
+            .manage(self.background)
+            .manage(self.instance_lock)
             .manage(self.codec)
             .manage(self.hasher)
             .manage(self.throttle)
@@ -92,10 +99,14 @@ async fn build_state(rocket: &Rocket<Build>) -> Result<State, String> {
         max_size: config.db_pool_size,
         timeout: config.db_timeout,
     };
+    let instance_lock = match &config.database {
+        DatabaseUrl::Sqlite(path) => Some(InstanceLock::acquire(path).map_err(|e| e.to_string())?),
+        DatabaseUrl::Postgres(_) => None,
+    };
     let db = Db::connect(config.database.clone(), settings)
         .await
         .map_err(|e| format!("cannot open the {}: {e}", config.database))?;
-    let revocation = Revocation::new(db.clone());
+    let (revocation, background) = Revocation::start(db.clone(), config.revocation).await?;
     let purge = jobs::schedule(
         revocation.clone(),
         &config.purge_schedule,
@@ -122,6 +133,8 @@ async fn build_state(rocket: &Rocket<Build>) -> Result<State, String> {
         config,
         db,
         revocation,
+        background,
+        instance_lock,
         hasher,
         purge,
     })

@@ -7,19 +7,20 @@
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use super::claims::{Claims, TokenCodec, TokenError};
 use super::cookie::COOKIE_NAME;
 use crate::domain::Role;
 use crate::error::{remember, ApiError};
-use crate::revocation::Revocation;
+use crate::revocation::{CheckError, Presented, Revocation};
 
 /// The caller of a protected route.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub username: String,
     pub role: Role,
-    pub jti: String,
+    pub jti: Uuid,
     pub expires_at: OffsetDateTime,
 }
 
@@ -70,7 +71,7 @@ impl<'r> FromRequest<'r> for AuthUser {
         let Some(revocation) = req.rocket().state::<Revocation>() else {
             return fail(req, ApiError::Internal);
         };
-        match revocation.is_revoked(&claims.jti).await {
+        match revocation.check(Presented { jti: claims.jti }).await {
             Ok(false) => Outcome::Success(AuthUser {
                 expires_at: claims.expires_at(),
                 username: claims.sub,
@@ -81,7 +82,9 @@ impl<'r> FromRequest<'r> for AuthUser {
                 req,
                 ApiError::Unauthorized("the session token has been revoked"),
             ),
-            Err(cause) => fail(req, ApiError::from(cause)),
+            Err(CheckError::Db(cause)) => fail(req, ApiError::from(cause)),
+            // Logged by the listener when it loses its connection, not once per request.
+            Err(CheckError::Stale) => fail(req, ApiError::Unavailable),
         }
     }
 }

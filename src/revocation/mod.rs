@@ -1,60 +1,215 @@
-//! The revocation check that the guard runs on every protected request, and the write that
-//! logout makes. Kept behind one small type so that a faster check (a cache kept coherent with
-//! the table) can replace the lookup without touching the guard or the routes.
+//! Revocation is decided here, and only here: the guard asks [`Revocation::check`], logout
+//! calls [`Revocation::revoke`], the purge calls [`Revocation::purge`].
+//!
+//! In the default `memory` mode the answer comes from an in-process [`View`] of the blacklist:
+//! loaded at start, written through on logout (commit, then view, then answer), trimmed by the
+//! purge, and on PostgreSQL kept current with the other instances by a listener. When the view
+//! cannot vouch for its own freshness the check fails, and the guard answers 503. In `database`
+//! mode every check is one indexed lookup in the table.
+
+mod freshness;
+mod listener;
+mod load;
+mod notice;
+mod view;
+mod writer;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
 
 use time::OffsetDateTime;
+use uuid::Uuid;
 
-use crate::config::LEEWAY_SECS;
+pub use self::freshness::Freshness;
+pub use self::listener::APPLICATION_NAME as LISTENER_APPLICATION_NAME;
+pub use self::view::{Entry, Presented, View};
+use self::writer::Writer;
+use crate::config::{RevocationCheck, RevocationSettings, LEEWAY_SECS};
 use crate::db::{blacklist, to_db_time, Db, DbError};
 
 /// A token to revoke: its id, owner and expiry (the row is kept until then).
 #[derive(Debug, Clone)]
 pub struct Revoked {
-    pub jti: String,
+    pub jti: Uuid,
     pub username: String,
     pub expires_at: OffsetDateTime,
 }
 
-/// Answers "is this token id revoked?" and records revocations.
+/// Why a check has no answer; the caller must refuse the request (fail closed).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("the revocation view has not been confirmed current within revocation_max_staleness")]
+    Stale,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Answers "is this token revoked?" and records revocations. Cheap to clone.
 #[derive(Clone)]
 pub struct Revocation {
     db: Db,
+    /// `None` in `database` mode.
+    memory: Option<Memory>,
+    writer: Writer,
+}
+
+#[derive(Clone)]
+struct Memory {
+    view: Arc<View>,
+    freshness: Arc<Freshness>,
+    listener: Option<Arc<listener::Shared>>,
+}
+
+/// Stops the background threads when dropped (kept in Rocket's state, so: with the server).
+pub struct Shutdown {
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Shutdown {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+    }
 }
 
 impl Revocation {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    /// Builds the view (loading the table) and starts the writer and, on PostgreSQL, the
+    /// listener; returns once the view is current. The error says what failed.
+    pub async fn start(db: Db, settings: RevocationSettings) -> Result<(Self, Shutdown), String> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let shutdown = Shutdown { stop: stop.clone() };
+        let memory = match settings.check {
+            RevocationCheck::Database => None,
+            RevocationCheck::Memory => Some(Memory::start(&db, settings, stop.clone()).await?),
+        };
+        let view = memory.as_ref().map(|m| m.view.clone());
+        let writer = Writer::spawn(db.clone(), view, stop)
+            .map_err(|e| format!("cannot start the revocation writer: {e}"))?;
+        Ok((Self { db, memory, writer }, shutdown))
     }
 
-    /// `Err` means the answer is unknown; the caller must refuse the request (fail closed).
-    pub async fn is_revoked(&self, jti: &str) -> Result<bool, DbError> {
-        let jti = jti.to_owned();
-        self.db
-            .run(move |conn| blacklist::contains(conn, &jti))
-            .await
+    /// Whether the presented token is revoked; `Err` when that cannot be known right now.
+    pub async fn check(&self, token: Presented) -> Result<bool, CheckError> {
+        match &self.memory {
+            Some(memory) => memory.check(&token),
+            None => {
+                let jti = token.jti.to_string();
+                let revoked = self
+                    .db
+                    .run(move |conn| blacklist::contains(conn, &jti))
+                    .await?;
+                Ok(revoked)
+            }
+        }
     }
 
-    /// Commits the revocation before returning; revoking twice adds no second row.
-    /// Returns whether a new row was written.
+    /// Commits the revocation, then puts it into the view; returns whether it was new.
     pub async fn revoke(&self, token: Revoked, now: OffsetDateTime) -> Result<bool, DbError> {
-        let entry = blacklist::Entry {
-            jti: token.jti,
+        let row = blacklist::Entry {
+            jti: token.jti.to_string(),
             username: token.username,
             expires_at: to_db_time(token.expires_at),
             blacklisted_at: to_db_time(now),
         };
-        self.db
-            .run(move |conn| blacklist::insert_ignore(conn, &entry))
-            .await
-            .map(|n| n > 0)
+        let entry = Entry::Token {
+            jti: token.jti,
+            exp: token.expires_at.unix_timestamp(),
+        };
+        self.writer.revoke(row, entry).await
     }
 
-    /// Deletes rows whose tokens the validator would refuse anyway.
+    /// Deletes rows whose tokens the validator would refuse anyway, and trims the view alike.
     pub async fn purge(&self, now: OffsetDateTime, batch: i64) -> Result<usize, DbError> {
-        let cutoff = to_db_time(purge_cutoff(now));
+        let cutoff = purge_cutoff(now);
+        if let Some(memory) = &self.memory {
+            let view = memory.view.clone();
+            let secs = cutoff.unix_timestamp();
+            tokio::task::spawn_blocking(move || view.trim(secs))
+                .await
+                .map_err(|e| DbError::Internal(e.to_string()))?;
+        }
+        let cutoff = to_db_time(cutoff);
         self.db
             .run(move |conn| blacklist::purge_expired(conn, cutoff, batch))
             .await
+    }
+
+    /// Whether checks can be answered now (for the readiness probe).
+    pub fn ready(&self) -> Result<(), CheckError> {
+        match &self.memory {
+            Some(m) if !m.freshness.is_current(Instant::now()) => Err(CheckError::Stale),
+            _ => Ok(()),
+        }
+    }
+
+    /// Entries in the view (`None` in database mode).
+    pub fn view_len(&self) -> Option<usize> {
+        self.memory.as_ref().map(|m| m.view.len())
+    }
+
+    /// How many times the PostgreSQL listener has connected (`None` without a listener).
+    pub fn listener_sessions(&self) -> Option<u64> {
+        let listener = self.memory.as_ref()?.listener.as_ref()?;
+        Some(listener.sessions.load(Ordering::Acquire))
+    }
+}
+
+impl Memory {
+    async fn start(
+        db: &Db,
+        settings: RevocationSettings,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Self, String> {
+        let rows = db
+            .run(blacklist::count)
+            .await
+            .map_err(|e| format!("cannot size the revocation view: {e}"))?;
+        let view = Arc::new(View::with_capacity(usize::try_from(rows).unwrap_or(0)));
+        if !db.is_postgres() {
+            // One process owns the file (see `db::instance_lock`): write-through sees every
+            // revocation, so the view is current from the moment it is loaded.
+            let target = view.clone();
+            let loaded = db
+                .run(move |conn| load::everything(conn, &target, OffsetDateTime::now_utc()))
+                .await
+                .map_err(|e| format!("cannot load the revocation view: {e}"))?;
+            rocket::info!("revocation view: {loaded} revoked token ids loaded");
+            return Ok(Self {
+                view,
+                freshness: Arc::new(Freshness::always()),
+                listener: None,
+            });
+        }
+        let freshness = Arc::new(Freshness::bounded(settings.max_staleness));
+        let shared = Arc::new(listener::Shared {
+            db: db.clone(),
+            view: view.clone(),
+            freshness: freshness.clone(),
+            max_staleness: settings.max_staleness,
+            stop,
+            sessions: AtomicU64::new(0),
+        });
+        let started = listener::spawn(shared.clone())
+            .map_err(|e| format!("cannot start the revocation listener: {e}"))?;
+        let loaded = started
+            .await
+            .map_err(|_| "the revocation listener stopped during start-up".to_owned())?
+            .map_err(|e| format!("the revocation listener could not start: {e}"))?;
+        rocket::info!(
+            "revocation view: {loaded} revoked token ids loaded; listening for other instances"
+        );
+        Ok(Self {
+            view,
+            freshness,
+            listener: Some(shared),
+        })
+    }
+
+    fn check(&self, token: &Presented) -> Result<bool, CheckError> {
+        if !self.freshness.is_current(Instant::now()) {
+            return Err(CheckError::Stale);
+        }
+        Ok(self.view.is_revoked(token))
     }
 }
 

@@ -61,7 +61,7 @@ async fn sign_up(
 pub struct Me {
     username: String,
     role: Role,
-    jti: String,
+    jti: uuid::Uuid,
     #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
 }

@@ -123,8 +123,8 @@ async fn a_16_kb_cookie_is_unauthorized_not_an_error() {
 }
 
 #[rocket::async_test]
-async fn the_guard_fails_closed_with_503_when_the_blacklist_cannot_be_read() {
-    let app = TestApp::spawn().await;
+async fn in_database_mode_the_guard_fails_closed_with_503_when_the_blacklist_cannot_be_read() {
+    let app = TestApp::spawn_with(|f| f.merge(("revocation_check", "database"))).await;
     let token = app.user_token("alice").await;
     app.break_the_blacklist_table().await;
     let res = app.me(&token).await;

@@ -40,6 +40,8 @@ enum Backend {
         admin_url: String,
         name: String,
     },
+    /// Another handle on a database that some other `TestDb` owns and removes.
+    Alias,
 }
 
 impl TestDb {
@@ -48,6 +50,14 @@ impl TestDb {
         match postgres_base_url() {
             Some(base) => Self::postgres(&base),
             None => Self::sqlite(),
+        }
+    }
+
+    /// The same database, for a second server; the original removes it.
+    pub fn alias(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            backend: Backend::Alias,
         }
     }
 
@@ -239,9 +249,16 @@ impl TestApp {
     /// Inserts a blacklist row directly, expiring `expires_in` seconds from now (negative: past).
     pub async fn insert_row(&self, expires_in: i64) -> String {
         let jti = Uuid::new_v4().to_string();
+        self.insert_row_for(&jti, expires_in).await;
+        jti
+    }
+
+    /// Inserts a blacklist row for `jti` directly, behind the server's back.
+    pub async fn insert_row_for(&self, jti: &str, expires_in: i64) {
+        let jti = jti.to_owned();
         let now = OffsetDateTime::now_utc();
         let entry = blacklist::Entry {
-            jti: jti.clone(),
+            jti,
             username: "someone".into(),
             expires_at: to_db_time(now + time::Duration::seconds(expires_in)),
             blacklisted_at: to_db_time(now),
@@ -250,7 +267,6 @@ impl TestApp {
             .run(move |conn| blacklist::insert_ignore(conn, &entry))
             .await
             .expect("insert row");
-        jti
     }
 
     pub async fn row_exists(&self, jti: &str) -> bool {

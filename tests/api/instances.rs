@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::helpers::{postgres_base_url, TestDb, ADMIN, ADMIN_PASSWORD, ISSUER, TEST_SECRET};
+use crate::helpers::{
+    claims, forge, postgres_base_url, TestDb, ADMIN, ADMIN_PASSWORD, ISSUER, TEST_SECRET,
+};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_jwt-blacklist");
 
@@ -178,6 +180,21 @@ async fn over_real_http_the_origin_rule_holds_and_no_secret_reaches_the_log() {
 }
 
 #[test]
+fn a_second_server_process_on_the_same_sqlite_file_is_refused_naming_the_reason() {
+    let db = TestDb::sqlite();
+    let first = Instance::start(&db.url);
+    let text = failed_start(&mut server(&db.url));
+    assert!(text.contains("another server process"), "{text}");
+    assert!(
+        text.contains("PostgreSQL"),
+        "the message says what to do: {text}"
+    );
+    drop(first);
+    let again = Instance::start(&db.url);
+    assert!(again.log().contains("launched from"));
+}
+
+#[test]
 fn an_unreachable_database_stops_start_up_quickly_naming_it_without_the_password() {
     let started = Instant::now();
     let text = failed_start(&mut server(
@@ -220,7 +237,7 @@ fn jwt_from(res: &reqwest::Response) -> String {
 }
 
 #[rocket::async_test]
-async fn two_instances_share_the_blacklist_and_revocation_is_immediate() {
+async fn two_instances_share_the_blacklist_and_see_each_others_logouts_within_the_bound() {
     let Some(_) = postgres_base_url() else { return };
     let db = TestDb::new();
     let (url_a, url_b) = (db.url.clone(), db.url.clone());
@@ -257,15 +274,51 @@ async fn two_instances_share_the_blacklist_and_revocation_is_immediate() {
         .await
         .expect("logout on B");
     assert_eq!(logout.status(), StatusCode::OK);
-    let logged_out = Instant::now();
-    let first = me(&a).await.expect("me on A").status();
-    let delay = logged_out.elapsed();
     assert_eq!(
-        first,
+        me(&b).await.expect("me on B").status(),
         StatusCode::UNAUTHORIZED,
-        "A refuses the token on the very next request"
+        "B refuses the token on its very next request"
     );
-    note(&format!("revocation across instances: A refused the token on its first request after B's logout ({} ms later)", delay.as_millis()));
+
+    // 100 logouts on B, each followed by polling A until it refuses: the delay is measured,
+    // and reported, never asserted; the poll's deadline is only there to end a broken run.
+    let mut delays = Vec::new();
+    for _ in 0..100 {
+        let cookie = format!("jwt={}", forge(&claims("carol", "user")));
+        let status = |base: &Instance| {
+            http.get(base.url("/api/me"))
+                .header("Cookie", cookie.clone())
+                .send()
+        };
+        assert_eq!(status(&a).await.expect("me on A").status(), StatusCode::OK);
+        let logout = http
+            .post(b.url("/blacklist/logout"))
+            .header("Cookie", cookie.clone())
+            .send()
+            .await
+            .expect("logout on B");
+        assert_eq!(logout.status(), StatusCode::OK);
+        let answered = Instant::now();
+        let deadline = answered + Duration::from_secs(5);
+        loop {
+            let seen = status(&a).await.expect("me on A").status();
+            if seen == StatusCode::UNAUTHORIZED {
+                delays.push(answered.elapsed());
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "A still answers {seen} 5 s after B's logout"
+            );
+        }
+    }
+    delays.sort();
+    note(&format!(
+        "revocation across instances over {} logouts: A refused the token p50 {:.1} ms, max {:.1} ms after B answered the logout",
+        delays.len(),
+        delays[delays.len() / 2].as_secs_f64() * 1000.0,
+        delays[delays.len() - 1].as_secs_f64() * 1000.0
+    ));
 
     // Both purge jobs fire every second on the same rows: no errors, every expired row gone.
     let seed = http
@@ -275,13 +328,14 @@ async fn two_instances_share_the_blacklist_and_revocation_is_immediate() {
     assert_eq!(seed.await.expect("sign up").status(), StatusCode::CREATED);
     insert_expired_rows(&db.url, 2000);
     let deadline = Instant::now() + Duration::from_secs(15);
-    while count_rows(&db.url) > 1 && Instant::now() < deadline {
+    let live = 1 + delays.len() as i64;
+    while count_rows(&db.url) > live && Instant::now() < deadline {
         rocket::tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(
         count_rows(&db.url),
-        1,
-        "only the live row (the logout above) is left"
+        live,
+        "only the live rows (the logouts above) are left"
     );
     for (name, instance) in [("A", &a), ("B", &b)] {
         let log = instance.log();

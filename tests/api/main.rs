@@ -9,5 +9,6 @@ mod helpers;
 mod instances;
 mod jobs;
 mod postgres;
+mod revocation;
 mod session;
 mod users;

@@ -139,6 +139,13 @@ async fn a_postgres_outage_fails_closed_and_recovers_without_a_restart() {
     assert_eq!(app.me(&token).await.status(), Status::Ok);
 
     outage.begin();
+    // The listener notices the cut within milliseconds, and within revocation_max_staleness at
+    // the latest: from then on, no answer until the database is back.
+    let closed = eventually(5, || async {
+        app.me(&token).await.status() == Status::ServiceUnavailable
+    })
+    .await;
+    assert!(closed, "the guard went on answering without its database");
     for _ in 0..3 {
         assert_eq!(
             app.me(&token).await.status(),

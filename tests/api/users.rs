@@ -107,7 +107,8 @@ async fn the_bootstrap_admin_exists_and_is_not_overwritten_on_restart() {
     let app = TestApp::spawn().await;
     let body = json_body(app.me(&app.admin_token().await).await).await;
     assert_eq!(body["role"], "admin");
-    let db = app.db;
+    let TestApp { client, db } = app;
+    client.terminate().await;
     let again =
         TestApp::spawn_on(db, |f| f.merge(("admin_password", "a-different-password"))).await;
     assert_eq!(
