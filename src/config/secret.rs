@@ -29,6 +29,11 @@ impl Secret {
         }
     }
 
+    /// A secret given as text (tools and benchmarks); the same length rule as configuration.
+    pub fn from_text(text: &str) -> Result<Self, ConfigError> {
+        Self::resolve(Some(text.to_owned()), true)
+    }
+
     pub fn expose(&self) -> &[u8] {
         &self.0
     }
