@@ -1,0 +1,550 @@
+#!/usr/bin/env bash
+# Load benchmark of the session server, in one command: `bench/run.sh` (see bench/README.md).
+#
+# What it measures, on SQLite and (with BENCH_POSTGRES_URL) on PostgreSQL, for each number of
+# revoked token ids already in the blacklist (BENCH_ROWS):
+#   - with the in-memory revocation check: GET /health/live (no database, the ceiling),
+#     GET /api/me (the guard's path) and POST /blacklist/logout (a fresh token per request);
+#   - with the per-request database check (revocation_check = "database"): GET /api/me;
+#   - req/s, p50 and p99 latency, non-2xx answers and socket errors of each (wrk, one thread);
+#   - each server's start-up time (spawn to the first 200 of /health/live) and peak RSS.
+# Then two measurements of the guard's latency while the server does heavy work:
+#   - purge under load: POST /blacklist/purge of BENCH_PURGE_ROWS expired rows while wrk runs
+#     on GET /api/me, against the idle p99;
+#   - logins under load: 32 concurrent login loops (argon2) while wrk runs on GET /api/me.
+#
+# Every database is fresh (a SQLite file in a temporary folder, or `CREATE DATABASE bench_...` on
+# the BENCH_POSTGRES_URL server, dropped afterwards), seeded by examples/bench_tool.rs. The server
+# runs the release build, pinned to CPU 0 and wrk to CPU 1 when there are two CPUs or more. All
+# traffic goes to 127.0.0.1; every process started here is stopped on exit.
+#
+# Usage:
+#   bench/run.sh                      full run: 8 s per case, rows 0, 100000 and 1000000
+#   BENCH_SMOKE=1 bench/run.sh        smoke run (CI): 2 s per case, rows 0 and 1000
+#   BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test bench/run.sh   also PostgreSQL
+# Knobs: BENCH_DURATION (seconds per case), BENCH_ROWS ("0 1000 ..."), BENCH_CONNECTIONS (64),
+#   BENCH_PURGE_ROWS (expired rows for the purge; 1000000, smoke 1000), BENCH_WORKERS (Rocket
+#   workers; 1 when the server is pinned to one CPU, else the CPU count), BENCH_OUT (results
+#   folder, bench/results). CARGO_TARGET_DIR is respected.
+# Output: one line per case on stdout, and a Markdown report in
+#   $BENCH_OUT/<UTC timestamp>-<smoke|full>.md, copied to $BENCH_OUT/latest-<smoke|full>.md.
+# Exit status: non-zero if any case saw a non-2xx answer (reported after everything is printed).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LIB="$ROOT/bench/lib"
+cd "$ROOT"
+
+if [ "${BENCH_SMOKE:-0}" = 1 ]; then
+    KIND=smoke
+    DURATION="${BENCH_DURATION:-2}"
+    ROWS_LIST="${BENCH_ROWS:-0 1000}"
+    PURGE_ROWS="${BENCH_PURGE_ROWS:-1000}"
+    IDLE_DURATION="$DURATION"
+else
+    KIND=full
+    DURATION="${BENCH_DURATION:-8}"
+    ROWS_LIST="${BENCH_ROWS:-0 100000 1000000}"
+    PURGE_ROWS="${BENCH_PURGE_ROWS:-1000000}"
+    IDLE_DURATION=5
+fi
+CONNECTIONS="${BENCH_CONNECTIONS:-64}"
+PG_URL="${BENCH_POSTGRES_URL:-}"
+OUT="${BENCH_OUT:-bench/results}"
+LOGIN_LOOPS=32
+# Tokens made for the logout case: enough for this many logouts per second.
+TOKEN_RATE=40000
+SECRET="bench-only-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+ISSUER=bench
+ADMIN_NAME=benchadmin
+ADMIN_PASSWORD=benchadmin-password
+USER_NAME=benchuser
+USER_PASSWORD=benchuser-password
+
+die() {
+    echo "bench: $*" >&2
+    exit 1
+}
+note() { echo "== $*" >&2; }
+
+for value in "$DURATION" "$CONNECTIONS" "$PURGE_ROWS" $ROWS_LIST; do
+    [[ "$value" =~ ^[0-9]+$ ]] || die "not a whole number: '$value' (BENCH_DURATION, BENCH_CONNECTIONS, BENCH_PURGE_ROWS, BENCH_ROWS)"
+done
+[ "$DURATION" -ge 1 ] || die "BENCH_DURATION must be at least 1"
+
+# --- Tools: installed when missing (Debian; we are root there).
+missing=()
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v taskset >/dev/null 2>&1 || missing+=(util-linux)
+if [ -n "$PG_URL" ] && ! command -v psql >/dev/null 2>&1; then missing+=(postgresql-client); fi
+if [ "${#missing[@]}" -gt 0 ]; then
+    note "installing ${missing[*]}"
+    command -v apt-get >/dev/null 2>&1 || die "please install: ${missing[*]}"
+    { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; } >&2
+fi
+
+NPROC="$(nproc)"
+if [ "$NPROC" -ge 2 ]; then
+    SERVER_CPU=(taskset -c 0)
+    CLIENT_CPU=(taskset -c 1)
+    PINNING="server on CPU 0, wrk and curl on CPU 1"
+    WORKERS="${BENCH_WORKERS:-1}"
+else
+    SERVER_CPU=()
+    CLIENT_CPU=()
+    PINNING="no pinning (one CPU)"
+    WORKERS="${BENCH_WORKERS:-$NPROC}"
+fi
+
+# --- Build.
+note "building the release server and bench_tool"
+cargo build --release --bin jwt-blacklist --examples
+BIN_DIR="$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)"
+SERVER_BIN="$BIN_DIR/jwt-blacklist"
+TOOL="$BIN_DIR/examples/bench_tool"
+[ -x "$SERVER_BIN" ] && [ -x "$TOOL" ] || die "build products missing in $BIN_DIR"
+
+# --- Processes and databases, all cleaned up on exit.
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/jwt-bench.XXXXXX")"
+PIDS=()
+PG_DBS=()
+SEQ=0
+FAILURES=()
+CONTEXT=""
+
+untrack() {
+    local pid=$1 kept=() p
+    for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
+    PIDS=("${kept[@]}")
+}
+
+# Stops a process: TERM, then KILL after 10 s.
+stop_pid() {
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    untrack "$pid"
+}
+
+drop_pg_database() {
+    psql "$PG_URL" -qAtc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null 2>&1 ||
+        echo "bench: could not drop database $1" >&2
+}
+
+cleanup() {
+    local rc=$? pid db
+    trap - EXIT INT TERM
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+    for db in "${PG_DBS[@]}"; do drop_pg_database "$db"; done
+    rm -rf "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+next_seq() { SEQ=$((SEQ + 1)); }
+now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
+
+free_port() {
+    local port i
+    for i in $(seq 1 200); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# new_database <sqlite|postgres>: sets DB_URL and DB_HANDLE (for drop_database).
+new_database() {
+    next_seq
+    if [ "$1" = sqlite ]; then
+        DB_HANDLE="$WORK/db-$SEQ"
+        mkdir -p "$DB_HANDLE"
+        DB_URL="sqlite://$DB_HANDLE/bench.sqlite3"
+    else
+        DB_HANDLE="bench_$$_$SEQ"
+        psql "$PG_URL" -v ON_ERROR_STOP=1 -qAtc "CREATE DATABASE $DB_HANDLE" >/dev/null
+        PG_DBS+=("$DB_HANDLE")
+        local base="${PG_URL%%\?*}" query=""
+        [[ "$PG_URL" == *\?* ]] && query="?${PG_URL#*\?}"
+        local rest="${base#*://}"
+        DB_URL="${base%%://*}://${rest%%/*}/$DB_HANDLE$query"
+    fi
+}
+
+drop_database() {
+    if [ "$1" = sqlite ]; then
+        rm -rf "$DB_HANDLE"
+    else
+        drop_pg_database "$DB_HANDLE"
+        local kept=() db
+        for db in "${PG_DBS[@]}"; do [ "$db" = "$DB_HANDLE" ] || kept+=("$db"); done
+        PG_DBS=("${kept[@]}")
+    fi
+}
+
+seed() { # seed <rows> [--expired]
+    [ "$1" -gt 0 ] || return 0
+    note "seeding $1 rows ${2:-}"
+    "$TOOL" seed "$DB_URL" "$@" >&2
+}
+
+tokens() { # tokens <username> <role> <count>
+    "$TOOL" tokens "$SECRET" "$ISSUER" "$1" "$2" "$3" 3600
+}
+
+# start_server <memory|database> [VAR=value ...]: sets SERVER_PID, SERVER_URL, STARTUP_MS.
+start_server() {
+    local mode=$1
+    shift
+    local port
+    port="$(free_port)" || die "no free port found"
+    next_seq
+    SERVER_URL="http://127.0.0.1:$port"
+    SERVER_LOG="$WORK/server-$SEQ.log"
+    local started
+    started="$(now_us)"
+    env ROCKET_PROFILE=release ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$port" \
+        ROCKET_DATABASE_URL="$DB_URL" ROCKET_JWT_SECRET="$SECRET" ROCKET_JWT_ISSUER="$ISSUER" \
+        ROCKET_LOG_LEVEL=critical ROCKET_CLI_COLORS=false ROCKET_COOKIE_SECURE=false \
+        ROCKET_WORKERS="$WORKERS" ROCKET_REVOCATION_CHECK="$mode" "$@" \
+        "${SERVER_CPU[@]}" "$SERVER_BIN" >"$SERVER_LOG" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    local deadline=$((EPOCHSECONDS + 60)) code
+    while :; do
+        code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$SERVER_URL/health/live" || true)"
+        [ "$code" = 200 ] && break
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            tail -n 40 "$SERVER_LOG" >&2
+            die "the server exited during start-up (log above)"
+        fi
+        if [ "$EPOCHSECONDS" -ge "$deadline" ]; then
+            tail -n 40 "$SERVER_LOG" >&2
+            die "GET /health/live did not answer 200 within 60 s (last status $code)"
+        fi
+        sleep 0.01
+    done
+    STARTUP_MS=$((($(now_us) - started) / 1000))
+}
+
+# stop_server <backend> <rows> <mode>: records start-up time and peak RSS, then stops it.
+stop_server() {
+    local rss
+    rss="$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || true)"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$STARTUP_MS" "${rss:-0}" >>"$WORK/servers.tsv"
+    stop_pid "$SERVER_PID"
+}
+
+server_alive() {
+    kill -0 "$SERVER_PID" 2>/dev/null && return 0
+    tail -n 40 "$SERVER_LOG" >&2
+    die "the server died during the benchmark (log above)"
+}
+
+# expect_status <status> <method> <path> [curl args...]: one request, checked before a case.
+expect_status() {
+    local want=$1 method=$2 path=$3 got
+    shift 3
+    got="$(curl -s -o "$WORK/body" -w '%{http_code}' --max-time 30 -X "$method" "$@" "$SERVER_URL$path" || true)"
+    [ "$got" = "$want" ] && return 0
+    FAILURES+=("$CONTEXT: $method $path answered $got, not $want: $(head -c 300 "$WORK/body" 2>/dev/null)")
+    echo "bench: $CONTEXT: $method $path answered $got, not $want" >&2
+    return 1
+}
+
+# A logout answers 200 even without a valid token; this one must have revoked something.
+expect_logout() {
+    expect_status 200 POST /blacklist/logout -H "Cookie: jwt=$(tokens "$USER_NAME" user 1)" || return 0
+    grep -q '"logged_out": *true' "$WORK/body" && return 0
+    FAILURES+=("$CONTEXT: POST /blacklist/logout revoked nothing: $(head -c 300 "$WORK/body")")
+    echo "bench: $CONTEXT: POST /blacklist/logout revoked nothing" >&2
+}
+
+# run_wrk <seconds> <path> [wrk options...] [-- script args...]: sets W_RPS W_P50 W_P99 W_NON2XX
+# W_ERRORS W_REQUESTS W_WRAPS.
+run_wrk() {
+    local duration=$1 path=$2 options=() script_args=() arg
+    shift 2
+    while [ "$#" -gt 0 ]; do
+        arg=$1
+        shift
+        if [ "$arg" = -- ]; then
+            script_args=(-- "$@")
+            break
+        fi
+        options+=("$arg")
+    done
+    next_seq
+    local out="$WORK/wrk-$SEQ.txt"
+    if ! "${CLIENT_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d"${duration}s" --latency "${options[@]}" \
+        "$SERVER_URL$path" "${script_args[@]}" >"$out" 2>&1; then
+        cat "$out" >&2
+        FAILURES+=("wrk failed on $path")
+    fi
+    parse_wrk "$out"
+}
+
+parse_wrk() {
+    IFS=$'\t' read -r W_RPS W_P50 W_P99 W_NON2XX W_ERRORS W_REQUESTS W_WRAPS \
+        < <(awk -f "$LIB/wrk_summary.awk" "$1")
+    if [ "$W_RPS" = - ] || [ "$W_REQUESTS" = 0 ]; then
+        cat "$1" >&2
+        FAILURES+=("no result from wrk ($1)")
+    fi
+}
+
+# bench_case <backend> <rows> <mode> <label> <path> [wrk args...]
+bench_case() {
+    local backend=$1 rows=$2 mode=$3 label=$4 path=$5
+    shift 5
+    run_wrk "$DURATION" "$path" "$@"
+    server_alive
+    local extra=""
+    [ "$W_WRAPS" = 0 ] || extra="  token_wraps=$W_WRAPS"
+    [ "$W_ERRORS" = 0 ] || extra="$extra  socket_errors=$W_ERRORS"
+    printf '%-8s rows=%-8s mode=%-8s %-24s req/s=%-7s p50=%-8s p99=%-9s non2xx=%s%s\n' \
+        "$backend" "$rows" "$mode" "$label" "$W_RPS" "${W_P50}ms" "${W_P99}ms" "$W_NON2XX" "$extra"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$rows" "$mode" "$label" \
+        "$W_RPS" "$W_P50" "$W_P99" "$W_NON2XX" "$W_ERRORS" "$W_WRAPS" >>"$WORK/cases.tsv"
+    [ "$W_NON2XX" = 0 ] || FAILURES+=("$backend rows=$rows mode=$mode $label: $W_NON2XX non-2xx answers")
+}
+
+# bench_rows <backend> <rows>: every case on a fresh database holding <rows> revoked ids.
+bench_rows() {
+    local backend=$1 rows=$2
+    new_database "$backend"
+    seed "$rows"
+    local me_token cookie
+    me_token="$(tokens "$USER_NAME" user 1)"
+    cookie="Cookie: jwt=$me_token"
+    local logouts=$((DURATION * TOKEN_RATE))
+    [ "$logouts" -ge 2000 ] || logouts=2000
+    tokens "$USER_NAME" user "$logouts" >"$WORK/logout-tokens.txt"
+
+    note "$backend rows=$rows: revocation check in memory"
+    CONTEXT="$backend rows=$rows mode=memory"
+    start_server memory
+    expect_status 200 GET /api/me -H "$cookie" || true
+    expect_logout
+    bench_case "$backend" "$rows" memory "GET /health/live" /health/live
+    bench_case "$backend" "$rows" memory "GET /api/me" /api/me -H "$cookie"
+    bench_case "$backend" "$rows" memory "POST /blacklist/logout" /blacklist/logout \
+        -s "$LIB/logout.lua" -- "$WORK/logout-tokens.txt" 1
+    stop_server "$backend" "$rows" memory
+
+    note "$backend rows=$rows: revocation check in the database"
+    CONTEXT="$backend rows=$rows mode=database"
+    start_server database
+    expect_status 200 GET /api/me -H "$cookie" || true
+    bench_case "$backend" "$rows" database "GET /api/me" /api/me -H "$cookie"
+    stop_server "$backend" "$rows" database
+    drop_database "$backend"
+}
+
+# bench_purge <backend>: GET /api/me latency while POST /blacklist/purge deletes PURGE_ROWS rows.
+bench_purge() {
+    local backend=$1
+    note "$backend: purge of $PURGE_ROWS expired rows under load"
+    CONTEXT="$backend purge"
+    new_database "$backend"
+    seed "$PURGE_ROWS" --expired
+    start_server memory ROCKET_PURGE_SCHEDULE="0 0 0 1 1 *" \
+        ROCKET_ADMIN_USERNAME="$ADMIN_NAME" ROCKET_ADMIN_PASSWORD="$ADMIN_PASSWORD"
+    local jar="$WORK/admin-cookies" cookie
+    cookie="Cookie: jwt=$(tokens "$USER_NAME" user 1)"
+    expect_status 200 POST /authenticate -c "$jar" -H 'Content-Type: application/json' \
+        -d "{\"username\":\"$ADMIN_NAME\",\"password\":\"$ADMIN_PASSWORD\"}" || true
+    run_wrk "$IDLE_DURATION" /api/me -H "$cookie"
+    local idle_p99=$W_P99 idle_non2xx=$W_NON2XX
+    next_seq
+    local out="$WORK/wrk-$SEQ.txt"
+    # Runs until interrupted (wrk prints its summary on SIGINT), so it covers just the purge.
+    "${CLIENT_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d300s --latency -H "$cookie" \
+        "$SERVER_URL/api/me" >"$out" 2>&1 &
+    local wrk_pid=$!
+    PIDS+=("$wrk_pid")
+    sleep 0.5
+    local result status seconds purged
+    result="$(curl -s -o "$WORK/purge-body" -w '%{http_code} %{time_total}' --max-time 300 \
+        -X POST -b "$jar" "$SERVER_URL/blacklist/purge" || true)"
+    kill -INT "$wrk_pid" 2>/dev/null || true
+    local i
+    for i in $(seq 1 100); do
+        kill -0 "$wrk_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    stop_pid "$wrk_pid"
+    server_alive
+    parse_wrk "$out"
+    read -r status seconds <<<"$result"
+    seconds="${seconds:-0}"
+    purged="$(sed -n 's/.*"purged":\([0-9]*\).*/\1/p' "$WORK/purge-body")"
+    [ "$status" = 200 ] || FAILURES+=("$backend: POST /blacklist/purge answered $status")
+    local bad=$((idle_non2xx + W_NON2XX))
+    [ "$bad" = 0 ] || FAILURES+=("$backend purge under load: $bad non-2xx answers on GET /api/me")
+    printf '%-8s purge of %s expired rows: %.2fs (status %s, purged=%s)  GET /api/me p99 idle=%sms during=%sms  req/s during=%s  non2xx=%s\n' \
+        "$backend" "$PURGE_ROWS" "$seconds" "$status" "${purged:-?}" "$idle_p99" "$W_P99" "$W_RPS" "$bad"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$PURGE_ROWS" "$seconds" "${purged:-?}" \
+        "$idle_p99" "$W_P99" "$W_RPS" "$bad" >>"$WORK/purge.tsv"
+    stop_server "$backend" "$PURGE_ROWS expired" "memory (purge)"
+    drop_database "$backend"
+}
+
+# bench_logins <backend>: GET /api/me latency while LOGIN_LOOPS clients log in over and over.
+bench_logins() {
+    local backend=$1
+    note "$backend: $LOGIN_LOOPS concurrent logins under load"
+    CONTEXT="$backend logins"
+    new_database "$backend"
+    # The throttle counts a login in flight as a failure until its password is verified, so more
+    # than 5 concurrent logins of one user would be refused (429): the limits are raised here.
+    start_server memory ROCKET_LOGIN_MAX_FAILURES_PER_USER=1000 ROCKET_LOGIN_MAX_FAILURES_PER_IP=1000
+    local body="{\"username\":\"$USER_NAME\",\"password\":\"$USER_PASSWORD\"}" cookie
+    expect_status 201 POST /api/users -H 'Content-Type: application/json' -d "$body" || true
+    expect_status 200 POST /authenticate -H 'Content-Type: application/json' -d "$body" || true
+    cookie="Cookie: jwt=$(tokens "$USER_NAME" user 1)"
+    run_wrk "$DURATION" /api/me -H "$cookie"
+    local idle_p99=$W_P99 idle_rps=$W_RPS idle_non2xx=$W_NON2XX
+    local until=$((EPOCHSECONDS + DURATION + 1)) i
+    local loops=()
+    for i in $(seq 1 "$LOGIN_LOOPS"); do
+        (
+            while [ "$EPOCHSECONDS" -lt "$until" ]; do
+                "${CLIENT_CPU[@]}" curl -s -o /dev/null -w '%{http_code} %{time_total}\n' \
+                    --max-time 30 -H 'Content-Type: application/json' -d "$body" \
+                    "$SERVER_URL/authenticate" || echo "000 0"
+            done >"$WORK/logins-$i.txt"
+        ) &
+        loops+=($!)
+        PIDS+=($!)
+    done
+    run_wrk "$DURATION" /api/me -H "$cookie"
+    local pid
+    for pid in "${loops[@]}"; do
+        wait "$pid" 2>/dev/null || true
+        untrack "$pid"
+    done
+    server_alive
+    local logins failed login_p50
+    logins="$(cat "$WORK"/logins-*.txt | wc -l)"
+    failed="$(cat "$WORK"/logins-*.txt | awk '$1 != 200' | wc -l)"
+    login_p50="$(cat "$WORK"/logins-*.txt | awk '$1 == 200 {print $2 * 1000}' | sort -n |
+        awk '{v[NR] = $1} END {if (NR) printf "%.1f", v[int((NR + 1) / 2)]; else print "-"}')"
+    rm -f "$WORK"/logins-*.txt
+    local bad=$((idle_non2xx + W_NON2XX))
+    [ "$bad" = 0 ] || FAILURES+=("$backend logins under load: $bad non-2xx answers on GET /api/me")
+    [ "$failed" = 0 ] || FAILURES+=("$backend logins under load: $failed logins did not answer 200")
+    printf '%-8s %s concurrent logins: %s done (%s failed, p50 %sms)  GET /api/me p99 idle=%sms during=%sms  req/s idle=%s during=%s  non2xx=%s\n' \
+        "$backend" "$LOGIN_LOOPS" "$logins" "$failed" "$login_p50" "$idle_p99" "$W_P99" \
+        "$idle_rps" "$W_RPS" "$bad"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$LOGIN_LOOPS" "$logins" \
+        "$failed" "$login_p50" "$idle_p99" "$W_P99" "$idle_rps" "$W_RPS" "$bad" >>"$WORK/logins.tsv"
+    stop_server "$backend" 0 "memory (logins)"
+    drop_database "$backend"
+}
+
+BACKENDS=(sqlite)
+if [ -n "$PG_URL" ]; then
+    psql "$PG_URL" -qAtc 'SELECT 1' >/dev/null || die "cannot reach BENCH_POSTGRES_URL with psql"
+    BACKENDS+=(postgres)
+fi
+: >"$WORK/cases.tsv"
+: >"$WORK/servers.tsv"
+: >"$WORK/purge.tsv"
+: >"$WORK/logins.tsv"
+STARTED_AT="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+STAMP="$(date -u '+%Y%m%dT%H%M%SZ')"
+
+for backend in "${BACKENDS[@]}"; do
+    for rows in $ROWS_LIST; do
+        bench_rows "$backend" "$rows"
+    done
+    bench_purge "$backend"
+    bench_logins "$backend"
+done
+
+# --- The report.
+mkdir -p "$OUT"
+REPORT="$OUT/$STAMP-$KIND.md"
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+    commit="$commit (with uncommitted changes)"
+fi
+cpu_model="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+mem_gib="$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)"
+{
+    echo "# Load benchmark ($KIND)"
+    echo
+    echo "- Date: $STARTED_AT"
+    echo "- Commit: $commit"
+    echo "- Machine: $NPROC CPUs (${cpu_model:-unknown model}), $mem_gib GiB RAM, Linux $(uname -r)"
+    echo "- Load: $(wrk -v 2>&1 | head -n 1 | awk '{print $1, $2}'), 1 thread, $CONNECTIONS connections, $DURATION s per case; $PINNING; ROCKET_WORKERS=$WORKERS; release profile"
+    echo
+    echo "## Requests"
+    echo
+    echo "Rows: revoked token ids in the blacklist. Mode: \`revocation_check\`. The last column divides"
+    echo "the req/s of \`GET /api/me\` by that of \`GET /health/live\` (memory mode) on the same backend and rows."
+    echo
+    echo "| backend | rows | mode | request | req/s | p50 (ms) | p99 (ms) | non-2xx | socket errors | api/me ÷ health/live |"
+    echo "|---|---:|---|---|---:|---:|---:|---:|---:|---:|"
+    awk -F'\t' '
+        NR == FNR { if ($3 == "memory" && $4 == "GET /health/live") base[$1 SUBSEP $2] = $5; next }
+        {
+            ratio = ""
+            b = base[$1 SUBSEP $2]
+            if ($4 == "GET /api/me" && b > 0 && $5 != "-") ratio = sprintf("%.2f", $5 / b)
+            req = $4
+            if ($10 > 0) req = req " (" $10 " token wraps)"
+            printf "| %s | %s | %s | `%s` | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, req, $5, $6, $7, $8, $9, ratio
+        }' "$WORK/cases.tsv" "$WORK/cases.tsv"
+    echo
+    echo "## Start-up and memory"
+    echo
+    echo "Start-up: from spawn to the first 200 of \`GET /health/live\`. Peak RSS: \`VmHWM\` after the cases."
+    echo
+    echo "| backend | rows | mode | start-up (ms) | peak RSS (MiB) |"
+    echo "|---|---:|---|---:|---:|"
+    awk -F'\t' '{printf "| %s | %s | %s | %s | %.1f |\n", $1, $2, $3, $4, $5 / 1024}' "$WORK/servers.tsv"
+    echo
+    echo "## Purge under load"
+    echo
+    echo "\`POST /blacklist/purge\` (admin) of every expired row while wrk runs on \`GET /api/me\`;"
+    echo "idle p99 from ${IDLE_DURATION} s of wrk just before."
+    echo
+    echo "| backend | expired rows | purge (s) | purged | p99 idle (ms) | p99 during purge (ms) | req/s during | non-2xx |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    awk -F'\t' '{printf "| %s | %s | %.2f | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8}' "$WORK/purge.tsv"
+    echo
+    echo "## Logins under load"
+    echo
+    echo "Concurrent \`POST /authenticate\` loops (argon2) while wrk runs on \`GET /api/me\` for $DURATION s."
+    echo
+    echo "| backend | login loops | logins | failed | login p50 (ms) | p99 idle (ms) | p99 during (ms) | req/s idle | req/s during | non-2xx |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10}' "$WORK/logins.tsv"
+    if [ "${#FAILURES[@]}" -gt 0 ]; then
+        echo
+        echo "## Failures"
+        echo
+        printf -- '- %s\n' "${FAILURES[@]}"
+    fi
+} >"$REPORT"
+cp "$REPORT" "$OUT/latest-$KIND.md"
+note "report: $REPORT (and $OUT/latest-$KIND.md)"
+
+if [ "${#FAILURES[@]}" -gt 0 ]; then
+    echo "bench: FAILED:" >&2
+    printf '  %s\n' "${FAILURES[@]}" >&2
+    exit 1
+fi
