@@ -1,13 +1,17 @@
-//! Password hashing with argon2id (PHC strings), on blocking threads with bounded concurrency:
-//! each hash takes 19 MiB and tens of milliseconds, so unbounded logins would starve the server.
+//! Password hashing with argon2id (PHC strings), on a few threads of its own: each hash takes
+//! 19 MiB and tens of milliseconds of CPU, so unbounded logins would starve the server.
+//!
+//! The threads are fixed in number (so at most that many 19 MiB work areas exist, and the
+//! allocator keeps at most that many for reuse) and run at a lower scheduling priority (nice
+//! +10), so that a burst of logins slows other logins, not the guard on every protected request.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::domain::Password;
 
@@ -24,10 +28,51 @@ pub enum HashError {
     Task(String),
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Lower than request handling (0), so that hashing yields the CPU to the guard; not the
+/// lowest, so that logins still progress while the server is busy. Maps to nice +10.
+const HASHING_PRIORITY: u8 = 22;
+
+fn spawn_workers(n: usize) -> Result<mpsc::Sender<Job>, HashError> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let queue = Arc::new(Mutex::new(queue));
+    for i in 0..n {
+        let queue = queue.clone();
+        std::thread::Builder::new()
+            .name(format!("argon2-{i}"))
+            .spawn(move || {
+                let priority = thread_priority::ThreadPriorityValue::try_from(HASHING_PRIORITY)
+                    .map(thread_priority::ThreadPriority::Crossplatform);
+                if let Ok(priority) = priority {
+                    // Best effort: where it is refused, hashing runs at normal priority.
+                    let _ = thread_priority::set_current_thread_priority(priority);
+                }
+                loop {
+                    // The lock is held only while waiting for the next job, never while hashing.
+                    let job = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        // A panicking job loses its answer (the caller gets an error), not the
+                        // thread.
+                        Ok(job) => {
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
+                        Err(_) => return,
+                    }
+                }
+            })
+            .map_err(|e| HashError::Task(e.to_string()))?;
+    }
+    Ok(jobs)
+}
+
 /// Hashes and verifies passwords; verifying for an unknown user costs the same as for a known one.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     /// A hash of a random password, verified against when the user does not exist.
     dummy_hash: Arc<str>,
     /// Argon2 verifications run so far: shows that every login attempt pays the same cost.
@@ -64,7 +109,7 @@ impl PasswordHasher {
         use rand::distributions::{Alphanumeric, DistString};
         let random = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 32);
         Ok(Self {
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            jobs: spawn_workers(max_concurrent.max(1))?,
             dummy_hash: hash_blocking(&random)?.into(),
             verifications: Arc::new(AtomicU64::new(0)),
         })
@@ -100,18 +145,15 @@ impl PasswordHasher {
         &self,
         f: impl FnOnce() -> R + Send + 'static,
     ) -> Result<R, HashError> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
+        let (done, result) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(f());
+            }))
+            .map_err(|_| HashError::Task("the hashing threads have stopped".into()))?;
+        result
             .await
-            .map_err(|e| HashError::Task(e.to_string()))?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            f()
-        })
-        .await
-        .map_err(|e| HashError::Task(e.to_string()))
+            .map_err(|_| HashError::Task("a hashing thread failed".into()))
     }
 }
 
@@ -125,6 +167,31 @@ mod tests {
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         assert!(verify_blocking("correct horse battery", &phc));
         assert!(!verify_blocking("wrong horse battery", &phc));
+    }
+
+    /// The calling thread's nice value, as the kernel reports it (Linux).
+    #[cfg(target_os = "linux")]
+    fn nice() -> Option<i64> {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+        // Fields after the command name (in parentheses): state is the 3rd field, nice the 19th.
+        let rest = stat.rsplit_once(')')?.1;
+        rest.split_whitespace().nth(16)?.parse().ok()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_runs_on_its_own_threads_at_a_lower_priority_than_requests() {
+        let hasher = PasswordHasher::new(2).expect("hasher");
+        let caller = nice().expect("caller's nice value");
+        let (name, hashing) = hasher
+            .blocking(|| (std::thread::current().name().map(str::to_owned), nice()))
+            .await
+            .expect("job ran");
+        assert!(name.is_some_and(|n| n.starts_with("argon2-")));
+        assert!(
+            hashing.expect("nice value") > caller,
+            "priority not lowered"
+        );
     }
 
     #[test]
