@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::verified::VerifiedTokens;
 use crate::config::{Secret, LEEWAY_SECS};
 use crate::domain::Role;
 
@@ -46,6 +47,7 @@ pub struct TokenCodec {
     validation: Validation,
     issuer: String,
     ttl: Duration,
+    verified: VerifiedTokens,
 }
 
 impl TokenCodec {
@@ -60,6 +62,7 @@ impl TokenCodec {
             validation,
             issuer: issuer.to_owned(),
             ttl,
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -83,16 +86,23 @@ impl TokenCodec {
         Ok((token, claims))
     }
 
-    /// Checks signature, algorithm, issuer and expiry (with at most `LEEWAY_SECS` of skew).
+    /// Checks signature, algorithm, issuer and expiry (with at most `LEEWAY_SECS` of skew). A
+    /// token verified before is not verified again, only its expiry is (see `verified`).
     pub fn decode(&self, token: &str) -> Result<Claims, TokenError> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Invalid);
+        }
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        if let Some(claims) = self.verified.get(token, now) {
+            return Ok(Claims::clone(&claims));
         }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
             })?;
+        self.verified
+            .insert(token, std::sync::Arc::new(data.claims.clone()));
         Ok(data.claims)
     }
 
@@ -117,6 +127,23 @@ mod tests {
             .issue("alice", Role::User, OffsetDateTime::now_utc())
             .expect("issue");
         assert_eq!(codec.decode(&token), Ok(claims));
+    }
+
+    #[test]
+    fn once_a_token_is_verified_a_tampered_copy_is_still_refused() {
+        let codec = codec();
+        let (token, claims) = codec
+            .issue("alice", Role::User, OffsetDateTime::now_utc())
+            .expect("issue");
+        assert_eq!(codec.decode(&token), Ok(claims.clone()));
+        assert_eq!(codec.decode(&token), Ok(claims), "the second decode agrees");
+        let (payload, signature) = token.rsplit_once('.').expect("three parts");
+        let flipped = if signature.ends_with('A') { 'B' } else { 'A' };
+        let tampered = format!("{payload}.{}{flipped}", &signature[..signature.len() - 1]);
+        assert_eq!(codec.decode(&tampered), Err(TokenError::Invalid));
+        let (header, body) = payload.split_once('.').expect("header");
+        let forged_body = format!("{header}.{body}x.{signature}");
+        assert_eq!(codec.decode(&forged_body), Err(TokenError::Invalid));
     }
 
     #[test]

@@ -8,3 +8,4 @@ pub mod guard;
 pub mod origin;
 pub mod password;
 pub mod throttle;
+pub mod verified;
