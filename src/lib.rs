@@ -4,6 +4,7 @@
 //! routes, catchers and the purge job.
 
 pub mod auth;
+pub mod background;
 pub mod config;
 pub mod db;
 pub mod domain;

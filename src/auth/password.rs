@@ -30,10 +30,6 @@ pub enum HashError {
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Lower than request handling (0), so that hashing yields the CPU to the guard; not the
-/// lowest, so that logins still progress while the server is busy. Maps to nice +10.
-const HASHING_PRIORITY: u8 = 22;
-
 fn spawn_workers(n: usize) -> Result<mpsc::Sender<Job>, HashError> {
     let (jobs, queue) = mpsc::channel::<Job>();
     let queue = Arc::new(Mutex::new(queue));
@@ -42,12 +38,7 @@ fn spawn_workers(n: usize) -> Result<mpsc::Sender<Job>, HashError> {
         std::thread::Builder::new()
             .name(format!("argon2-{i}"))
             .spawn(move || {
-                let priority = thread_priority::ThreadPriorityValue::try_from(HASHING_PRIORITY)
-                    .map(thread_priority::ThreadPriority::Crossplatform);
-                if let Ok(priority) = priority {
-                    // Best effort: where it is refused, hashing runs at normal priority.
-                    let _ = thread_priority::set_current_thread_priority(priority);
-                }
+                crate::background::lower_current_thread_priority();
                 loop {
                     // The lock is held only while waiting for the next job, never while hashing.
                     let job = match queue.lock() {
@@ -169,19 +160,11 @@ mod tests {
         assert!(!verify_blocking("wrong horse battery", &phc));
     }
 
-    /// The calling thread's nice value, as the kernel reports it (Linux).
-    #[cfg(target_os = "linux")]
-    fn nice() -> Option<i64> {
-        let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-        // Fields after the command name (in parentheses): state is the 3rd field, nice the 19th.
-        let rest = stat.rsplit_once(')')?.1;
-        rest.split_whitespace().nth(16)?.parse().ok()
-    }
-
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn hashing_runs_on_its_own_threads_at_a_lower_priority_than_requests() {
         let hasher = PasswordHasher::new(2).expect("hasher");
+        use crate::background::tests::nice;
         let caller = nice().expect("caller's nice value");
         let (name, hashing) = hasher
             .blocking(|| (std::thread::current().name().map(str::to_owned), nice()))

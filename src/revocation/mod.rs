@@ -118,20 +118,20 @@ impl Revocation {
         self.writer.revoke(row, entry).await
     }
 
-    /// Deletes rows whose tokens the validator would refuse anyway, and trims the view alike.
+    /// Deletes rows whose tokens the validator would refuse anyway, and trims the view alike,
+    /// on a thread below the requests' priority (it competes with them for the CPU).
     pub async fn purge(&self, now: OffsetDateTime, batch: i64) -> Result<usize, DbError> {
         let cutoff = purge_cutoff(now);
-        if let Some(memory) = &self.memory {
-            let view = memory.view.clone();
-            let secs = cutoff.unix_timestamp();
-            tokio::task::spawn_blocking(move || view.trim(secs))
-                .await
-                .map_err(|e| DbError::Internal(e.to_string()))?;
-        }
-        let cutoff = to_db_time(cutoff);
-        self.db
-            .run(move |conn| blacklist::purge_expired(conn, cutoff, batch))
-            .await
+        let view = self.memory.as_ref().map(|m| m.view.clone());
+        let db = self.db.clone();
+        crate::background::run("purge", move || {
+            if let Some(view) = view {
+                view.trim(cutoff.unix_timestamp());
+            }
+            db.run_blocking(|conn| blacklist::purge_expired(conn, to_db_time(cutoff), batch))
+        })
+        .await
+        .map_err(DbError::Internal)?
     }
 
     /// Whether checks can be answered now (for the readiness probe).
