@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use super::purge_cutoff;
 use super::view::{Entry, View};
-use crate::db::{blacklist, from_db_time, to_db_time, DbConnection};
+use crate::db::blacklist::{self, Live};
+use crate::db::{from_db_time, to_db_time, DbConnection};
 
 const CHUNK: i64 = 20_000;
 
@@ -28,26 +29,11 @@ pub fn everything(
     view: &View,
     now: OffsetDateTime,
 ) -> diesel::QueryResult<usize> {
-    let live_at = to_db_time(purge_cutoff(now));
-    let mut after = String::new();
     let mut loaded = 0;
-    loop {
-        let rows = blacklist::live_chunk(conn, &after, live_at, CHUNK)?;
-        let Some((last, _)) = rows.last() else {
-            return Ok(loaded);
-        };
-        after = last.clone();
-        let full = rows.len() as i64 == CHUNK;
-        for (jti, expires_at) in &rows {
-            if let Some(e) = entry(jti, *expires_at) {
-                view.apply(e);
-                loaded += 1;
-            }
-        }
-        if !full {
-            return Ok(loaded);
-        }
-    }
+    blacklist::for_each_live_chunk(conn, to_db_time(purge_cutoff(now)), CHUNK, |rows| {
+        loaded += apply(view, &rows);
+    })?;
+    Ok(loaded)
 }
 
 /// Loads the entries recorded since `confirmed` (minus the margin); returns how many.
@@ -57,12 +43,12 @@ pub fn since(
     confirmed: OffsetDateTime,
 ) -> diesel::QueryResult<usize> {
     let rows = blacklist::recorded_since(conn, to_db_time(confirmed - CATCH_UP_MARGIN))?;
-    let mut loaded = 0;
-    for (jti, expires_at) in &rows {
-        if let Some(e) = entry(jti, *expires_at) {
-            view.apply(e);
-            loaded += 1;
-        }
-    }
-    Ok(loaded)
+    Ok(apply(view, &rows))
+}
+
+fn apply(view: &View, rows: &[Live]) -> usize {
+    rows.iter()
+        .filter_map(|row| entry(&row.jti, row.expires_at))
+        .map(|e| view.apply(e))
+        .count()
 }
