@@ -18,15 +18,15 @@ use std::time::{Duration, Instant};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use jwt_blacklist::config::DatabaseUrl;
+use jwt_blacklist::auth::claims::TokenCodec;
+use jwt_blacklist::config::{DatabaseUrl, Secret};
 use jwt_blacklist::db::blacklist::Entry;
 use jwt_blacklist::db::schema::blacklist;
 use jwt_blacklist::db::{to_db_time, Db, DbConnection, PoolSettings};
+use jwt_blacklist::domain::Role;
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
@@ -172,42 +172,29 @@ fn insert_batches_sqlite(
     Ok(())
 }
 
-/// The claims the server expects (see `src/auth/claims.rs`), spelled out here so that this
-/// tool states the token format it was written against.
-#[derive(Serialize)]
-struct Claims<'a> {
-    sub: &'a str,
-    role: &'a str,
-    jti: String,
-    iat: i64,
-    exp: i64,
-    iss: &'a str,
-}
-
-/// `tokens <secret> <issuer> <username> <role> <count> <ttl_secs>`
+/// `tokens <secret> <issuer> <username> <user|admin> <count> <ttl_secs>`: signed by the server's
+/// own codec, so the benchmark presents exactly what a login would have set.
 fn tokens(args: &[String]) -> Result<()> {
     let [secret, issuer, username, role, count, ttl] = args else {
         return Err(USAGE.into());
     };
-    if role != "user" && role != "admin" {
-        return Err(format!("role must be user or admin, not `{role}`").into());
-    }
+    let role = match role.as_str() {
+        "user" => Role::User,
+        "admin" => Role::Admin,
+        other => return Err(format!("role must be user or admin, not `{other}`").into()),
+    };
     let count: usize = number("count", count)?;
-    let ttl: i64 = number("ttl_secs", ttl)?;
-    let key = EncodingKey::from_secret(secret.as_bytes());
-    let header = Header::new(Algorithm::HS256);
-    let iat = OffsetDateTime::now_utc().unix_timestamp();
+    let ttl: u64 = number("ttl_secs", ttl)?;
+    let codec = TokenCodec::new(
+        &Secret::from_text(secret)?,
+        issuer,
+        Duration::from_secs(ttl),
+    );
+    let now = OffsetDateTime::now_utc();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for _ in 0..count {
-        let claims = Claims {
-            sub: username,
-            role,
-            jti: Uuid::new_v4().to_string(),
-            iat,
-            exp: iat + ttl,
-            iss: issuer,
-        };
-        writeln!(out, "{}", jsonwebtoken::encode(&header, &claims, &key)?)?;
+        let (token, _) = codec.issue(username, role, now)?;
+        writeln!(out, "{token}")?;
     }
     out.flush()?;
     Ok(())
