@@ -177,20 +177,18 @@ fn delete_batch_pg(
     .execute(conn)
 }
 
-/// SQLite: one writer at a time by design; select a batch of ids, then delete them.
+/// SQLite: one writer at a time by design; one statement picks the batch by rowid and deletes
+/// it, with no ids travelling to the caller and back.
 fn delete_batch_sqlite(
     conn: &mut diesel::SqliteConnection,
     cutoff: PrimitiveDateTime,
     batch: i64,
 ) -> QueryResult<usize> {
-    let doomed: Vec<String> = blacklist::table
-        .select(blacklist::jti)
-        .filter(blacklist::expires_at.lt(cutoff))
-        .order(blacklist::expires_at.asc())
-        .limit(batch)
-        .load(conn)?;
-    if doomed.is_empty() {
-        return Ok(0);
-    }
-    diesel::delete(blacklist::table.filter(blacklist::jti.eq_any(&doomed))).execute(conn)
+    diesel::sql_query(
+        "DELETE FROM blacklist WHERE rowid IN (SELECT rowid FROM blacklist WHERE expires_at < ? \
+         ORDER BY expires_at LIMIT ?)",
+    )
+    .bind::<diesel::sql_types::Timestamp, _>(cutoff)
+    .bind::<diesel::sql_types::BigInt, _>(batch)
+    .execute(conn)
 }
