@@ -435,57 +435,6 @@ bench_logins() {
     local logins=$W_REQUESTS failed=$((W_NON2XX + W_ERRORS)) login_p50=$W_P50
     W_P99=$me_p99 W_RPS=$me_rps W_NON2XX=$me_non2xx
     local bad=$((idle_non2xx + W_NON2XX))
-    [ "$bad" = 0 ] || FAILURES+=("$backend purge under load: $bad non-2xx answers on GET /api/me")
-    printf '%-8s purge of %s expired rows: %.2fs (status %s, purged=%s)  GET /api/me p99 idle=%sms during=%sms  req/s during=%s  non2xx=%s\n' \
-        "$backend" "$PURGE_ROWS" "$seconds" "$status" "${purged:-?}" "$idle_p99" "$W_P99" "$W_RPS" "$bad"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$PURGE_ROWS" "$seconds" "${purged:-?}" \
-        "$idle_p99" "$W_P99" "$W_RPS" "$bad" >>"$WORK/purge.tsv"
-    stop_server "$backend" "$PURGE_ROWS expired" "memory (purge)"
-    drop_database "$backend"
-}
-
-# bench_logins <backend>: GET /api/me latency while LOGIN_LOOPS clients log in over and over.
-bench_logins() {
-    local backend=$1
-    note "$backend: $LOGIN_LOOPS concurrent logins under load"
-    CONTEXT="$backend logins"
-    new_database "$backend"
-    # The throttle counts a login in flight as a failure until its password is verified, so more
-    # than 5 concurrent logins of one user would be refused (429): the limits are raised here.
-    start_server memory ROCKET_LOGIN_MAX_FAILURES_PER_USER=1000 ROCKET_LOGIN_MAX_FAILURES_PER_IP=1000
-    local body="{\"username\":\"$USER_NAME\",\"password\":\"$USER_PASSWORD\"}" cookie
-    expect_status 201 POST /api/users -H 'Content-Type: application/json' -d "$body" || true
-    expect_status 200 POST /authenticate -H 'Content-Type: application/json' -d "$body" || true
-    cookie="Cookie: jwt=$(tokens "$USER_NAME" user 1)"
-    run_wrk "$DURATION" /api/me -H "$cookie"
-    local idle_p99=$W_P99 idle_rps=$W_RPS idle_non2xx=$W_NON2XX
-    local until=$((EPOCHSECONDS + DURATION + 1)) i
-    local loops=()
-    for i in $(seq 1 "$LOGIN_LOOPS"); do
-        (
-            while [ "$EPOCHSECONDS" -lt "$until" ]; do
-                "${CLIENT_CPU[@]}" curl -s -o /dev/null -w '%{http_code} %{time_total}\n' \
-                    --max-time 30 -H 'Content-Type: application/json' -d "$body" \
-                    "$SERVER_URL/authenticate" || echo "000 0"
-            done >"$WORK/logins-$i.txt"
-        ) &
-        loops+=($!)
-        PIDS+=($!)
-    done
-    run_wrk "$DURATION" /api/me -H "$cookie"
-    local pid
-    for pid in "${loops[@]}"; do
-        wait "$pid" 2>/dev/null || true
-        untrack "$pid"
-    done
-    server_alive
-    local logins failed login_p50
-    logins="$(cat "$WORK"/logins-*.txt | wc -l)"
-    failed="$(cat "$WORK"/logins-*.txt | awk '$1 != 200' | wc -l)"
-    login_p50="$(cat "$WORK"/logins-*.txt | awk '$1 == 200 {print $2 * 1000}' | sort -n |
-        awk '{v[NR] = $1} END {if (NR) printf "%.1f", v[int((NR + 1) / 2)]; else print "-"}')"
-    rm -f "$WORK"/logins-*.txt
-    local bad=$((idle_non2xx + W_NON2XX))
     [ "$bad" = 0 ] || FAILURES+=("$backend logins under load: $bad non-2xx answers on GET /api/me")
     [ "$failed" = 0 ] || FAILURES+=("$backend logins under load: $failed logins did not answer 200")
     printf '%-8s %s concurrent logins: %s done (%s failed, p50 %sms)  GET /api/me p99 idle=%sms during=%sms  req/s idle=%s during=%s  non2xx=%s\n' \
