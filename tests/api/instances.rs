@@ -267,13 +267,7 @@ async fn two_instances_share_the_blacklist_and_see_each_others_logouts_within_th
     );
     assert_eq!(me(&a).await.expect("me on A").status(), StatusCode::OK);
 
-    let logout = http
-        .post(b.url("/blacklist/logout"))
-        .header("Cookie", cookie.clone())
-        .send()
-        .await
-        .expect("logout on B");
-    assert_eq!(logout.status(), StatusCode::OK);
+    assert_eq!(logout_on(&http, &b, &cookie).await, StatusCode::OK);
     assert_eq!(
         me(&b).await.expect("me on B").status(),
         StatusCode::UNAUTHORIZED,
@@ -291,13 +285,7 @@ async fn two_instances_share_the_blacklist_and_see_each_others_logouts_within_th
                 .send()
         };
         assert_eq!(status(&a).await.expect("me on A").status(), StatusCode::OK);
-        let logout = http
-            .post(b.url("/blacklist/logout"))
-            .header("Cookie", cookie.clone())
-            .send()
-            .await
-            .expect("logout on B");
-        assert_eq!(logout.status(), StatusCode::OK);
+        assert_eq!(logout_on(&http, &b, &cookie).await, StatusCode::OK);
         let answered = Instant::now();
         let deadline = answered + Duration::from_secs(5);
         loop {
@@ -348,6 +336,15 @@ async fn two_instances_share_the_blacklist_and_see_each_others_logouts_within_th
             .expect("health");
         assert_eq!(health.status(), StatusCode::OK);
     }
+}
+
+async fn logout_on(http: &reqwest::Client, instance: &Instance, cookie: &str) -> StatusCode {
+    http.post(instance.url("/blacklist/logout"))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .expect("logout")
+        .status()
 }
 
 fn insert_expired_rows(url: &str, n: usize) {
