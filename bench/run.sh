@@ -342,7 +342,16 @@ bench_rows() {
     bench_case "$backend" "$rows" memory "GET /api/me" /api/me -H "$cookie"
     bench_case "$backend" "$rows" memory "POST /blacklist/logout" /blacklist/logout \
         -s "$LIB/logout.lua" -- "$WORK/logout-tokens.txt" 1
+    local answered=$W_REQUESTS
     stop_server "$backend" "$rows" memory
+    # Durability: every logout answered 200 has its row once the server is gone (the seeded
+    # rows, the preflight logout's, and one per distinct token the case revoked).
+    local distinct=$((answered < logouts ? answered : logouts)) stored
+    stored="$("$TOOL" count "$DB_URL")"
+    printf '%-8s rows=%-8s logouts answered 200: %s distinct tokens; rows after: %s of at least %s\n' \
+        "$backend" "$rows" "$distinct" "$stored" "$((rows + 1 + distinct))"
+    [ "$stored" -ge $((rows + 1 + distinct)) ] ||
+        FAILURES+=("$backend rows=$rows: $((rows + 1 + distinct - stored)) answered logouts have no row")
 
     note "$backend rows=$rows: revocation check in the database"
     CONTEXT="$backend rows=$rows mode=database"

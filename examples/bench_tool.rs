@@ -39,13 +39,15 @@ const SEED_USERS: usize = 1_000;
 
 const USAGE: &str = "usage:
   bench_tool seed <database_url> <rows> [--expired]
-  bench_tool tokens <secret> <issuer> <username> <user|admin> <count> <ttl_secs>";
+  bench_tool tokens <secret> <issuer> <username> <user|admin> <count> <ttl_secs>
+  bench_tool count <database_url>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("seed") => seed(&args[1..]),
         Some("tokens") => tokens(&args[1..]),
+        Some("count") => count(&args[1..]),
         _ => Err(USAGE.into()),
     }
 }
@@ -53,6 +55,37 @@ fn main() -> Result<()> {
 fn number<T: std::str::FromStr>(name: &str, raw: &str) -> Result<T> {
     raw.parse()
         .map_err(|_| format!("{name} must be a non-negative integer, not `{raw}`").into())
+}
+
+/// Opens the database as the server does and runs `f` on a pooled connection.
+fn with_db<R: Send + 'static>(
+    url: DatabaseUrl,
+    f: impl FnOnce(&mut DbConnection) -> diesel::QueryResult<R> + Send + 'static,
+) -> Result<R> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let settings = PoolSettings {
+            max_size: 2,
+            timeout: Duration::from_secs(30),
+        };
+        let db = Db::connect(url, settings).await?;
+        db.run(f).await.map_err(Box::<dyn Error>::from)
+    })
+}
+
+/// `count <database_url>`: prints the number of blacklist rows (for the durability check).
+fn count(args: &[String]) -> Result<()> {
+    let [url] = args else {
+        return Err(USAGE.into());
+    };
+    let rows = with_db(
+        DatabaseUrl::parse(url)?,
+        jwt_blacklist::db::blacklist::count,
+    )?;
+    println!("{rows}");
+    Ok(())
 }
 
 /// `seed <database_url> <rows> [--expired]`
@@ -65,26 +98,14 @@ fn seed(args: &[String]) -> Result<()> {
     let url = DatabaseUrl::parse(url)?;
     let rows: usize = number("rows", rows)?;
     let started = Instant::now();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let shown = url.to_string();
-    runtime.block_on(async move {
-        let settings = PoolSettings {
-            max_size: 2,
-            timeout: Duration::from_secs(30),
-        };
-        let db = Db::connect(url, settings).await?;
-        let now = OffsetDateTime::now_utc();
-        let expires_at = if expired {
-            now - time::Duration::hours(1)
-        } else {
-            now + time::Duration::days(1)
-        };
-        db.run(move |conn| insert_rows(conn, rows, expires_at, now))
-            .await
-            .map_err(Box::<dyn Error>::from)
-    })?;
+    let now = OffsetDateTime::now_utc();
+    let expires_at = if expired {
+        now - time::Duration::hours(1)
+    } else {
+        now + time::Duration::days(1)
+    };
+    with_db(url, move |conn| insert_rows(conn, rows, expires_at, now))?;
     println!(
         "seeded {rows} {} rows into the {shown} in {:.2} s",
         if expired { "expired" } else { "live" },
