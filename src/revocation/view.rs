@@ -6,6 +6,7 @@
 //! [`Entry`] variants kept here, so the guard keeps asking one place.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::RwLock;
 
 use uuid::Uuid;
@@ -30,6 +31,9 @@ const SHARDS: usize = 64;
 /// Revoked token ids with their expiry. 16 bytes of id and 4 of expiry per entry.
 pub struct View {
     tokens: Box<[RwLock<HashMap<Uuid, u32>>]>,
+    /// The latest trim's cutoff: an entry expiring before it is dead on arrival (an
+    /// announcement that arrives after the purge that would have removed it).
+    trimmed_before: AtomicI64,
 }
 
 impl Default for View {
@@ -56,7 +60,10 @@ impl View {
         let tokens = (0..SHARDS)
             .map(|_| RwLock::new(HashMap::with_capacity(per_shard)))
             .collect();
-        Self { tokens }
+        Self {
+            tokens,
+            trimmed_before: AtomicI64::new(i64::MIN),
+        }
     }
 
     /// Whether the presented token is revoked.
@@ -70,6 +77,9 @@ impl View {
     pub fn apply(&self, entry: Entry) {
         match entry {
             Entry::Token { jti, exp } => {
+                if exp < self.trimmed_before.load(Ordering::Acquire) {
+                    return;
+                }
                 let mut map = self.tokens[shard_of(&jti)]
                     .write()
                     .unwrap_or_else(|e| e.into_inner());
@@ -83,6 +93,7 @@ impl View {
 
     /// Drops every entry that expired before `cutoff` (Unix seconds); returns how many went.
     pub fn trim(&self, cutoff: i64) -> usize {
+        self.trimmed_before.fetch_max(cutoff, Ordering::AcqRel);
         let cutoff = compact_exp(cutoff);
         self.tokens
             .iter()
@@ -150,6 +161,18 @@ mod tests {
         assert_eq!(view.trim(1000), 1);
         assert!(!view.is_revoked(&Presented { jti: old }));
         assert!(view.is_revoked(&Presented { jti: edge }));
+        assert!(view.is_revoked(&Presented { jti: live }));
+    }
+
+    #[test]
+    fn an_entry_announced_after_a_trim_that_covers_it_is_not_kept() {
+        let view = View::default();
+        view.trim(1000);
+        let (late, e) = token(999);
+        view.apply(e);
+        let (live, e) = token(1000);
+        view.apply(e);
+        assert!(!view.is_revoked(&Presented { jti: late }));
         assert!(view.is_revoked(&Presented { jti: live }));
     }
 
