@@ -153,10 +153,14 @@ trap 'exit 130' INT TERM
 next_seq() { SEQ=$((SEQ + 1)); }
 now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
 
+# A port below the kernel's ephemeral range: one inside it can be taken at any moment as the
+# source port of an outgoing connection (wrk's, PostgreSQL clients'), and the server's bind fails.
 free_port() {
-    local port i
+    local port i low=32768
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+    [ "$low" -gt 11000 ] || low=32768
     for i in $(seq 1 200); do
-        port=$((20000 + RANDOM % 40000))
+        port=$((10000 + RANDOM % (low - 10000)))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             echo "$port"
             return 0
