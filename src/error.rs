@@ -15,6 +15,7 @@ use rocket::serde::json::{self, serde_json};
 use rocket::{catch, catchers, Catcher};
 
 use crate::db::DbError;
+use crate::revocation::CheckError;
 
 /// An error answer: status, stable code and a message that is safe to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,6 +149,16 @@ impl From<DbError> for ApiError {
                 rocket::error!("database task failed: {cause}");
                 Self::Internal
             }
+        }
+    }
+}
+
+impl From<CheckError> for ApiError {
+    fn from(err: CheckError) -> Self {
+        match err {
+            CheckError::Db(cause) => Self::from(cause),
+            // Logged by the listener when it loses its connection, not once per request.
+            CheckError::Stale => Self::Unavailable,
         }
     }
 }

@@ -13,7 +13,7 @@ use super::claims::{Claims, TokenCodec, TokenError};
 use super::cookie::COOKIE_NAME;
 use crate::domain::Role;
 use crate::error::{remember, ApiError};
-use crate::revocation::{CheckError, Presented, Revocation};
+use crate::revocation::{Presented, Revocation};
 
 /// The caller of a protected route.
 #[derive(Debug, Clone)]
@@ -82,9 +82,7 @@ impl<'r> FromRequest<'r> for AuthUser {
                 req,
                 ApiError::Unauthorized("the session token has been revoked"),
             ),
-            Err(CheckError::Db(cause)) => fail(req, ApiError::from(cause)),
-            // Logged by the listener when it loses its connection, not once per request.
-            Err(CheckError::Stale) => fail(req, ApiError::Unavailable),
+            Err(cause) => fail(req, ApiError::from(cause)),
         }
     }
 }

@@ -38,7 +38,8 @@ pub fn notify(conn: &mut DbConnection, channel: &str, payload: &str) -> QueryRes
 }
 
 /// A revoked id and its token's expiry, as the view needs them.
-#[derive(Debug, QueryableByName)]
+#[derive(Debug, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = blacklist)]
 pub struct Live {
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub jti: String,
@@ -82,15 +83,12 @@ pub fn for_each_live_chunk(
             let mut after = String::new();
             loop {
                 let rows: Vec<Live> = blacklist::table
-                    .select((blacklist::jti, blacklist::expires_at))
+                    .select(Live::as_select())
                     .filter(blacklist::jti.gt(&after))
                     .filter(blacklist::expires_at.ge(live_at))
                     .order(blacklist::jti.asc())
                     .limit(chunk)
-                    .load::<(String, PrimitiveDateTime)>(c)?
-                    .into_iter()
-                    .map(|(jti, expires_at)| Live { jti, expires_at })
-                    .collect();
+                    .load(c)?;
                 let last = (rows.len() as i64) < chunk;
                 if let Some(row) = rows.last() {
                     after.clone_from(&row.jti);
@@ -107,14 +105,10 @@ pub fn for_each_live_chunk(
 /// Ids (with their expiry) of entries recorded at or after `from`, for catching up after the
 /// listener was away.
 pub fn recorded_since(conn: &mut DbConnection, from: PrimitiveDateTime) -> QueryResult<Vec<Live>> {
-    let rows: Vec<(String, PrimitiveDateTime)> = blacklist::table
-        .select((blacklist::jti, blacklist::expires_at))
+    blacklist::table
+        .select(Live::as_select())
         .filter(blacklist::blacklisted_at.ge(from))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(jti, expires_at)| Live { jti, expires_at })
-        .collect())
+        .load(conn)
 }
 
 /// Every row, live or not (to size the view before loading it).

@@ -26,11 +26,7 @@ pub fn lock_path(database: &Path) -> PathBuf {
 impl InstanceLock {
     pub fn acquire(database: &Path) -> Result<Self, DbError> {
         let path = lock_path(database);
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                DbError::Unavailable(format!("cannot create {}: {e}", parent.display()))
-            })?;
-        }
+        super::create_parent_dir(&path)?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)

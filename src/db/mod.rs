@@ -140,11 +140,7 @@ impl Db {
 
     fn connect_blocking(url: DatabaseUrl, settings: PoolSettings) -> Result<Self, DbError> {
         if let DatabaseUrl::Sqlite(path) = &url {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    DbError::Unavailable(format!("cannot create {}: {e}", parent.display()))
-                })?;
-            }
+            create_parent_dir(path)?;
         }
         let manager = Manager { url: url.clone() };
         // One direct connection first: its error names the real cause, where the pool would
@@ -221,6 +217,15 @@ impl Db {
     pub async fn ping(&self) -> Result<(), DbError> {
         self.run(|conn| blacklist::contains(conn, "health-check").map(drop))
             .await
+    }
+}
+
+/// Creates the folder a SQLite file (or its lock file) goes in.
+pub(crate) fn create_parent_dir(path: &std::path::Path) -> Result<(), DbError> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => std::fs::create_dir_all(parent)
+            .map_err(|e| DbError::Unavailable(format!("cannot create {}: {e}", parent.display()))),
+        None => Ok(()),
     }
 }
 

@@ -6,7 +6,7 @@ use rocket::{get, routes, Route, State};
 
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::revocation::{CheckError, Revocation};
+use crate::revocation::Revocation;
 
 pub fn routes() -> Vec<Route> {
     routes![live, ready]
@@ -20,10 +20,7 @@ fn live() -> Value {
 
 #[get("/health")]
 async fn ready(db: &State<Db>, revocation: &State<Revocation>) -> Result<Value, ApiError> {
-    revocation.ready().map_err(|e| match e {
-        CheckError::Db(cause) => ApiError::from(cause),
-        CheckError::Stale => ApiError::Unavailable,
-    })?;
+    revocation.ready()?;
     db.ping().await?;
     Ok(json!({ "status": "ok" }))
 }
