@@ -4,6 +4,7 @@
 pub mod blacklist;
 pub mod instance_lock;
 pub mod schema;
+pub mod sessions;
 pub mod users;
 
 use std::time::Duration;
@@ -217,6 +218,34 @@ impl Db {
     pub async fn ping(&self) -> Result<(), DbError> {
         self.run(|conn| blacklist::contains(conn, "health-check").map(drop))
             .await
+    }
+}
+
+/// Runs `f` in a transaction that writes. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`): a transaction that reads first and writes later would fail at once with
+/// "database is locked" when another connection committed in between, where waiting for the
+/// lock (the busy timeout) orders them instead. On PostgreSQL it is a plain transaction.
+pub fn write_transaction<R>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> QueryResult<R>,
+) -> QueryResult<R> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(f);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    // The multi-connection's transaction manager keeps its state in the SQLite connection's,
+    // so it commits or rolls back what was begun above.
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = Manager::rollback_transaction(conn);
+            Err(e)
+        }
     }
 }
 

@@ -42,3 +42,31 @@ pub fn create(conn: &mut DbConnection, user: &NewUser<'_>) -> QueryResult<bool> 
         Err(e) => Err(e),
     }
 }
+
+pub fn set_password(conn: &mut DbConnection, name: &str, hash: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(name))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)
+}
+
+pub fn set_role(conn: &mut DbConnection, name: &str, role: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(name))
+        .set(users::role.eq(role))
+        .execute(conn)
+}
+
+pub fn delete(conn: &mut DbConnection, name: &str) -> QueryResult<usize> {
+    diesel::delete(users::table.find(name)).execute(conn)
+}
+
+/// The admins' names. On PostgreSQL their rows stay locked until the transaction ends, so that
+/// concurrent demotions are decided one after the other (SQLite has one writer anyway).
+pub fn admins_locked(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    let admins = users::table
+        .filter(users::role.eq("admin"))
+        .select(users::username);
+    match conn {
+        DbConnection::Pg(c) => admins.for_update().load(c),
+        DbConnection::Sqlite(c) => admins.load(c),
+    }
+}

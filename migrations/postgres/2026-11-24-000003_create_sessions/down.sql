@@ -1,0 +1,3 @@
+DROP TABLE user_cutoffs;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
