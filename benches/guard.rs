@@ -39,7 +39,12 @@ fn view_of(n: usize) -> (View, Freshness) {
 fn guard(c: &mut Criterion) {
     let codec = codec();
     let (token, _) = codec
-        .issue("alice", Role::User, OffsetDateTime::now_utc())
+        .issue(
+            "alice",
+            Role::User,
+            Some(uuid::Uuid::new_v4()),
+            OffsetDateTime::now_utc(),
+        )
         .expect("issue");
     let mut group = c.benchmark_group("guard");
     group.bench_function("decode and verify only", |b| {
@@ -50,7 +55,12 @@ fn guard(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("full check", n), &n, |b, _| {
             b.iter(|| {
                 let claims = codec.decode(black_box(&token)).expect("valid");
-                let presented = Presented { jti: claims.jti };
+                let presented = Presented {
+                    jti: claims.jti,
+                    sid: claims.sid,
+                    username: &claims.sub,
+                    issued_at: claims.iat,
+                };
                 assert!(!check_view(&view, &freshness, &presented).expect("current"));
             })
         });

@@ -214,7 +214,7 @@ fn tokens(args: &[String]) -> Result<()> {
     let now = OffsetDateTime::now_utc();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for _ in 0..count {
-        let (token, _) = codec.issue(username, role, now)?;
+        let (token, _) = codec.issue(username, role, None, now)?;
         writeln!(out, "{token}")?;
     }
     out.flush()?;

@@ -82,6 +82,7 @@ pub struct AppConfig {
     pub allowed_origins: Vec<String>,
     pub throttle: ThrottleSettings,
     pub revocation: RevocationSettings,
+    pub refresh: RefreshSettings,
 }
 
 /// How the guard decides that a token is revoked.
@@ -100,6 +101,18 @@ pub struct RevocationSettings {
     /// The longest an instance may go without proving its view current before its guard
     /// answers 503 (PostgreSQL: other instances' revocations arrive by LISTEN/NOTIFY).
     pub max_staleness: Duration,
+    /// The access tokens' lifetime: how long a per-user cut-off must be kept.
+    pub token_ttl: Duration,
+}
+
+/// Refresh tokens and their rotation.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshSettings {
+    /// How long a refresh token (and so a session left alone) lives; every rotation renews it.
+    pub ttl: Duration,
+    /// How long after a rotation the rotated token still yields the same successor (another
+    /// tab refreshing at the same moment) instead of counting as theft.
+    pub reuse_grace: Duration,
 }
 
 /// Attributes of the `jwt` cookie.
@@ -157,6 +170,10 @@ struct RawConfig {
     revocation_check: String,
     #[serde(default = "defaults::revocation_max_staleness")]
     revocation_max_staleness: u64,
+    #[serde(default = "defaults::refresh_ttl")]
+    refresh_ttl: u64,
+    #[serde(default = "defaults::refresh_reuse_grace")]
+    refresh_reuse_grace: u64,
 }
 
 mod defaults {
@@ -199,6 +216,14 @@ mod defaults {
     /// Milliseconds.
     pub fn revocation_max_staleness() -> u64 {
         1000
+    }
+    /// Seconds: 14 days.
+    pub fn refresh_ttl() -> u64 {
+        14 * 24 * 3600
+    }
+    /// Seconds.
+    pub fn refresh_reuse_grace() -> u64 {
+        5
     }
 }
 
@@ -276,6 +301,7 @@ impl AppConfig {
                 }
             },
             max_staleness: Duration::from_millis(raw.revocation_max_staleness),
+            token_ttl: Duration::from_secs(raw.token_ttl),
         };
         // Below 100 ms the heartbeat (a quarter of it) would be a busy loop; above a minute a
         // logout elsewhere could go unseen for too long.
@@ -284,6 +310,21 @@ impl AppConfig {
                 "revocation_max_staleness must be between 100 and 60000 milliseconds".into(),
             ));
         }
+        if raw.refresh_ttl < raw.token_ttl || raw.refresh_ttl > 365 * 24 * 3600 {
+            return Err(ConfigError(
+                "refresh_ttl must be at least token_ttl and at most 31536000 seconds".into(),
+            ));
+        }
+        // A longer grace would let a stolen token be used unnoticed for that long.
+        if raw.refresh_reuse_grace > 60 {
+            return Err(ConfigError(
+                "refresh_reuse_grace must be between 0 and 60 seconds".into(),
+            ));
+        }
+        let refresh = RefreshSettings {
+            ttl: Duration::from_secs(raw.refresh_ttl),
+            reuse_grace: Duration::from_secs(raw.refresh_reuse_grace),
+        };
         let allowed_origins = raw
             .allowed_origins
             .into_iter()
@@ -308,6 +349,7 @@ impl AppConfig {
                 window: Duration::from_secs(raw.login_failure_window),
             },
             revocation,
+            refresh,
         })
     }
 }
@@ -377,6 +419,8 @@ mod tests {
             ("login_failure_window", 1_000_000, "login_failure_window"),
             ("token_ttl", 0, "token_ttl"),
             ("revocation_max_staleness", 5, "revocation_max_staleness"),
+            ("refresh_ttl", 60, "refresh_ttl"),
+            ("refresh_reuse_grace", 600, "refresh_reuse_grace"),
         ];
         let err = AppConfig::from_figment(&base("debug").merge(("revocation_check", "redis")))
             .expect_err("refused")

@@ -26,6 +26,9 @@ pub enum ApiError {
     Forbidden(&'static str),
     CrossOrigin,
     UsernameTaken,
+    NotFound(&'static str),
+    /// The change would break a rule (e.g. removing the last admin).
+    Conflict(&'static str),
     Unprocessable(String),
     PayloadTooLarge,
     TooManyRequests {
@@ -43,7 +46,8 @@ impl ApiError {
             Self::BadRequest(_) => Status::BadRequest,
             Self::Unauthorized(_) | Self::InvalidCredentials => Status::Unauthorized,
             Self::Forbidden(_) | Self::CrossOrigin => Status::Forbidden,
-            Self::UsernameTaken => Status::Conflict,
+            Self::UsernameTaken | Self::Conflict(_) => Status::Conflict,
+            Self::NotFound(_) => Status::NotFound,
             Self::Unprocessable(_) => Status::UnprocessableEntity,
             Self::PayloadTooLarge => Status::PayloadTooLarge,
             Self::TooManyRequests { .. } => Status::TooManyRequests,
@@ -61,6 +65,8 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::CrossOrigin => "cross_origin_request",
             Self::UsernameTaken => "username_taken",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
             Self::Unprocessable(_) => "unprocessable_entity",
             Self::PayloadTooLarge => "payload_too_large",
             Self::TooManyRequests { .. } => "too_many_requests",
@@ -82,7 +88,9 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             Self::BadRequest(m) | Self::Unprocessable(m) => m.clone(),
-            Self::Unauthorized(m) | Self::Forbidden(m) => (*m).to_owned(),
+            Self::Unauthorized(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Conflict(m) => {
+                (*m).to_owned()
+            }
             Self::InvalidCredentials => "username or password is incorrect".into(),
             Self::CrossOrigin => "cross-origin requests that change state are refused".into(),
             Self::UsernameTaken => "that username is already taken".into(),

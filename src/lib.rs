@@ -19,6 +19,7 @@ use rocket::{Build, Rocket};
 
 use crate::auth::claims::TokenCodec;
 use crate::auth::password::PasswordHasher;
+use crate::auth::refresh::RefreshTokens;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::AppConfig;
 use crate::config::DatabaseUrl;
@@ -74,6 +75,7 @@ struct State {
     /// SQLite only: held while the server runs, so that a second process is refused.
     instance_lock: Option<InstanceLock>,
     codec: TokenCodec,
+    refresh_tokens: RefreshTokens,
     hasher: PasswordHasher,
     throttle: LoginThrottle,
     purge: jobs::PurgeJob,
@@ -88,6 +90,7 @@ impl State {
             .manage(self.background)
             .manage(self.instance_lock)
             .manage(self.codec)
+            .manage(self.refresh_tokens)
             .manage(self.hasher)
             .manage(self.throttle)
             .manage(self.purge)
@@ -130,6 +133,7 @@ async fn build_state(rocket: &Rocket<Build>) -> Result<State, String> {
     }
     Ok(State {
         codec: TokenCodec::new(&config.jwt_secret, &config.jwt_issuer, config.token_ttl),
+        refresh_tokens: RefreshTokens::new(&config.jwt_secret),
         throttle: LoginThrottle::new(config.throttle),
         config,
         db,

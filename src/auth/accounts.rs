@@ -1,17 +1,22 @@
-//! Account creation and login: the steps behind `POST /api/users` and `POST /authenticate`,
-//! free of HTTP types so that the admin bootstrap and tests can call them.
+//! Accounts: creation, login, password change, role change and removal; the steps behind
+//! `POST /api/users`, `POST /authenticate`, `POST /api/password` and `/api/users/<username>`,
+//! free of HTTP types so that the admin bootstrap and tests can call them. A change that must
+//! end sessions commits together with their end, through [`Revocation::end_user_sessions`].
 
 use std::net::IpAddr;
 use std::time::Instant;
 
 use time::OffsetDateTime;
 
-use super::claims::{Claims, TokenCodec};
+use uuid::Uuid;
+
 use super::password::PasswordHasher;
+use super::sessions::{self as session, Issued, SessionDeps};
 use super::throttle::LoginThrottle;
-use crate::db::{to_db_time, users, Db};
+use crate::db::{sessions, to_db_time, users, Db};
 use crate::domain::{Password, Role, Username};
 use crate::error::ApiError;
+use crate::revocation::{AccountChange, Refused, Revocation};
 
 /// Creates the account; `Err(UsernameTaken)` when the name exists.
 pub async fn create(
@@ -47,28 +52,22 @@ pub async fn create(
     }
 }
 
-/// What a successful login yields: the signed token and its claims.
-pub struct Session {
-    pub token: String,
-    pub claims: Claims,
-}
-
 /// The services a login needs.
 pub struct LoginDeps<'a> {
-    pub db: &'a Db,
     pub hasher: &'a PasswordHasher,
     pub throttle: &'a LoginThrottle,
-    pub codec: &'a TokenCodec,
+    pub sessions: SessionDeps<'a>,
 }
 
 /// Checks the throttle, then the password (an unknown user costs one argon2 verification too,
-/// and fails with the same error), and issues a token.
+/// and fails with the same error), and starts a session.
 pub async fn login(
     deps: LoginDeps<'_>,
     username: &str,
     password: &str,
     addr: Option<IpAddr>,
-) -> Result<Session, ApiError> {
+    user_agent: String,
+) -> Result<Issued, ApiError> {
     // A name that cannot exist is looked up as nobody: same path, same cost. Such names share
     // one throttle bucket, so junk input cannot grow the throttle's memory.
     let lookup = Username::parse(username).ok();
@@ -77,57 +76,172 @@ pub async fn login(
         .map(Username::as_str)
         .unwrap_or_default()
         .to_owned();
-    if let Err(wait) = deps.throttle.begin(&bucket, addr, Instant::now()) {
+    let user = throttled(deps.throttle, &bucket, addr, async {
+        verify(deps.sessions.db, deps.hasher, lookup, password).await
+    })
+    .await?;
+    session::start(
+        &deps.sessions,
+        &user.username,
+        Role::from_stored(&user.role),
+        user_agent,
+    )
+    .await
+}
+
+/// Runs a password check under the failed-login throttle: refused at once while `bucket` or
+/// `addr` is locked out; a wrong password counts as a failure.
+async fn throttled<T>(
+    throttle: &LoginThrottle,
+    bucket: &str,
+    addr: Option<IpAddr>,
+    check: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    if let Err(wait) = throttle.begin(bucket, addr, Instant::now()) {
         return Err(ApiError::TooManyRequests {
             retry_after_secs: wait.as_secs().max(1),
         });
     }
-    let outcome = check_and_issue(&deps, lookup, password).await;
+    let outcome = check.await;
     match &outcome {
-        Ok(_) => deps.throttle.succeeded(&bucket, addr),
+        Ok(_) => throttle.succeeded(bucket, addr),
         Err(ApiError::InvalidCredentials) => {}
         // The store or the hasher failed: that attempt tells nothing about the password.
-        Err(_) => deps.throttle.cancel(&bucket, addr),
+        Err(_) => throttle.cancel(bucket, addr),
     }
     outcome
 }
 
-async fn check_and_issue(
-    deps: &LoginDeps<'_>,
+/// The user, if `password` is theirs; `InvalidCredentials` otherwise.
+async fn verify(
+    db: &Db,
+    hasher: &PasswordHasher,
     lookup: Option<Username>,
     password: &str,
-) -> Result<Session, ApiError> {
+) -> Result<users::UserRow, ApiError> {
     let user = match lookup {
-        Some(name) => {
-            deps.db
-                .run(move |conn| users::find(conn, name.as_str()))
-                .await?
-        }
+        Some(name) => db.run(move |conn| users::find(conn, name.as_str())).await?,
         None => None,
     };
     // An oversized password cannot match; it is verified as empty so its length costs nothing.
     let password = if password.len() <= 1024 { password } else { "" };
-    let verified = deps
-        .hasher
+    let verified = hasher
         .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
         .await
         .map_err(|e| {
             rocket::error!("password verification failed: {e}");
             ApiError::Internal
         })?;
-    let Some(user) = user.filter(|_| verified) else {
-        return Err(ApiError::InvalidCredentials);
-    };
-    let (token, claims) = deps
+    user.filter(|_| verified)
+        .ok_or(ApiError::InvalidCredentials)
+}
+
+/// The caller of a password change: who, and the session that goes on.
+pub struct Caller<'a> {
+    pub username: &'a str,
+    pub sid: Option<Uuid>,
+}
+
+/// Changes the caller's password, ends every other session of theirs in the same transaction,
+/// and re-issues the caller's access token (the cut-off refuses the one it presented).
+pub async fn change_password(
+    deps: LoginDeps<'_>,
+    revocation: &Revocation,
+    caller: Caller<'_>,
+    current: &str,
+    new: String,
+    addr: Option<IpAddr>,
+) -> Result<PasswordChanged, ApiError> {
+    let new = Password::parse(new).map_err(ApiError::Unprocessable)?;
+    let lookup = Username::parse(caller.username).ok();
+    let user = throttled(deps.throttle, caller.username, addr, async {
+        verify(deps.sessions.db, deps.hasher, lookup, current).await
+    })
+    .await?;
+    let hash = deps.hasher.hash(&new).await.map_err(|e| {
+        rocket::error!("password hashing failed: {e}");
+        ApiError::Internal
+    })?;
+    let now = OffsetDateTime::now_utc();
+    let access_until =
+        to_db_time(now + time::Duration::seconds(deps.sessions.codec.ttl().as_secs() as i64));
+    let name = user.username.clone();
+    let keep = caller.sid;
+    let change: AccountChange = Box::new(move |conn| {
+        if users::set_password(conn, &name, &hash)? == 0 {
+            return Ok(Err(Refused::NotFound));
+        }
+        if let Some(sid) = keep {
+            sessions::extend_access(conn, &sid.to_string(), access_until)?;
+        }
+        Ok(Ok(()))
+    });
+    let sessions_ended = revocation
+        .end_user_sessions(&user.username, keep, Some(change))
+        .await?
+        .map_err(|_| ApiError::Unauthorized("the account no longer exists"))?;
+    let role = Role::from_stored(&user.role);
+    let (access_token, _) = deps
+        .sessions
         .codec
-        .issue(
-            &user.username,
-            Role::from_stored(&user.role),
-            OffsetDateTime::now_utc(),
-        )
+        .issue(&user.username, role, keep, now)
         .map_err(|e| {
             rocket::error!("token signing failed: {e}");
             ApiError::Internal
         })?;
-    Ok(Session { token, claims })
+    Ok(PasswordChanged {
+        access_token,
+        sessions_ended,
+    })
+}
+
+/// A changed password: the caller's re-issued access token, and how many other sessions ended.
+pub struct PasswordChanged {
+    pub access_token: String,
+    pub sessions_ended: usize,
+}
+
+/// What an admin does to an account; both end every session of the user at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminChange {
+    SetRole(Role),
+    Remove,
+}
+
+/// Applies `change` to `username` and ends all their sessions, in one transaction. Refuses
+/// to leave the server without an admin. Returns how many sessions ended.
+pub async fn administer(
+    revocation: &Revocation,
+    username: &str,
+    change: AdminChange,
+) -> Result<usize, ApiError> {
+    let name = username.to_owned();
+    let account: AccountChange = Box::new(move |conn| {
+        let Some(user) = users::find(conn, &name)? else {
+            return Ok(Err(Refused::NotFound));
+        };
+        let stays_admin = change == AdminChange::SetRole(Role::Admin);
+        if Role::from_stored(&user.role) == Role::Admin && !stays_admin {
+            // Locked on PostgreSQL: two admins demoting each other at once cannot both pass.
+            let admins = users::admins_locked(conn)?;
+            if admins.iter().all(|a| *a == name) {
+                return Ok(Err(Refused::Conflict(
+                    "this is the last admin: promote another user first",
+                )));
+            }
+        }
+        match change {
+            AdminChange::SetRole(role) => users::set_role(conn, &name, role.as_str())?,
+            AdminChange::Remove => users::delete(conn, &name)?,
+        };
+        Ok(Ok(()))
+    });
+    match revocation
+        .end_user_sessions(username, None, Some(account))
+        .await?
+    {
+        Ok(ended) => Ok(ended),
+        Err(Refused::NotFound) => Err(ApiError::NotFound("no such user")),
+        Err(Refused::Conflict(why)) => Err(ApiError::Conflict(why)),
+    }
 }

@@ -20,8 +20,12 @@ pub const MAX_TOKEN_LEN: usize = 4096;
 pub struct Claims {
     pub sub: String,
     pub role: Role,
-    /// A v4 UUID that we minted; a token whose `jti` is not a UUID does not decode.
+    /// A time-ordered (v7) UUID that we minted; a token whose `jti` is not a UUID does not
+    /// decode. (Tokens from before sessions carry v4 ids; both are accepted.)
     pub jti: Uuid,
+    /// The session this token belongs to (absent from tokens issued before sessions existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -45,6 +49,8 @@ pub struct TokenCodec {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// The same, without the expiry check: logout still ends the session of an expired token.
+    validation_any_age: Validation,
     issuer: String,
     ttl: Duration,
     verified: VerifiedTokens,
@@ -56,28 +62,34 @@ impl TokenCodec {
         validation.leeway = LEEWAY_SECS;
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        let mut validation_any_age = validation.clone();
+        validation_any_age.validate_exp = false;
         Self {
             encoding: EncodingKey::from_secret(secret.expose()),
             decoding: DecodingKey::from_secret(secret.expose()),
             validation,
+            validation_any_age,
             issuer: issuer.to_owned(),
             ttl,
             verified: VerifiedTokens::default(),
         }
     }
 
-    /// Issues a fresh token (new random `jti`) valid for the configured lifetime from `now`.
+    /// Issues a fresh token (new time-ordered `jti`) for session `sid`, valid for the
+    /// configured lifetime from `now`.
     pub fn issue(
         &self,
         username: &str,
         role: Role,
+        sid: Option<Uuid>,
         now: OffsetDateTime,
     ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
         let iat = now.unix_timestamp();
         let claims = Claims {
             sub: username.to_owned(),
             role,
-            jti: Uuid::new_v4(),
+            jti: Uuid::now_v7(),
+            sid,
             iat,
             exp: iat + self.ttl.as_secs() as i64,
             iss: self.issuer.clone(),
@@ -106,6 +118,17 @@ impl TokenCodec {
         Ok(data.claims)
     }
 
+    /// Checks the signature, algorithm and issuer but not the expiry: for logout, which ends
+    /// the session even of a token that has expired. Never for access.
+    pub fn decode_any_age(&self, token: &str) -> Result<Claims, TokenError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::Invalid);
+        }
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation_any_age)
+            .map(|data| data.claims)
+            .map_err(|_| TokenError::Invalid)
+    }
+
     pub fn ttl(&self) -> Duration {
         self.ttl
     }
@@ -124,7 +147,7 @@ mod tests {
     fn an_issued_token_decodes_to_the_same_claims() {
         let codec = codec();
         let (token, claims) = codec
-            .issue("alice", Role::User, OffsetDateTime::now_utc())
+            .issue("alice", Role::User, None, OffsetDateTime::now_utc())
             .expect("issue");
         assert_eq!(codec.decode(&token), Ok(claims));
     }
@@ -133,7 +156,7 @@ mod tests {
     fn once_a_token_is_verified_a_tampered_copy_is_still_refused() {
         let codec = codec();
         let (token, claims) = codec
-            .issue("alice", Role::User, OffsetDateTime::now_utc())
+            .issue("alice", Role::User, None, OffsetDateTime::now_utc())
             .expect("issue");
         assert_eq!(codec.decode(&token), Ok(claims.clone()));
         assert_eq!(codec.decode(&token), Ok(claims), "the second decode agrees");
@@ -151,8 +174,20 @@ mod tests {
         let codec = codec();
         let long_ago =
             OffsetDateTime::now_utc() - time::Duration::seconds(60 + LEEWAY_SECS as i64 + 2);
-        let (token, _) = codec.issue("alice", Role::User, long_ago).expect("issue");
+        let (token, _) = codec
+            .issue("alice", Role::User, None, long_ago)
+            .expect("issue");
         assert_eq!(codec.decode(&token), Err(TokenError::Expired));
+        assert!(
+            codec.decode_any_age(&token).is_ok(),
+            "logout still reads it"
+        );
+        let (payload, _) = token.rsplit_once('.').expect("three parts");
+        assert_eq!(
+            codec.decode_any_age(&format!("{payload}.AAAA")),
+            Err(TokenError::Invalid),
+            "but only with a valid signature"
+        );
     }
 
     #[test]

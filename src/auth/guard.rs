@@ -1,5 +1,6 @@
 //! Request guards: [`AuthUser`] (a valid, unrevoked token), [`AdminUser`] (built on it) and
-//! [`PresentedToken`] (whatever valid token came along, revoked or not, for logout).
+//! [`PresentedToken`] (whatever correctly signed token came along, revoked or expired or not,
+//! for logout).
 //!
 //! A bad token is an error (401), never a forward to another route; when revocation cannot be
 //! checked the guard fails closed (503). The reason is left for the JSON catcher.
@@ -21,6 +22,8 @@ pub struct AuthUser {
     pub username: String,
     pub role: Role,
     pub jti: Uuid,
+    /// The session the token belongs to (`None` for tokens from before sessions).
+    pub sid: Option<Uuid>,
     pub expires_at: OffsetDateTime,
 }
 
@@ -28,8 +31,9 @@ pub struct AuthUser {
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub AuthUser);
 
-/// The claims of a correctly signed, unexpired token, if the request carried one.
-pub struct PresentedToken(pub Option<Claims>);
+/// The claims of a correctly signed token, if the request carried one, and whether it has
+/// expired (its session can still be ended; its id needs no blacklisting).
+pub struct PresentedToken(pub Option<(Claims, bool)>);
 
 /// The raw token: `Authorization: Bearer` first (an API client's explicit choice), else the cookie.
 fn raw_token<'r>(req: &'r Request<'_>) -> Option<&'r str> {
@@ -71,12 +75,19 @@ impl<'r> FromRequest<'r> for AuthUser {
         let Some(revocation) = req.rocket().state::<Revocation>() else {
             return fail(req, ApiError::Internal);
         };
-        match revocation.check(Presented { jti: claims.jti }).await {
+        let presented = Presented {
+            jti: claims.jti,
+            sid: claims.sid,
+            username: &claims.sub,
+            issued_at: claims.iat,
+        };
+        match revocation.check(presented).await {
             Ok(false) => Outcome::Success(AuthUser {
                 expires_at: claims.expires_at(),
                 username: claims.sub,
                 role: claims.role,
                 jti: claims.jti,
+                sid: claims.sid,
             }),
             Ok(true) => fail(
                 req,
@@ -112,11 +123,18 @@ impl<'r> FromRequest<'r> for PresentedToken {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ApiError> {
         match decode(req) {
-            Ok(claims) => Outcome::Success(PresentedToken(Some(claims))),
+            Ok(claims) => Outcome::Success(PresentedToken(Some((claims, false)))),
             Err(ApiError::Internal) => {
                 Outcome::Error((Status::InternalServerError, ApiError::Internal))
             }
-            Err(_) => Outcome::Success(PresentedToken(None)),
+            Err(_) => {
+                let expired = req
+                    .rocket()
+                    .state::<TokenCodec>()
+                    .zip(raw_token(req))
+                    .and_then(|(codec, token)| codec.decode_any_age(token).ok());
+                Outcome::Success(PresentedToken(expired.map(|claims| (claims, true))))
+            }
         }
     }
 }

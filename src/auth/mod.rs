@@ -7,5 +7,7 @@ pub mod cookie;
 pub mod guard;
 pub mod origin;
 pub mod password;
+pub mod refresh;
+pub mod sessions;
 pub mod throttle;
 pub mod verified;

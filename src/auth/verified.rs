@@ -70,6 +70,7 @@ mod tests {
             sub: "alice".into(),
             role: Role::User,
             jti: uuid::Uuid::new_v4(),
+            sid: None,
             iat: 0,
             exp,
             iss: "test".into(),

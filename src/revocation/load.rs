@@ -1,5 +1,6 @@
-//! Filling the view from the blacklist table: all of it at start, chunk by chunk so that memory
-//! holds one chunk of rows at a time, and the recent part of it after the listener was away.
+//! Filling the view from the database: the blacklist (chunk by chunk, so that memory holds one
+//! chunk of rows at a time), ended sessions and per-user cut-offs; all of it at start, and the
+//! recent part of it after the listener was away.
 
 use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
@@ -7,6 +8,7 @@ use uuid::Uuid;
 use super::purge_cutoff;
 use super::view::{Entry, View};
 use crate::db::blacklist::{self, Live};
+use crate::db::sessions::{self, Cutoff, Ended};
 use crate::db::{from_db_time, to_db_time, DbConnection};
 
 const CHUNK: i64 = 20_000;
@@ -29,10 +31,13 @@ pub fn everything(
     view: &View,
     now: OffsetDateTime,
 ) -> diesel::QueryResult<usize> {
+    let live_at = to_db_time(purge_cutoff(now));
     let mut loaded = 0;
-    blacklist::for_each_live_chunk(conn, to_db_time(purge_cutoff(now)), CHUNK, |rows| {
+    blacklist::for_each_live_chunk(conn, live_at, CHUNK, |rows| {
         loaded += apply(view, &rows);
     })?;
+    loaded += apply_sessions(view, &sessions::ended(conn, live_at, None)?);
+    loaded += apply_cutoffs(view, &sessions::cutoffs(conn, live_at, None)?);
     Ok(loaded)
 }
 
@@ -42,8 +47,36 @@ pub fn since(
     view: &View,
     confirmed: OffsetDateTime,
 ) -> diesel::QueryResult<usize> {
-    let rows = blacklist::recorded_since(conn, to_db_time(confirmed - CATCH_UP_MARGIN))?;
-    Ok(apply(view, &rows))
+    let from = to_db_time(confirmed - CATCH_UP_MARGIN);
+    let live_at = to_db_time(purge_cutoff(OffsetDateTime::now_utc()));
+    let rows = blacklist::recorded_since(conn, from)?;
+    Ok(apply(view, &rows)
+        + apply_sessions(view, &sessions::ended(conn, live_at, Some(from))?)
+        + apply_cutoffs(view, &sessions::cutoffs(conn, live_at, Some(from))?))
+}
+
+fn apply_sessions(view: &View, rows: &[Ended]) -> usize {
+    rows.iter()
+        .filter_map(|row| {
+            let sid = Uuid::parse_str(&row.id).ok()?;
+            let exp = from_db_time(row.access_until).unix_timestamp();
+            Some(Entry::Session { sid, exp })
+        })
+        .map(|e| view.apply(e))
+        .count()
+}
+
+fn apply_cutoffs(view: &View, rows: &[Cutoff]) -> usize {
+    rows.iter()
+        .filter_map(|row| {
+            Some(Entry::UserCutoff {
+                username: row.username.as_str().into(),
+                cutoff: Uuid::parse_str(&row.cutoff).ok()?,
+                exp: from_db_time(row.kept_until).unix_timestamp(),
+            })
+        })
+        .map(|e| view.apply(e))
+        .count()
 }
 
 fn apply(view: &View, rows: &[Live]) -> usize {

@@ -1,5 +1,7 @@
-//! Revocation is decided here, and only here: the guard asks [`Revocation::check`], logout
-//! calls [`Revocation::revoke`], the purge calls [`Revocation::purge`].
+//! Revocation is decided here, and only here: the guard asks [`Revocation::check`]; logout,
+//! ending a session and ending every session of a user (logout everywhere, a password or role
+//! change, a removal) go through [`Revocation::logout`], [`Revocation::end_session`] and
+//! [`Revocation::end_user_sessions`]; the purge calls [`Revocation::purge`].
 //!
 //! In the default `memory` mode the answer comes from an in-process [`View`] of the blacklist:
 //! loaded at start, written through on logout (commit, then view, then answer), trimmed by the
@@ -24,9 +26,10 @@ use uuid::Uuid;
 pub use self::freshness::Freshness;
 pub use self::listener::APPLICATION_NAME as LISTENER_APPLICATION_NAME;
 pub use self::view::{Entry, Presented, View};
-use self::writer::Writer;
+pub use self::writer::{AccountChange, Outcome, Refused};
+use self::writer::{Work, Writer};
 use crate::config::{RevocationCheck, RevocationSettings, LEEWAY_SECS};
-use crate::db::{blacklist, to_db_time, Db, DbError};
+use crate::db::{blacklist, sessions, to_db_time, Db, DbError};
 
 /// A token to revoke: its id, owner and expiry (the row is kept until then).
 #[derive(Debug, Clone)]
@@ -49,6 +52,8 @@ pub enum CheckError {
 #[derive(Clone)]
 pub struct Revocation {
     db: Db,
+    /// The longest an access token lives: how long a per-user cut-off must be kept.
+    token_ttl: std::time::Duration,
     /// `None` in `database` mode.
     memory: Option<Memory>,
     writer: Writer,
@@ -85,37 +90,101 @@ impl Revocation {
         let view = memory.as_ref().map(|m| m.view.clone());
         let writer = Writer::spawn(db.clone(), view, stop)
             .map_err(|e| format!("cannot start the revocation writer: {e}"))?;
-        Ok((Self { db, memory, writer }, shutdown))
+        let token_ttl = settings.token_ttl;
+        Ok((
+            Self {
+                db,
+                token_ttl,
+                memory,
+                writer,
+            },
+            shutdown,
+        ))
     }
 
     /// Whether the presented token is revoked; `Err` when that cannot be known right now.
-    pub async fn check(&self, token: Presented) -> Result<bool, CheckError> {
+    pub async fn check(&self, token: Presented<'_>) -> Result<bool, CheckError> {
         match &self.memory {
             Some(memory) => memory.check(&token),
             None => {
                 let jti = token.jti.to_string();
-                let revoked = self
+                let sid = token.sid.map(|s| s.to_string());
+                let username = token.username.to_owned();
+                let facts = self
                     .db
-                    .run(move |conn| blacklist::contains(conn, &jti))
+                    .run(move |conn| {
+                        sessions::revocation_facts(conn, &jti, sid.as_deref(), &username)
+                    })
                     .await?;
-                Ok(revoked)
+                let cut = facts
+                    .cutoff
+                    .and_then(|c| uuid::Uuid::parse_str(&c).ok())
+                    .is_some_and(|c| token.issued_by(c));
+                Ok(facts.token_or_session || cut)
             }
         }
     }
 
-    /// Commits the revocation, then puts it into the view; returns whether it was new.
+    /// Logs a token out: commits its id (when `token` is given) and the end of its session,
+    /// then puts both into the view.
+    pub async fn logout(
+        &self,
+        token: Option<Revoked>,
+        session: Option<Uuid>,
+        now: OffsetDateTime,
+    ) -> Result<Outcome, DbError> {
+        let token = token.map(|token| {
+            let row = blacklist::Entry {
+                jti: token.jti.to_string(),
+                username: token.username,
+                expires_at: to_db_time(token.expires_at),
+                blacklisted_at: to_db_time(now),
+            };
+            let entry = Entry::Token {
+                jti: token.jti,
+                exp: token.expires_at.unix_timestamp(),
+            };
+            (row, entry)
+        });
+        self.writer.submit(Work::Logout { token, session }).await
+    }
+
+    /// Commits one token id, then puts it into the view; returns whether it was new.
     pub async fn revoke(&self, token: Revoked, now: OffsetDateTime) -> Result<bool, DbError> {
-        let row = blacklist::Entry {
-            jti: token.jti.to_string(),
-            username: token.username,
-            expires_at: to_db_time(token.expires_at),
-            blacklisted_at: to_db_time(now),
-        };
-        let entry = Entry::Token {
-            jti: token.jti,
-            exp: token.expires_at.unix_timestamp(),
-        };
-        self.writer.revoke(row, entry).await
+        Ok(self.logout(Some(token), None, now).await?.token_added)
+    }
+
+    /// Ends the session `id` if it is live (and, given `owner`, theirs); returns whether it was.
+    pub async fn end_session(&self, id: Uuid, owner: Option<&str>) -> Result<bool, DbError> {
+        let owner = owner.map(str::to_owned);
+        let outcome = self.writer.submit(Work::EndSession { id, owner }).await?;
+        Ok(outcome.sessions_ended > 0)
+    }
+
+    /// Ends every session of `username` but `keep`, and refuses every access token of theirs
+    /// issued until now, after applying `account` in the same transaction. Returns how many
+    /// sessions ended, or why the account change refused (then nothing happened).
+    pub async fn end_user_sessions(
+        &self,
+        username: &str,
+        keep: Option<Uuid>,
+        account: Option<AccountChange>,
+    ) -> Result<Result<usize, Refused>, DbError> {
+        let kept_until = OffsetDateTime::now_utc().unix_timestamp()
+            + i64::try_from(self.token_ttl.as_secs()).unwrap_or(i64::MAX / 2);
+        let outcome = self
+            .writer
+            .submit(Work::EndUser {
+                username: username.to_owned(),
+                keep,
+                kept_until,
+                account,
+            })
+            .await?;
+        Ok(match outcome.refused {
+            Some(refused) => Err(refused),
+            None => Ok(outcome.sessions_ended),
+        })
     }
 
     /// Deletes rows whose tokens the validator would refuse anyway, and trims the view alike,
@@ -128,7 +197,10 @@ impl Revocation {
             if let Some(view) = view {
                 view.trim(cutoff.unix_timestamp());
             }
-            db.run_blocking(|conn| blacklist::purge_expired(conn, to_db_time(cutoff), batch))
+            let cutoff = to_db_time(cutoff);
+            let tokens = db.run_blocking(|conn| blacklist::purge_expired(conn, cutoff, batch))?;
+            let sessions = db.run_blocking(|conn| sessions::purge(conn, cutoff, batch))?;
+            Ok(tokens + sessions)
         })
         .await
         .map_err(DbError::Internal)?
@@ -205,7 +277,7 @@ impl Memory {
         })
     }
 
-    fn check(&self, token: &Presented) -> Result<bool, CheckError> {
+    fn check(&self, token: &Presented<'_>) -> Result<bool, CheckError> {
         check_view(&self.view, &self.freshness, token)
     }
 }
@@ -215,7 +287,7 @@ impl Memory {
 pub fn check_view(
     view: &View,
     freshness: &Freshness,
-    token: &Presented,
+    token: &Presented<'_>,
 ) -> Result<bool, CheckError> {
     if !freshness.is_current(Instant::now()) {
         return Err(CheckError::Stale);

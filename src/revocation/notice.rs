@@ -1,5 +1,6 @@
 //! What instances tell each other on PostgreSQL's `NOTIFY` channel: one line per revocation,
-//! `t <token id> <exp>`. Payloads stay under PostgreSQL's 8000-byte limit by splitting.
+//! `t <token id> <exp>`, `s <session id> <exp>` or `u <username> <cut-off id> <exp>` (usernames
+//! hold no spaces). Payloads stay under PostgreSQL's 8000-byte limit by splitting.
 
 use uuid::Uuid;
 
@@ -14,6 +15,12 @@ const MAX_PAYLOAD: usize = 7000;
 fn line(entry: &Entry) -> String {
     match entry {
         Entry::Token { jti, exp } => format!("t {} {exp}", jti.simple()),
+        Entry::Session { sid, exp } => format!("s {} {exp}", sid.simple()),
+        Entry::UserCutoff {
+            username,
+            cutoff,
+            exp,
+        } => format!("u {username} {} {exp}", cutoff.simple()),
     }
 }
 
@@ -40,18 +47,31 @@ pub fn encode(entries: &[Entry]) -> Vec<String> {
 /// The entries of a payload; a line that cannot be read is returned as `Err` with the line
 /// number, so that the listener can say so (it never holds a secret: ids are not credentials).
 pub fn decode(payload: &str) -> impl Iterator<Item = Result<Entry, usize>> + '_ {
-    payload.lines().enumerate().map(|(n, line)| {
-        let mut parts = line.split(' ');
-        match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some("t"), Some(jti), Some(exp), None) => {
-                match (Uuid::parse_str(jti), exp.parse::<i64>()) {
-                    (Ok(jti), Ok(exp)) => Ok(Entry::Token { jti, exp }),
-                    _ => Err(n + 1),
-                }
-            }
-            _ => Err(n + 1),
-        }
-    })
+    payload
+        .lines()
+        .enumerate()
+        .map(|(n, line)| read_line(line).ok_or(n + 1))
+}
+
+fn read_line(line: &str) -> Option<Entry> {
+    let parts: Vec<&str> = line.split(' ').collect();
+    let entry = match parts.as_slice() {
+        ["t", jti, exp] => Entry::Token {
+            jti: Uuid::parse_str(jti).ok()?,
+            exp: exp.parse().ok()?,
+        },
+        ["s", sid, exp] => Entry::Session {
+            sid: Uuid::parse_str(sid).ok()?,
+            exp: exp.parse().ok()?,
+        },
+        ["u", username, cutoff, exp] if !username.is_empty() => Entry::UserCutoff {
+            username: (*username).into(),
+            cutoff: Uuid::parse_str(cutoff).ok()?,
+            exp: exp.parse().ok()?,
+        },
+        _ => return None,
+    };
+    Some(entry)
 }
 
 #[cfg(test)]
@@ -61,9 +81,20 @@ mod tests {
     #[test]
     fn entries_survive_the_round_trip_split_under_the_size_limit() {
         let entries: Vec<Entry> = (0..500)
-            .map(|i| Entry::Token {
-                jti: Uuid::new_v4(),
-                exp: 1_700_000_000 + i,
+            .map(|i| match i % 3 {
+                0 => Entry::Token {
+                    jti: Uuid::new_v4(),
+                    exp: 1_700_000_000 + i,
+                },
+                1 => Entry::Session {
+                    sid: Uuid::new_v4(),
+                    exp: 1_700_000_000 + i,
+                },
+                _ => Entry::UserCutoff {
+                    username: format!("user.{i}").into(),
+                    cutoff: Uuid::now_v7(),
+                    exp: 1_700_000_000 + i,
+                },
             })
             .collect();
         let payloads = encode(&entries);
@@ -83,9 +114,12 @@ mod tests {
             jti: Uuid::new_v4(),
             exp: 5,
         });
-        let payload = format!("{good}\nt nonsense 5\nx\n{good} extra");
+        let payload = format!(
+            "{good}\nt nonsense 5\nx\n{good} extra\nu  {} 5",
+            Uuid::nil()
+        );
         let results: Vec<_> = decode(&payload).collect();
         assert!(results[0].is_ok());
-        assert_eq!(results[1..], [Err(2), Err(3), Err(4)]);
+        assert_eq!(results[1..], [Err(2), Err(3), Err(4), Err(5)]);
     }
 }

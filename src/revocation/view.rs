@@ -1,36 +1,93 @@
-//! The in-process revocation view: every revoked token id that can still matter, in memory.
+//! The in-process revocation view: every revocation that can still matter, in memory.
 //!
-//! Each entry is what a revocation says and until when it matters: a token id is kept until the
-//! token's own expiry, after which the validator refuses the token anyway and the entry can go.
-//! New kinds of revocation (a session id, "every token of user U issued before T") become new
-//! [`Entry`] variants kept here, so the guard keeps asking one place.
+//! Each entry is what a revocation says and until when it matters: a token id or a session id is
+//! kept until the last token it can refuse has expired, after which the validator refuses that
+//! token anyway and the entry can go. Every kind of revocation is an [`Entry`] variant kept here,
+//! so the guard asks one place, with no database round trip.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::RwLock;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
 use uuid::Uuid;
 
 /// One revocation, as loaded from the database or announced by another instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
     /// The token with this id is refused until it expires (`exp`, Unix seconds).
     Token { jti: Uuid, exp: i64 },
+    /// Every token of this session is refused; `exp` is when the last one expires.
+    Session { sid: Uuid, exp: i64 },
+    /// Every token of `username` issued up to `cutoff` is refused until `exp`. `cutoff` is a
+    /// time-ordered UUID (v7) from the same generator as token ids, so a token issued after it
+    /// by this process has a greater id, even within the same millisecond.
+    UserCutoff {
+        username: Arc<str>,
+        cutoff: Uuid,
+        exp: i64,
+    },
+}
+
+impl Entry {
+    fn exp(&self) -> i64 {
+        match self {
+            Self::Token { exp, .. } | Self::Session { exp, .. } | Self::UserCutoff { exp, .. } => {
+                *exp
+            }
+        }
+    }
 }
 
 /// What the guard presents: the facts of a correctly signed, unexpired token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Presented {
+pub struct Presented<'a> {
     pub jti: Uuid,
+    /// The session the token belongs to (tokens issued before sessions existed have none).
+    pub sid: Option<Uuid>,
+    pub username: &'a str,
+    /// `iat`, Unix seconds: compared with a cut-off only for ids that carry no time (v4).
+    pub issued_at: i64,
+}
+
+impl Presented<'_> {
+    /// Whether this token was issued at or before `cutoff`.
+    pub fn issued_by(&self, cutoff: Uuid) -> bool {
+        if self.jti.get_version_num() == 7 {
+            return self.jti <= cutoff;
+        }
+        // An id without a time: its `iat` second, compared so that a tie refuses.
+        let cut_secs = cutoff
+            .get_timestamp()
+            .map(|ts| ts.to_unix().0)
+            .and_then(|secs| i64::try_from(secs).ok())
+            .unwrap_or(i64::MAX);
+        self.issued_at <= cut_secs
+    }
 }
 
 /// Shards keep each lock's hold short: a trim walks one shard at a time while requests read the
 /// others, and writers to different shards do not wait on each other.
 const SHARDS: usize = 64;
+const USER_SHARDS: usize = 16;
 
-/// Revoked token ids with their expiry. 16 bytes of id and 4 of expiry per entry.
+/// A per-user cut-off: the latest cut-off UUID and the expiry of the last token it can refuse.
+#[derive(Debug, Clone, Copy)]
+struct Cutoff {
+    cutoff: Uuid,
+    exp: u32,
+}
+
+/// Revoked token and session ids with their expiry (16 bytes of id and 4 of expiry each; token
+/// and session ids are both random UUIDs and share the map), and per-user cut-offs.
+type Shard<K, V> = RwLock<HashMap<K, V>>;
+
 pub struct View {
-    tokens: Box<[RwLock<HashMap<Uuid, u32>>]>,
+    ids: Box<[Shard<Uuid, u32>]>,
+    users: Box<[Shard<Arc<str>, Cutoff>]>,
+    /// How many users have a cut-off: while none do, a check does not hash the username.
+    user_count: AtomicUsize,
+    user_hasher: RandomState,
     /// The latest trim's cutoff: an entry expiring before it is dead on arrival (an
     /// announcement that arrives after the purge that would have removed it).
     trimmed_before: AtomicI64,
@@ -48,45 +105,93 @@ fn compact_exp(exp: i64) -> u32 {
     exp.clamp(0, i64::from(u32::MAX)) as u32
 }
 
-fn shard_of(jti: &Uuid) -> usize {
-    // The last byte of a v4 UUID is random.
-    usize::from(jti.as_bytes()[15]) % SHARDS
+fn shard_of(id: &Uuid) -> usize {
+    // The last byte of a v4 or v7 UUID is random.
+    usize::from(id.as_bytes()[15]) % SHARDS
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    // A poisoned lock only means a writer panicked mid-insert; the map is still valid.
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
 }
 
 impl View {
     /// A view sized for about `expected` entries, so that loading does not rehash.
     pub fn with_capacity(expected: usize) -> Self {
         let per_shard = expected / SHARDS + 1;
-        let tokens = (0..SHARDS)
+        let ids = (0..SHARDS)
             .map(|_| RwLock::new(HashMap::with_capacity(per_shard)))
             .collect();
+        let users = (0..USER_SHARDS)
+            .map(|_| RwLock::new(HashMap::new()))
+            .collect();
         Self {
-            tokens,
+            ids,
+            users,
+            user_count: AtomicUsize::new(0),
+            user_hasher: RandomState::new(),
             trimmed_before: AtomicI64::new(i64::MIN),
         }
     }
 
-    /// Whether the presented token is revoked.
-    pub fn is_revoked(&self, token: &Presented) -> bool {
-        let shard = &self.tokens[shard_of(&token.jti)];
-        // A poisoned lock only means a writer panicked mid-insert; the map is still valid.
-        let map = shard.read().unwrap_or_else(|e| e.into_inner());
-        map.contains_key(&token.jti)
+    /// Whether the presented token is revoked: by its id, its session, or its user's cut-off.
+    pub fn is_revoked(&self, token: &Presented<'_>) -> bool {
+        if self.has_id(&token.jti) {
+            return true;
+        }
+        if token.sid.is_some_and(|sid| self.has_id(&sid)) {
+            return true;
+        }
+        if self.user_count.load(Ordering::Acquire) == 0 {
+            return false;
+        }
+        let users = read(&self.users[self.user_shard(token.username)]);
+        users
+            .get(token.username)
+            .is_some_and(|c| token.issued_by(c.cutoff))
+    }
+
+    fn has_id(&self, id: &Uuid) -> bool {
+        read(&self.ids[shard_of(id)]).contains_key(id)
+    }
+
+    fn user_shard(&self, username: &str) -> usize {
+        (self.user_hasher.hash_one(username) as usize) % USER_SHARDS
     }
 
     pub fn apply(&self, entry: Entry) {
+        if entry.exp() < self.trimmed_before.load(Ordering::Acquire) {
+            return;
+        }
         match entry {
-            Entry::Token { jti, exp } => {
-                if exp < self.trimmed_before.load(Ordering::Acquire) {
-                    return;
-                }
-                let mut map = self.tokens[shard_of(&jti)]
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner());
+            Entry::Token { jti: id, exp } | Entry::Session { sid: id, exp } => {
                 let exp = compact_exp(exp);
-                map.entry(jti)
+                write(&self.ids[shard_of(&id)])
+                    .entry(id)
                     .and_modify(|e| *e = (*e).max(exp))
                     .or_insert(exp);
+            }
+            Entry::UserCutoff {
+                username,
+                cutoff,
+                exp,
+            } => {
+                let exp = compact_exp(exp);
+                let mut users = write(&self.users[self.user_shard(&username)]);
+                match users.get_mut(&username) {
+                    Some(c) => {
+                        c.cutoff = c.cutoff.max(cutoff);
+                        c.exp = c.exp.max(exp);
+                    }
+                    None => {
+                        users.insert(username, Cutoff { cutoff, exp });
+                        self.user_count.fetch_add(1, Ordering::AcqRel);
+                    }
+                }
             }
         }
     }
@@ -95,22 +200,35 @@ impl View {
     pub fn trim(&self, cutoff: i64) -> usize {
         self.trimmed_before.fetch_max(cutoff, Ordering::AcqRel);
         let cutoff = compact_exp(cutoff);
-        self.tokens
+        let ids: usize = self
+            .ids
             .iter()
             .map(|shard| {
-                let mut map = shard.write().unwrap_or_else(|e| e.into_inner());
+                let mut map = write(shard);
                 let before = map.len();
                 map.retain(|_, exp| *exp >= cutoff);
                 before - map.len()
             })
-            .sum()
+            .sum();
+        let users: usize = self
+            .users
+            .iter()
+            .map(|shard| {
+                let mut map = write(shard);
+                let before = map.len();
+                map.retain(|_, c| c.exp >= cutoff);
+                let gone = before - map.len();
+                self.user_count.fetch_sub(gone, Ordering::AcqRel);
+                gone
+            })
+            .sum();
+        ids + users
     }
 
+    /// Entries in the view: revoked token and session ids, and users with a cut-off.
     pub fn len(&self) -> usize {
-        self.tokens
-            .iter()
-            .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).len())
-            .sum()
+        let ids: usize = self.ids.iter().map(|s| read(s).len()).sum();
+        ids + self.user_count.load(Ordering::Acquire)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -122,6 +240,15 @@ impl View {
 mod tests {
     use super::*;
 
+    fn presented(jti: Uuid) -> Presented<'static> {
+        Presented {
+            jti,
+            sid: None,
+            username: "alice",
+            issued_at: 0,
+        }
+    }
+
     fn token(exp: i64) -> (Uuid, Entry) {
         let jti = Uuid::new_v4();
         (jti, Entry::Token { jti, exp })
@@ -132,10 +259,8 @@ mod tests {
         let view = View::default();
         let (jti, entry) = token(2_000_000_000);
         view.apply(entry);
-        assert!(view.is_revoked(&Presented { jti }));
-        assert!(!view.is_revoked(&Presented {
-            jti: Uuid::new_v4()
-        }));
+        assert!(view.is_revoked(&presented(jti)));
+        assert!(!view.is_revoked(&presented(Uuid::new_v4())));
     }
 
     #[test]
@@ -159,9 +284,9 @@ mod tests {
         let (live, e) = token(5000);
         view.apply(e);
         assert_eq!(view.trim(1000), 1);
-        assert!(!view.is_revoked(&Presented { jti: old }));
-        assert!(view.is_revoked(&Presented { jti: edge }));
-        assert!(view.is_revoked(&Presented { jti: live }));
+        assert!(!view.is_revoked(&presented(old)));
+        assert!(view.is_revoked(&presented(edge)));
+        assert!(view.is_revoked(&presented(live)));
     }
 
     #[test]
@@ -172,8 +297,8 @@ mod tests {
         view.apply(e);
         let (live, e) = token(1000);
         view.apply(e);
-        assert!(!view.is_revoked(&Presented { jti: late }));
-        assert!(view.is_revoked(&Presented { jti: live }));
+        assert!(!view.is_revoked(&presented(late)));
+        assert!(view.is_revoked(&presented(live)));
     }
 
     #[test]
@@ -182,6 +307,99 @@ mod tests {
         let (far, e) = token(i64::MAX);
         view.apply(e);
         assert_eq!(view.trim(i64::from(u32::MAX) - 1), 0);
-        assert!(view.is_revoked(&Presented { jti: far }));
+        assert!(view.is_revoked(&presented(far)));
+    }
+
+    fn cutoff_for(username: &str, cutoff: Uuid) -> Entry {
+        Entry::UserCutoff {
+            username: username.into(),
+            cutoff,
+            exp: 2_000_000_000,
+        }
+    }
+
+    #[test]
+    fn a_revoked_session_refuses_every_token_that_names_it() {
+        let view = View::default();
+        let sid = Uuid::new_v4();
+        view.apply(Entry::Session {
+            sid,
+            exp: 2_000_000_000,
+        });
+        let in_session = Presented {
+            sid: Some(sid),
+            ..presented(Uuid::now_v7())
+        };
+        assert!(view.is_revoked(&in_session));
+        let other_session = Presented {
+            sid: Some(Uuid::new_v4()),
+            ..presented(Uuid::now_v7())
+        };
+        assert!(!view.is_revoked(&other_session));
+    }
+
+    #[test]
+    fn a_cutoff_refuses_its_users_tokens_issued_up_to_it_and_no_later_ones() {
+        let view = View::default();
+        let before = Uuid::now_v7();
+        let cutoff = Uuid::now_v7();
+        let after = Uuid::now_v7();
+        view.apply(cutoff_for("alice", cutoff));
+        assert!(view.is_revoked(&presented(before)));
+        assert!(view.is_revoked(&presented(cutoff)), "a tie is refused");
+        assert!(
+            !view.is_revoked(&presented(after)),
+            "issued after the cut-off"
+        );
+        let bob = Presented {
+            username: "bob",
+            ..presented(before)
+        };
+        assert!(!view.is_revoked(&bob), "another user is untouched");
+    }
+
+    #[test]
+    fn a_cutoff_compares_tokens_without_a_time_in_their_id_by_iat_second() {
+        let view = View::default();
+        let cutoff = Uuid::now_v7();
+        let cut_secs = cutoff.get_timestamp().expect("v7").to_unix().0 as i64;
+        view.apply(cutoff_for("alice", cutoff));
+        let same_second = Presented {
+            issued_at: cut_secs,
+            ..presented(Uuid::new_v4())
+        };
+        assert!(view.is_revoked(&same_second));
+        let next_second = Presented {
+            issued_at: cut_secs + 1,
+            ..presented(Uuid::new_v4())
+        };
+        assert!(!view.is_revoked(&next_second));
+    }
+
+    #[test]
+    fn a_later_cutoff_wins_and_cutoffs_are_trimmed_when_they_expire() {
+        let view = View::default();
+        let first = Uuid::now_v7();
+        let between = Uuid::now_v7();
+        let second = Uuid::now_v7();
+        view.apply(cutoff_for("alice", second));
+        view.apply(cutoff_for("alice", first));
+        assert!(
+            view.is_revoked(&presented(between)),
+            "the older cut-off did not win"
+        );
+        assert_eq!(view.len(), 1);
+        view.apply(Entry::UserCutoff {
+            username: "carol".into(),
+            cutoff: second,
+            exp: 100,
+        });
+        assert_eq!(view.trim(101), 1);
+        let carol = Presented {
+            username: "carol",
+            ..presented(first)
+        };
+        assert!(!view.is_revoked(&carol));
+        assert!(view.is_revoked(&presented(first)));
     }
 }

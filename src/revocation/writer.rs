@@ -5,18 +5,24 @@
 //! a burst of N logouts costs one sync instead of N, and a lone logout waits for nobody. After
 //! the commit, and before any caller is answered, the entries go into this instance's view (and
 //! out to the other instances, by a NOTIFY that commits with the rows).
+//!
+//! A revocation is a token id, the end of one session, or the end of every session of a user
+//! with a per-user cut-off; the last may carry a change to the account (a new password, a new
+//! role, its removal) that commits with it or not at all.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::Connection;
+use time::OffsetDateTime;
 use tokio::sync::oneshot;
+use uuid::Uuid;
 
 use super::notice;
 use super::view::{Entry, View};
-use crate::db::{blacklist, Db, DbError};
+use crate::db::{blacklist, from_db_time, sessions, to_db_time, write_transaction};
+use crate::db::{Db, DbConnection, DbError};
 
 /// More than this many waiting revocations go in the next transaction.
 const MAX_GROUP: usize = 512;
@@ -24,11 +30,53 @@ const MAX_GROUP: usize = 512;
 /// How often an idle writer looks whether the server is stopping.
 const IDLE_POLL: Duration = Duration::from_millis(200);
 
-/// One revocation to commit: the row, its view entry, and where to send the outcome.
+/// Why an account change did not happen (and nothing of its job was revoked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    NotFound,
+    /// The change would break a rule of the accounts; the text says which.
+    Conflict(&'static str),
+}
+
+/// A change to an account that commits together with the end of its sessions. It must check
+/// before it writes: a refusal leaves the transaction as it found it. It may run again (when a
+/// group is retried one job at a time), so it is `Fn`.
+pub type AccountChange =
+    Box<dyn Fn(&mut DbConnection) -> diesel::QueryResult<Result<(), Refused>> + Send>;
+
+/// What a request asks the writer to commit.
+pub enum Work {
+    /// A logout: the token's id (when it still needs refusing) and the token's session.
+    Logout {
+        token: Option<(blacklist::Entry, Entry)>,
+        session: Option<Uuid>,
+    },
+    /// Ends one session if it is live (and, with `owner`, belongs to them).
+    EndSession { id: Uuid, owner: Option<String> },
+    /// Ends every session of `username` but `keep`, and refuses every access token of theirs
+    /// issued so far (a cut-off kept until `kept_until`, Unix seconds).
+    EndUser {
+        username: String,
+        keep: Option<Uuid>,
+        kept_until: i64,
+        account: Option<AccountChange>,
+    },
+}
+
+/// What was committed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// A logout's token id was new to the blacklist.
+    pub token_added: bool,
+    pub sessions_ended: usize,
+    /// The account change refused; nothing of this job was committed.
+    pub refused: Option<Refused>,
+}
+
+/// One revocation to commit, and where to send the outcome.
 struct Job {
-    row: blacklist::Entry,
-    entry: Entry,
-    done: oneshot::Sender<Result<bool, DbError>>,
+    work: Work,
+    done: oneshot::Sender<Result<Outcome, DbError>>,
 }
 
 /// The handle requests use; cheap to clone.
@@ -47,11 +95,11 @@ impl Writer {
         Ok(Self { jobs })
     }
 
-    /// Commits the row and returns whether it was new; `Err` means it may not be committed.
-    pub async fn revoke(&self, row: blacklist::Entry, entry: Entry) -> Result<bool, DbError> {
+    /// Commits the work; `Err` means it may not be committed.
+    pub async fn submit(&self, work: Work) -> Result<Outcome, DbError> {
         let (done, outcome) = oneshot::channel();
         self.jobs
-            .send(Job { row, entry, done })
+            .send(Job { work, done })
             .map_err(|_| DbError::Internal("the revocation writer has stopped".into()))?;
         outcome
             .await
@@ -75,13 +123,13 @@ fn run(db: &Db, view: Option<&View>, queue: &mpsc::Receiver<Job>, stop: &AtomicB
             }
         }
         match commit(db, &group) {
-            Ok(added) => finish(view, group, added),
+            Ok(results) => finish(view, group, results),
             // The database refused the group: one bad row must not fail the others, so retry
             // each alone. (An unreachable database fails them all at once.)
             Err(DbError::Query(_)) if group.len() > 1 => {
                 for job in group {
                     match commit(db, std::slice::from_ref(&job)) {
-                        Ok(added) => finish(view, vec![job], added),
+                        Ok(results) => finish(view, vec![job], results),
                         Err(e) => {
                             let _ = job.done.send(Err(e));
                         }
@@ -97,29 +145,103 @@ fn run(db: &Db, view: Option<&View>, queue: &mpsc::Receiver<Job>, stop: &AtomicB
     }
 }
 
-/// Inserts the group's rows and announces them, in one transaction.
-fn commit(db: &Db, group: &[Job]) -> Result<Vec<bool>, DbError> {
+/// Commits every job of the group and announces its entries, in one transaction.
+fn commit(db: &Db, group: &[Job]) -> Result<Vec<(Outcome, Vec<Entry>)>, DbError> {
     db.run_blocking(|conn| {
-        conn.transaction(|conn| {
-            let added = group
+        write_transaction(conn, |conn| {
+            let now = OffsetDateTime::now_utc();
+            let results = group
                 .iter()
-                .map(|job| blacklist::insert_ignore(conn, &job.row).map(|n| n > 0))
+                .map(|job| execute(conn, &job.work, now))
                 .collect::<Result<Vec<_>, _>>()?;
-            let entries: Vec<Entry> = group.iter().map(|job| job.entry).collect();
+            let entries: Vec<Entry> = results
+                .iter()
+                .flat_map(|(_, entries)| entries.iter().cloned())
+                .collect();
             for payload in notice::encode(&entries) {
                 blacklist::notify(conn, notice::CHANNEL, &payload)?;
             }
-            Ok(added)
+            Ok(results)
         })
     })
 }
 
-/// Committed: into the view first, then answer.
-fn finish(view: Option<&View>, group: Vec<Job>, added: Vec<bool>) {
-    for (job, added) in group.into_iter().zip(added) {
-        if let Some(view) = view {
-            view.apply(job.entry);
+/// One job's statements; returns its outcome and the view entries it creates.
+fn execute(
+    conn: &mut DbConnection,
+    work: &Work,
+    now: OffsetDateTime,
+) -> diesel::QueryResult<(Outcome, Vec<Entry>)> {
+    let at = to_db_time(now);
+    let mut outcome = Outcome::default();
+    let mut entries = Vec::new();
+    let mut ended_sessions = Vec::new();
+    match work {
+        Work::Logout { token, session } => {
+            if let Some((row, entry)) = token {
+                outcome.token_added = blacklist::insert_ignore(conn, row)? > 0;
+                entries.push(entry.clone());
+            }
+            if let Some(sid) = session {
+                ended_sessions.extend(sessions::end(conn, &sid.to_string(), None, at)?);
+            }
         }
-        let _ = job.done.send(Ok(added));
+        Work::EndSession { id, owner } => {
+            ended_sessions.extend(sessions::end(conn, &id.to_string(), owner.as_deref(), at)?);
+        }
+        Work::EndUser {
+            username,
+            keep,
+            kept_until,
+            account,
+        } => {
+            if let Some(change) = account {
+                if let Err(refused) = change(conn)? {
+                    outcome.refused = Some(refused);
+                    return Ok((outcome, Vec::new()));
+                }
+            }
+            let keep = keep.map(|k| k.to_string());
+            ended_sessions = sessions::end_all(conn, username, keep.as_deref(), at)?;
+            // Taken here, inside the transaction: every token this process issued before this
+            // instant has a smaller id, every token issued after it a greater one.
+            let cutoff = Uuid::now_v7();
+            let kept_until_at = OffsetDateTime::from_unix_timestamp(*kept_until)
+                .unwrap_or(now + time::Duration::days(30));
+            sessions::set_cutoff(
+                conn,
+                username,
+                &cutoff.to_string(),
+                at,
+                to_db_time(kept_until_at),
+            )?;
+            entries.push(Entry::UserCutoff {
+                username: username.as_str().into(),
+                cutoff,
+                exp: *kept_until,
+            });
+        }
+    }
+    outcome.sessions_ended = ended_sessions.len();
+    entries.extend(ended_sessions.into_iter().filter_map(session_entry));
+    Ok((outcome, entries))
+}
+
+fn session_entry(ended: sessions::Ended) -> Option<Entry> {
+    Some(Entry::Session {
+        sid: Uuid::parse_str(&ended.id).ok()?,
+        exp: from_db_time(ended.access_until).unix_timestamp(),
+    })
+}
+
+/// Committed: into the view first, then answer.
+fn finish(view: Option<&View>, group: Vec<Job>, results: Vec<(Outcome, Vec<Entry>)>) {
+    for (job, (outcome, entries)) in group.into_iter().zip(results) {
+        if let Some(view) = view {
+            for entry in entries {
+                view.apply(entry);
+            }
+        }
+        let _ = job.done.send(Ok(outcome));
     }
 }

@@ -1,4 +1,5 @@
-//! `POST /blacklist/logout`, `GET /blacklist` (and `/blacklist/`), `POST /blacklist/purge`.
+//! `POST /blacklist/logout`, `POST /blacklist/logout-all`, `GET /blacklist` (and
+//! `/blacklist/`), `POST /blacklist/purge`.
 
 use rocket::http::CookieJar;
 use rocket::serde::json::Json;
@@ -7,7 +8,7 @@ use rocket::{get, post, routes, Route, State};
 use time::OffsetDateTime;
 
 use crate::auth::cookie;
-use crate::auth::guard::{AdminUser, PresentedToken};
+use crate::auth::guard::{AdminUser, AuthUser, PresentedToken};
 use crate::auth::origin::SameOrigin;
 use crate::config::AppConfig;
 use crate::db::{blacklist, from_db_time, Db};
@@ -15,7 +16,7 @@ use crate::error::ApiError;
 use crate::revocation::{Revocation, Revoked};
 
 pub fn routes() -> Vec<Route> {
-    routes![logout, list, purge]
+    routes![logout, logout_all, list, purge]
 }
 
 const DEFAULT_LIMIT: i64 = 100;
@@ -27,8 +28,10 @@ pub struct LoggedOut {
     logged_out: bool,
 }
 
-/// Revokes the presented token (committed before answering) and clears the cookie. Without a
-/// valid token there is nothing to revoke, and the answer is still 200 with the cookie cleared.
+/// Revokes the presented token and ends its session (committed before answering), and clears
+/// both cookies. An expired token's session is ended too (its id needs no blacklisting). Without
+/// a correctly signed token there is nothing to revoke, and the answer is still 200 with the
+/// cookies cleared.
 #[post("/blacklist/logout")]
 async fn logout(
     _origin: SameOrigin,
@@ -38,21 +41,51 @@ async fn logout(
     revocation: &State<Revocation>,
 ) -> Result<Json<LoggedOut>, ApiError> {
     let revoked = match token.0 {
-        Some(claims) => {
-            let expires_at = claims.expires_at();
-            let token = Revoked {
+        Some((claims, expired)) => {
+            let session = claims.sid;
+            let token = (!expired).then(|| Revoked {
                 jti: claims.jti,
+                expires_at: claims.expires_at(),
                 username: claims.sub,
-                expires_at,
-            };
-            revocation.revoke(token, OffsetDateTime::now_utc()).await?;
+            });
+            revocation
+                .logout(token, session, OffsetDateTime::now_utc())
+                .await?;
             true
         }
         None => false,
     };
-    jar.add(cookie::clearing(config.cookie));
+    cookie::clear_pair(jar, config.cookie);
     Ok(Json(LoggedOut {
         logged_out: revoked,
+    }))
+}
+
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+pub struct LoggedOutEverywhere {
+    logged_out: bool,
+    sessions_ended: usize,
+}
+
+/// Ends every session of the caller and refuses every access token of theirs issued so far,
+/// on every instance; clears both cookies.
+#[post("/blacklist/logout-all")]
+async fn logout_all(
+    _origin: SameOrigin,
+    user: AuthUser,
+    jar: &CookieJar<'_>,
+    config: &State<AppConfig>,
+    revocation: &State<Revocation>,
+) -> Result<Json<LoggedOutEverywhere>, ApiError> {
+    let ended = revocation
+        .end_user_sessions(&user.username, None, None)
+        .await?
+        .map_err(|_| ApiError::Internal)?;
+    cookie::clear_pair(jar, config.cookie);
+    Ok(Json(LoggedOutEverywhere {
+        logged_out: true,
+        sessions_ended: ended,
     }))
 }
 

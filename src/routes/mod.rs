@@ -1,10 +1,12 @@
 //! HTTP routes, one file per URL family:
-//! `/authenticate` in `session.rs`, `/api/users` and `/api/me` in `users.rs`,
-//! `/blacklist...` in `blacklist.rs`, `/health` in `health.rs`.
+//! `/authenticate` and `/refresh` in `session.rs`; `/api/users...`, `/api/me` and
+//! `/api/password` in `users.rs`; `/api/sessions...` and `/sessions...` in `sessions.rs`;
+//! `/blacklist...` in `blacklist.rs`; `/health...` in `health.rs`.
 
 mod blacklist;
 mod health;
 mod session;
+mod sessions;
 mod users;
 
 use rocket::serde::json::{self, Json};
@@ -16,6 +18,7 @@ use crate::error::ApiError;
 pub fn all() -> Vec<Route> {
     [
         session::routes(),
+        sessions::routes(),
         users::routes(),
         blacklist::routes(),
         health::routes(),

@@ -1,8 +1,10 @@
-//! `POST /authenticate`: log in, receive the `jwt` cookie.
+//! `POST /authenticate` (log in: a new session, the `jwt` and `refresh` cookies) and
+//! `POST /refresh` (rotate the refresh token: new cookies for the same session).
 
 use std::net::IpAddr;
 
 use rocket::http::CookieJar;
+use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::Json;
 use rocket::serde::{Deserialize, Serialize};
 use rocket::{post, routes, Route, State};
@@ -10,18 +12,21 @@ use time::OffsetDateTime;
 
 use super::{body, JsonBody};
 use crate::auth::accounts::{self, LoginDeps};
-use crate::auth::claims::TokenCodec;
+use crate::auth::claims::{Claims, TokenCodec};
 use crate::auth::cookie;
 use crate::auth::origin::SameOrigin;
 use crate::auth::password::PasswordHasher;
+use crate::auth::refresh::RefreshTokens;
+use crate::auth::sessions::{self, clean_user_agent, SessionDeps};
 use crate::auth::throttle::LoginThrottle;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::domain::Role;
 use crate::error::ApiError;
+use crate::revocation::Revocation;
 
 pub fn routes() -> Vec<Route> {
-    routes![authenticate]
+    routes![authenticate, refresh]
 }
 
 #[derive(Deserialize)]
@@ -40,6 +45,44 @@ pub struct LoggedIn {
     expires_at: OffsetDateTime,
 }
 
+impl From<Claims> for LoggedIn {
+    fn from(claims: Claims) -> Self {
+        Self {
+            expires_at: claims.expires_at(),
+            username: claims.sub,
+            role: claims.role,
+        }
+    }
+}
+
+/// The client's `User-Agent`, cleaned, shown in the session list.
+pub struct UserAgent(String);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for UserAgent {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(UserAgent(clean_user_agent(
+            req.headers().get_one("User-Agent"),
+        )))
+    }
+}
+
+fn session_deps<'a>(
+    config: &'a AppConfig,
+    db: &'a Db,
+    codec: &'a TokenCodec,
+    refresh: &'a RefreshTokens,
+) -> SessionDeps<'a> {
+    SessionDeps {
+        db,
+        codec,
+        refresh,
+        settings: config.refresh,
+    }
+}
+
 #[expect(
     clippy::too_many_arguments,
     reason = "Rocket injects each service as its own guard"
@@ -48,6 +91,7 @@ pub struct LoggedIn {
 async fn authenticate(
     _origin: SameOrigin,
     addr: Option<IpAddr>,
+    agent: UserAgent,
     data: JsonBody<'_, Credentials>,
     jar: &CookieJar<'_>,
     config: &State<AppConfig>,
@@ -55,19 +99,46 @@ async fn authenticate(
     hasher: &State<PasswordHasher>,
     throttle: &State<LoginThrottle>,
     codec: &State<TokenCodec>,
+    refresh_tokens: &State<RefreshTokens>,
 ) -> Result<Json<LoggedIn>, ApiError> {
     let creds = body(data)?;
     let deps = LoginDeps {
-        db,
         hasher,
         throttle,
-        codec,
+        sessions: session_deps(config, db, codec, refresh_tokens),
     };
-    let session = accounts::login(deps, &creds.username, &creds.password, addr).await?;
-    jar.add(cookie::session(session.token, codec.ttl(), config.cookie));
-    Ok(Json(LoggedIn {
-        expires_at: session.claims.expires_at(),
-        username: session.claims.sub,
-        role: session.claims.role,
-    }))
+    let issued = accounts::login(deps, &creds.username, &creds.password, addr, agent.0).await?;
+    cookie::set_pair(jar, issued.access_token, issued.refresh_token, config);
+    Ok(Json(issued.claims.into()))
+}
+
+/// Rotates the refresh cookie. Any refusal (unknown, expired, reused, session ended) clears
+/// both cookies: the browser has nothing left worth sending.
+#[post("/refresh")]
+async fn refresh(
+    _origin: SameOrigin,
+    jar: &CookieJar<'_>,
+    config: &State<AppConfig>,
+    db: &State<Db>,
+    codec: &State<TokenCodec>,
+    refresh_tokens: &State<RefreshTokens>,
+    revocation: &State<Revocation>,
+) -> Result<Json<LoggedIn>, ApiError> {
+    let presented = jar
+        .get(cookie::REFRESH_COOKIE_NAME)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    let deps = session_deps(config, db, codec, refresh_tokens);
+    match sessions::refresh(&deps, revocation, &presented).await {
+        Ok(issued) => {
+            cookie::set_pair(jar, issued.access_token, issued.refresh_token, config);
+            Ok(Json(issued.claims.into()))
+        }
+        Err(e) => {
+            if e.status() == rocket::http::Status::Unauthorized {
+                cookie::clear_pair(jar, config.cookie);
+            }
+            Err(e)
+        }
+    }
 }

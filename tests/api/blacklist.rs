@@ -9,12 +9,28 @@ use time::OffsetDateTime;
 
 use crate::helpers::{claims, error_code, forge, json_body, set_cookies, TestApp, TestDb};
 
-fn assert_clears_cookie(cookies: &[String]) {
-    assert_eq!(cookies.len(), 1, "{cookies:?}");
-    let c = &cookies[0];
-    assert!(c.starts_with("jwt=;"), "{c}");
+/// Both cookies are cleared, each with the name, path and attributes it was set with.
+pub fn assert_clears_cookie(cookies: &[String]) {
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    let jwt = cookies
+        .iter()
+        .find(|c| c.starts_with("jwt=;"))
+        .unwrap_or_else(|| panic!("jwt not cleared: {cookies:?}"));
     for attr in ["Max-Age=0", "Path=/", "HttpOnly", "SameSite=Lax"] {
-        assert!(c.split("; ").any(|a| a == attr), "{attr} missing from {c}");
+        assert!(
+            jwt.split("; ").any(|a| a == attr),
+            "{attr} missing from {jwt}"
+        );
+    }
+    let refresh = cookies
+        .iter()
+        .find(|c| c.starts_with("refresh=;"))
+        .unwrap_or_else(|| panic!("refresh not cleared: {cookies:?}"));
+    for attr in ["Max-Age=0", "Path=/refresh", "HttpOnly", "SameSite=Strict"] {
+        assert!(
+            refresh.split("; ").any(|a| a == attr),
+            "{attr} missing from {refresh}"
+        );
     }
 }
 

@@ -8,7 +8,7 @@ use crate::helpers::{error_code, TestApp, ADMIN, ADMIN_PASSWORD};
 async fn every_state_changing_route_refuses_a_foreign_origin() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let mutating: Vec<String> = app
+    let mutating: Vec<(Method, String)> = app
         .client
         .rocket()
         .routes()
@@ -18,14 +18,24 @@ async fn every_state_changing_route_refuses_a_foreign_origin() {
                 Method::Post | Method::Put | Method::Patch | Method::Delete
             )
         })
-        .map(|r| r.uri.path().to_string())
+        .map(|r| {
+            // Dynamic segments (`<id>`, `<username>`) get a value that would match.
+            let path = r
+                .uri
+                .path()
+                .split('/')
+                .map(|seg| if seg.starts_with('<') { "alice" } else { seg })
+                .collect::<Vec<_>>()
+                .join("/");
+            (r.method, path)
+        })
         .collect();
-    assert!(mutating.len() >= 4, "{mutating:?}");
-    for path in mutating {
+    assert!(mutating.len() >= 10, "{mutating:?}");
+    for (method, path) in mutating {
         for origin in ["https://evil.example", "null"] {
             let req = app
                 .client
-                .post(path.clone())
+                .req(method, path.clone())
                 .header(Header::new("Origin", origin));
             let res = app
                 .with_cookie(req, &admin)
@@ -35,7 +45,7 @@ async fn every_state_changing_route_refuses_a_foreign_origin() {
             assert_eq!(
                 error_code(res, Status::Forbidden).await,
                 "cross_origin_request",
-                "{path} from {origin}"
+                "{method} {path} from {origin}"
             );
         }
     }

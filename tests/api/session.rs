@@ -13,8 +13,11 @@ async fn login_sets_an_httponly_lax_cookie_for_the_token_lifetime() {
     let res = app.login(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(res.status(), Status::Ok);
     let cookies = set_cookies(&res);
-    assert_eq!(cookies.len(), 1);
-    let cookie = &cookies[0];
+    assert_eq!(cookies.len(), 2, "the jwt and refresh cookies: {cookies:?}");
+    let cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("jwt="))
+        .expect("jwt cookie");
     assert!(cookie.starts_with("jwt=ey"), "{cookie}");
     for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=3600"] {
         assert!(
@@ -39,9 +42,15 @@ async fn the_cookie_is_secure_when_configured_and_follows_the_ttl() {
     let app =
         TestApp::spawn_with(|f| f.merge(("cookie_secure", true)).merge(("token_ttl", 120))).await;
     let res = app.login(ADMIN, ADMIN_PASSWORD).await;
-    let cookie = set_cookies(&res).remove(0);
+    let cookies = set_cookies(&res);
+    let cookie = cookies.iter().find(|c| c.starts_with("jwt=")).expect("jwt");
     assert!(cookie.split("; ").any(|a| a == "Secure"), "{cookie}");
     assert!(cookie.split("; ").any(|a| a == "Max-Age=120"), "{cookie}");
+    let refresh = cookies
+        .iter()
+        .find(|c| c.starts_with("refresh="))
+        .expect("refresh");
+    assert!(refresh.split("; ").any(|a| a == "Secure"), "{refresh}");
 }
 
 #[rocket::async_test]

@@ -1,0 +1,126 @@
+//! `GET /api/sessions` and `DELETE /api/sessions/<id>` (the caller's own sessions), and for
+//! admins `GET /sessions?username=<u>` and `DELETE /sessions/<id>`.
+
+use rocket::http::{CookieJar, Status};
+use rocket::serde::json::Json;
+use rocket::serde::Serialize;
+use rocket::{delete, get, routes, Route, State};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::auth::cookie;
+use crate::auth::guard::{AdminUser, AuthUser};
+use crate::auth::origin::SameOrigin;
+use crate::auth::sessions::{self, Listed};
+use crate::config::AppConfig;
+use crate::db::{from_db_time, users, Db};
+use crate::error::ApiError;
+use crate::revocation::Revocation;
+
+pub fn routes() -> Vec<Route> {
+    routes![mine, end_mine, of_user, end_any]
+}
+
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+pub struct Item {
+    id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    last_used_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    user_agent: String,
+    current: bool,
+}
+
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+pub struct Sessions {
+    items: Vec<Item>,
+}
+
+impl From<Vec<Listed>> for Sessions {
+    fn from(listed: Vec<Listed>) -> Self {
+        let items = listed
+            .into_iter()
+            .map(|Listed { row, current }| Item {
+                id: row.id,
+                created_at: from_db_time(row.created_at),
+                last_used_at: from_db_time(row.last_used_at),
+                expires_at: from_db_time(row.expires_at),
+                user_agent: row.user_agent,
+                current,
+            })
+            .collect();
+        Self { items }
+    }
+}
+
+const NO_SUCH_SESSION: ApiError = ApiError::NotFound("no such live session");
+
+#[get("/api/sessions")]
+async fn mine(user: AuthUser, db: &State<Db>) -> Result<Json<Sessions>, ApiError> {
+    Ok(Json(
+        sessions::list(db, &user.username, user.sid).await?.into(),
+    ))
+}
+
+/// Ends one of the caller's sessions (another user's id is 404, as an unknown one). Ending
+/// the current one clears the cookies, as a logout would.
+#[delete("/api/sessions/<id>")]
+async fn end_mine(
+    _origin: SameOrigin,
+    user: AuthUser,
+    id: &str,
+    jar: &CookieJar<'_>,
+    config: &State<AppConfig>,
+    revocation: &State<Revocation>,
+) -> Result<Status, ApiError> {
+    let id = Uuid::parse_str(id).map_err(|_| NO_SUCH_SESSION)?;
+    if !revocation.end_session(id, Some(&user.username)).await? {
+        return Err(NO_SUCH_SESSION);
+    }
+    if user.sid == Some(id) {
+        cookie::clear_pair(jar, config.cookie);
+    }
+    Ok(Status::NoContent)
+}
+
+#[get("/sessions?<username>")]
+async fn of_user(
+    admin: AdminUser,
+    username: Option<&str>,
+    db: &State<Db>,
+) -> Result<Json<Sessions>, ApiError> {
+    let username = username
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| ApiError::Unprocessable("the username query parameter is required".into()))?
+        .to_owned();
+    let name = username.clone();
+    if db
+        .run(move |conn| users::find(conn, &name))
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::NotFound("no such user"));
+    }
+    Ok(Json(
+        sessions::list(db, &username, admin.0.sid).await?.into(),
+    ))
+}
+
+#[delete("/sessions/<id>")]
+async fn end_any(
+    _origin: SameOrigin,
+    _admin: AdminUser,
+    id: &str,
+    revocation: &State<Revocation>,
+) -> Result<Status, ApiError> {
+    let id = Uuid::parse_str(id).map_err(|_| NO_SUCH_SESSION)?;
+    if !revocation.end_session(id, None).await? {
+        return Err(NO_SUCH_SESSION);
+    }
+    Ok(Status::NoContent)
+}
