@@ -102,6 +102,7 @@ pub enum Rotation {
     /// This caller rotated the token: the successor row now exists.
     Rotated(Continued),
     /// Another caller rotated it less than `grace` ago: the successor is the same one.
+    /// (A grace of zero turns this off.)
     WithinGrace(Continued),
     /// Rotated longer ago than `grace`: a copy is in other hands. The session must end.
     Reused { session_id: String },
@@ -139,7 +140,7 @@ pub fn rotate(conn: &mut DbConnection, r: &Rotate<'_>) -> QueryResult<Rotation> 
             return Ok(Rotation::Dead);
         }
         let rotated_at = used_at.unwrap_or(r.now);
-        if r.now - rotated_at > r.grace {
+        if r.now - rotated_at >= r.grace {
             return Ok(if is_live(conn, &session_id)? {
                 Rotation::Reused { session_id }
             } else {

@@ -202,6 +202,38 @@ impl TestApp {
         jwt_cookie(&res).expect("login sets the jwt cookie")
     }
 
+    /// Signs up (if needed) and logs in; returns the `jwt` and `refresh` cookies' values.
+    pub async fn user_session(&self, username: &str) -> (String, String) {
+        let password = format!("{username}-password");
+        let _ = self.sign_up(username, &password).await;
+        let res = self.login(username, &password).await;
+        assert_eq!(res.status(), Status::Ok);
+        let jwt = jwt_cookie(&res).expect("login sets the jwt cookie");
+        let refresh = refresh_cookie(&res).expect("login sets the refresh cookie");
+        (jwt, refresh)
+    }
+
+    /// `POST /refresh` with `refresh` as the refresh cookie.
+    pub async fn refresh(&self, refresh: &str) -> LocalResponse<'_> {
+        self.client
+            .post("/refresh")
+            .cookie(Cookie::new("refresh", refresh.to_owned()))
+            .dispatch()
+            .await
+    }
+
+    /// A request with the `jwt` cookie, for any method and path.
+    pub async fn authed(
+        &self,
+        method: rocket::http::Method,
+        uri: &str,
+        token: &str,
+    ) -> LocalResponse<'_> {
+        self.with_cookie(self.client.req(method, uri.to_owned()), token)
+            .dispatch()
+            .await
+    }
+
     pub async fn admin_token(&self) -> String {
         let res = self.login(ADMIN, ADMIN_PASSWORD).await;
         assert_eq!(res.status(), Status::Ok);
@@ -288,6 +320,11 @@ impl TestApp {
 /// The value of the `jwt` cookie a response sets, if any.
 pub fn jwt_cookie(res: &LocalResponse<'_>) -> Option<String> {
     res.cookies().get("jwt").map(|c| c.value().to_owned())
+}
+
+/// The value of the `refresh` cookie a response sets, if any (empty when it clears it).
+pub fn refresh_cookie(res: &LocalResponse<'_>) -> Option<String> {
+    res.cookies().get("refresh").map(|c| c.value().to_owned())
 }
 
 /// Every `Set-Cookie` header of a response.

@@ -374,3 +374,118 @@ fn count_rows(url: &str) -> i64 {
         .get_result(&mut conn)
         .expect("count")
 }
+
+/// Polls `url` with `cookie` on an instance until it answers 401. Any 200 later than `bound`
+/// after `answered` would be a revocation the instance failed to honour in time: fails the test.
+async fn refused_within(
+    http: &reqwest::Client,
+    url: String,
+    cookie: &str,
+    answered: Instant,
+    bound: Duration,
+) -> Duration {
+    let deadline = answered + Duration::from_secs(5);
+    loop {
+        let seen = http
+            .get(url.clone())
+            .header("Cookie", cookie)
+            .send()
+            .await
+            .expect("request")
+            .status();
+        if seen == StatusCode::UNAUTHORIZED {
+            return answered.elapsed();
+        }
+        assert!(
+            seen != StatusCode::OK || answered.elapsed() <= bound,
+            "{url} still answered 200 {:?} after the revocation",
+            answered.elapsed()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "{url} still answers {seen} after 5 s"
+        );
+    }
+}
+
+async fn login_cookie(http: &reqwest::Client, on: &Instance, user: &str, password: &str) -> String {
+    let res = http
+        .post(on.url("/authenticate"))
+        .json(&serde_json::json!({ "username": user, "password": password }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), StatusCode::OK, "login of {user}");
+    format!("jwt={}", jwt_from(&res))
+}
+
+#[rocket::async_test]
+async fn logout_all_and_a_demotion_on_one_instance_are_refused_on_the_other() {
+    let Some(_) = postgres_base_url() else { return };
+    let db = TestDb::new();
+    let (a, b) = (Instance::start(&db.url), Instance::start(&db.url));
+    let http = reqwest::Client::new();
+    let bound = Duration::from_millis(1000); // revocation_max_staleness's default
+    let signup = http
+        .post(a.url("/api/users"))
+        .json(&serde_json::json!({"username": "alice", "password": "alice-password"}))
+        .send()
+        .await
+        .expect("sign up");
+    assert_eq!(signup.status(), StatusCode::CREATED);
+
+    // Three sessions of alice, made on A; logout everywhere from B.
+    let mut cookies = Vec::new();
+    for _ in 0..3 {
+        cookies.push(login_cookie(&http, &a, "alice", "alice-password").await);
+    }
+    let logout_all = http
+        .post(b.url("/blacklist/logout-all"))
+        .header("Cookie", cookies[0].clone())
+        .send()
+        .await
+        .expect("logout-all on B");
+    assert_eq!(logout_all.status(), StatusCode::OK);
+    let answered = Instant::now();
+    for cookie in &cookies {
+        let delay = refused_within(&http, a.url("/api/me"), cookie, answered, bound).await;
+        note(&format!(
+            "logout-all on B: A refused a session's token after {delay:?}"
+        ));
+    }
+    // The cut-off covers tokens issued before it, not the next login (on either instance).
+    let fresh = login_cookie(&http, &b, "alice", "alice-password").await;
+    for on in [&a, &b] {
+        let me = http.get(on.url("/api/me")).header("Cookie", fresh.clone());
+        assert_eq!(me.send().await.expect("me").status(), StatusCode::OK);
+    }
+
+    // Promote alice on A; her admin token works on A; demote her on B; A refuses it.
+    let admin = login_cookie(&http, &a, ADMIN, ADMIN_PASSWORD).await;
+    let promote = http
+        .patch(a.url("/api/users/alice"))
+        .header("Cookie", admin.clone())
+        .json(&serde_json::json!({"role": "admin"}))
+        .send()
+        .await
+        .expect("promote");
+    assert_eq!(promote.status(), StatusCode::OK);
+    let alice_admin = login_cookie(&http, &a, "alice", "alice-password").await;
+    let listing = http
+        .get(a.url("/blacklist"))
+        .header("Cookie", alice_admin.clone());
+    assert_eq!(listing.send().await.expect("list").status(), StatusCode::OK);
+    let demote = http
+        .patch(b.url("/api/users/alice"))
+        .header("Cookie", admin.clone())
+        .json(&serde_json::json!({"role": "user"}))
+        .send()
+        .await
+        .expect("demote");
+    assert_eq!(demote.status(), StatusCode::OK);
+    let answered = Instant::now();
+    let delay = refused_within(&http, a.url("/blacklist"), &alice_admin, answered, bound).await;
+    note(&format!(
+        "demotion on B: A refused the admin token after {delay:?}"
+    ));
+}

@@ -9,6 +9,8 @@ mod helpers;
 mod instances;
 mod jobs;
 mod postgres;
+mod refresh;
 mod revocation;
 mod session;
+mod sessions;
 mod users;
