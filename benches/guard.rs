@@ -1,6 +1,6 @@
 //! What the guard costs per request, without HTTP: decoding and verifying the token alone, and
-//! the full check (decode, verify, staleness rule, view lookup) with 0, 100 000 and 1 000 000
-//! revoked ids in the view. Target: the full check at 1 000 000 ids costs at most 1.2 times the
+//! the full check (decode, verify, staleness rule, token id, session id and user cut-off
+//! lookups) with 0, 100 000 and 1 000 000 revoked ids in the view. Target: the full check at 1 000 000 ids costs at most 1.2 times the
 //! decode alone. `cargo bench --bench guard`; CI runs it with `-- --test` (each case once).
 
 use std::hint::black_box;
@@ -21,13 +21,27 @@ fn codec() -> TokenCodec {
     TokenCodec::new(&secret, "bench", Duration::from_secs(3600))
 }
 
-/// A view holding `n` revoked ids (none of them the benchmarked token's), proven current.
+/// A view holding `n` revoked token ids, `n / 10` ended sessions and a cut-off for each of
+/// 1000 other users (none of them the benchmarked token's), proven current.
 fn view_of(n: usize) -> (View, Freshness) {
-    let view = View::with_capacity(n);
+    let view = View::with_capacity(n + n / 10);
     let exp = OffsetDateTime::now_utc().unix_timestamp() + 86_400;
     for _ in 0..n {
         view.apply(Entry::Token {
             jti: Uuid::new_v4(),
+            exp,
+        });
+    }
+    for _ in 0..n / 10 {
+        view.apply(Entry::Session {
+            sid: Uuid::new_v4(),
+            exp,
+        });
+    }
+    for i in 0..1000 {
+        view.apply(Entry::UserCutoff {
+            username: format!("seed-{i}").into(),
+            cutoff: Uuid::now_v7(),
             exp,
         });
     }

@@ -121,9 +121,62 @@ fn insert_rows(
     now: OffsetDateTime,
 ) -> QueryResult<()> {
     match conn {
-        DbConnection::Pg(c) => insert_set_based_pg(c, rows, expires_at, now),
-        DbConnection::Sqlite(c) => insert_batches_sqlite(c, rows, expires_at, now),
+        DbConnection::Pg(c) => insert_set_based_pg(c, rows, expires_at, now)?,
+        DbConnection::Sqlite(c) => insert_batches_sqlite(c, rows, expires_at, now)?,
     }
+    insert_other_revocations(conn, rows / 10, expires_at, now)
+}
+
+/// The other kinds of revocation the guard consults, so that every check pays for them: ended
+/// sessions (a tenth of the token rows) and a cut-off for each seeded user (not the benchmark's).
+fn insert_other_revocations(
+    conn: &mut DbConnection,
+    sessions: usize,
+    expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> QueryResult<()> {
+    use jwt_blacklist::db::schema::{sessions as s, user_cutoffs as u};
+    let (at, until) = (to_db_time(now), to_db_time(expires_at));
+    let rows: Vec<_> = (0..sessions)
+        .map(|i| {
+            (
+                s::id.eq(Uuid::new_v4().to_string()),
+                s::username.eq(format!("seed-{}", i % SEED_USERS)),
+                s::created_at.eq(at),
+                s::last_used_at.eq(at),
+                s::expires_at.eq(until),
+                s::access_until.eq(until),
+                s::user_agent.eq("bench"),
+                s::ended_at.eq(Some(at)),
+            )
+        })
+        .collect();
+    // Multi-row inserts exist per backend, not on the multi-backend connection.
+    for chunk in rows.chunks(ROWS_PER_STATEMENT / 8) {
+        let insert = diesel::insert_into(s::table).values(chunk);
+        match conn {
+            DbConnection::Pg(c) => insert.execute(c)?,
+            DbConnection::Sqlite(c) => insert.execute(c)?,
+        };
+    }
+    let cutoffs: Vec<_> = (0..SEED_USERS)
+        .map(|i| {
+            (
+                u::username.eq(format!("seed-{i}")),
+                u::cutoff.eq(Uuid::now_v7().to_string()),
+                u::cut_at.eq(at),
+                u::kept_until.eq(until),
+            )
+        })
+        .collect();
+    for chunk in cutoffs.chunks(ROWS_PER_STATEMENT / 4) {
+        let insert = diesel::insert_into(u::table).values(chunk);
+        match conn {
+            DbConnection::Pg(c) => insert.execute(c)?,
+            DbConnection::Sqlite(c) => insert.execute(c)?,
+        };
+    }
+    Ok(())
 }
 
 /// PostgreSQL builds the rows itself: no parameters to bind, no rows to ship.
@@ -214,7 +267,8 @@ fn tokens(args: &[String]) -> Result<()> {
     let now = OffsetDateTime::now_utc();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for _ in 0..count {
-        let (token, _) = codec.issue(username, role, None, now)?;
+        // A session id of its own, as a login would give: the guard looks it up too.
+        let (token, _) = codec.issue(username, role, Some(Uuid::new_v4()), now)?;
         writeln!(out, "{token}")?;
     }
     out.flush()?;
