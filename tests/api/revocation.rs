@@ -166,3 +166,93 @@ async fn a_logout_elsewhere_while_the_listener_is_cut_off_is_never_answered_200(
         Status::Ok
     );
 }
+
+/// Signs `user` up and logs in; returns the jwt cookie (a token with a session).
+async fn login(app: &TestApp, user: &str) -> String {
+    app.user_token(user).await
+}
+
+async fn logout_all(app: &TestApp, token: &str) -> Status {
+    app.with_cookie(app.client.post("/blacklist/logout-all"), token)
+        .dispatch()
+        .await
+        .status()
+}
+
+#[rocket::async_test]
+async fn ended_sessions_and_cutoffs_in_the_table_at_start_are_loaded_into_the_view() {
+    let first = TestApp::spawn().await;
+    let in_session = login(&first, "alice").await;
+    // A token without a session (as issued before sessions existed): only a cut-off refuses it.
+    let (legacy, _) = token_for("bob");
+    let bob = login(&first, "bob").await;
+    assert_eq!(first.logout(Some(&in_session)).await.status(), Status::Ok);
+    assert_eq!(logout_all(&first, &bob).await, Status::Ok);
+    let TestApp { client, db } = first;
+    client.terminate().await;
+
+    let second = TestApp::spawn_on(db, |f| f).await;
+    assert_eq!(second.me(&in_session).await.status(), Status::Unauthorized);
+    assert_eq!(second.me(&legacy).await.status(), Status::Unauthorized);
+    // alice's token id, alice's session, bob's session and bob's cut-off.
+    assert_eq!(revocation(&second).view_len(), Some(4));
+    let fresh = login(&second, "bob").await;
+    assert_eq!(second.me(&fresh).await.status(), Status::Ok);
+}
+
+#[rocket::async_test]
+async fn the_purge_trims_ended_sessions_and_cutoffs_from_the_view_once_their_tokens_expired() {
+    let app = TestApp::spawn().await;
+    let alice = login(&app, "alice").await;
+    let bob = login(&app, "bob").await;
+    assert_eq!(app.logout(Some(&alice)).await.status(), Status::Ok);
+    assert_eq!(logout_all(&app, &bob).await, Status::Ok);
+    let revocation = revocation(&app);
+    assert_eq!(revocation.view_len(), Some(4));
+    revocation
+        .purge(OffsetDateTime::now_utc(), 100)
+        .await
+        .expect("purge");
+    assert_eq!(revocation.view_len(), Some(4), "nothing has expired yet");
+    let later = OffsetDateTime::now_utc() + time::Duration::hours(2);
+    let purged = revocation.purge(later, 100).await.expect("purge");
+    assert_eq!(revocation.view_len(), Some(0));
+    // 1 blacklist row, 2 sessions, 1 cut-off (the refresh tokens go with their sessions).
+    assert_eq!(purged, 4);
+}
+
+#[rocket::async_test]
+async fn a_logout_all_elsewhere_while_the_listener_is_cut_off_is_caught_up_before_a_200() {
+    let Some(_) = postgres_base_url() else { return };
+    let a = TestApp::spawn().await;
+    // B checks in the table, so that cutting the listeners off (A's and any of B's) leaves B's
+    // guard, which logout-all needs, able to answer.
+    let b = TestApp::spawn_on(a.db.alias(), |f| f.merge(("revocation_check", "database"))).await;
+    let in_session = login(&a, "alice").await;
+    let (legacy, _) = token_for("alice");
+    assert_eq!(a.me(&legacy).await.status(), Status::Ok);
+
+    assert!(terminate_listeners(&a.db.url) >= 1);
+    let noticed = eventually(5, || async {
+        a.me(&legacy).await.status() == Status::ServiceUnavailable
+    })
+    .await;
+    assert!(noticed, "A went on answering as if its listener were alive");
+    assert_eq!(logout_all(&b, &legacy).await, Status::Ok);
+
+    for token in [&legacy, &in_session] {
+        let seen = std::cell::RefCell::new(Vec::new());
+        let refused = eventually(10, || {
+            let (a, seen) = (&a, &seen);
+            async move {
+                let status = a.me(token).await.status();
+                seen.borrow_mut().push(status);
+                status == Status::Unauthorized
+            }
+        })
+        .await;
+        let seen = seen.into_inner();
+        assert!(!seen.contains(&Status::Ok), "A accepted it: {seen:?}");
+        assert!(refused, "A never caught up: {seen:?}");
+    }
+}
