@@ -16,51 +16,71 @@ pub const REFRESH_COOKIE_NAME: &str = "refresh";
 /// The refresh cookie goes only to the refresh route, never with ordinary requests.
 pub const REFRESH_PATH: &str = "/refresh";
 
-/// The session cookie holding `token`, living as long as the token.
-pub fn session(token: String, ttl: Duration, settings: CookieSettings) -> Cookie<'static> {
-    Cookie::build((COOKIE_NAME, token))
+/// What sets one cookie apart from the other: name, path and `SameSite`.
+struct Kind {
+    name: &'static str,
+    path: &'static str,
+    same_site: Option<SameSite>,
+}
+
+const ACCESS: Kind = Kind {
+    name: COOKIE_NAME,
+    path: "/",
+    same_site: None, // from the configuration
+};
+
+/// The refresh cookie goes only to `/refresh`, and never with a cross-site request.
+const REFRESH: Kind = Kind {
+    name: REFRESH_COOKIE_NAME,
+    path: REFRESH_PATH,
+    same_site: Some(SameSite::Strict),
+};
+
+fn build(
+    kind: &Kind,
+    value: String,
+    max_age: time::Duration,
+    settings: CookieSettings,
+) -> Cookie<'static> {
+    Cookie::build((kind.name, value))
         .http_only(true)
         .secure(settings.secure)
-        .same_site(settings.same_site)
-        .path("/")
-        .max_age(time::Duration::seconds(ttl.as_secs() as i64))
+        .same_site(kind.same_site.unwrap_or(settings.same_site))
+        .path(kind.path)
+        .max_age(max_age)
         .build()
+}
+
+fn seconds(ttl: Duration) -> time::Duration {
+    time::Duration::seconds(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A cookie that makes the browser drop the cookie of `kind` at once: the same name, path and
+/// attributes, or browsers would keep the old one.
+fn clearing_of(kind: &Kind, settings: CookieSettings) -> Cookie<'static> {
+    let mut cookie = build(kind, String::new(), time::Duration::ZERO, settings);
+    cookie.set_expires(OffsetDateTime::UNIX_EPOCH);
+    cookie
+}
+
+/// The session cookie holding `token`, living as long as the token.
+pub fn session(token: String, ttl: Duration, settings: CookieSettings) -> Cookie<'static> {
+    build(&ACCESS, token, seconds(ttl), settings)
 }
 
 /// A cookie that makes the browser drop the session cookie at once.
 pub fn clearing(settings: CookieSettings) -> Cookie<'static> {
-    Cookie::build((COOKIE_NAME, ""))
-        .http_only(true)
-        .secure(settings.secure)
-        .same_site(settings.same_site)
-        .path("/")
-        .max_age(time::Duration::ZERO)
-        .expires(OffsetDateTime::UNIX_EPOCH)
-        .build()
+    clearing_of(&ACCESS, settings)
 }
 
-/// The refresh cookie holding `token`: sent only to `/refresh`, never cross-site.
+/// The refresh cookie holding `token`.
 pub fn refresh(token: String, ttl: Duration, settings: CookieSettings) -> Cookie<'static> {
-    Cookie::build((REFRESH_COOKIE_NAME, token))
-        .http_only(true)
-        .secure(settings.secure)
-        .same_site(SameSite::Strict)
-        .path(REFRESH_PATH)
-        .max_age(time::Duration::seconds(ttl.as_secs() as i64))
-        .build()
+    build(&REFRESH, token, seconds(ttl), settings)
 }
 
-/// A cookie that makes the browser drop the refresh cookie at once (same name, path and
-/// attributes, or the browser would keep it).
+/// A cookie that makes the browser drop the refresh cookie at once.
 pub fn clearing_refresh(settings: CookieSettings) -> Cookie<'static> {
-    Cookie::build((REFRESH_COOKIE_NAME, ""))
-        .http_only(true)
-        .secure(settings.secure)
-        .same_site(SameSite::Strict)
-        .path(REFRESH_PATH)
-        .max_age(time::Duration::ZERO)
-        .expires(OffsetDateTime::UNIX_EPOCH)
-        .build()
+    clearing_of(&REFRESH, settings)
 }
 
 /// Sets both cookies of a session: the access token for every route, the refresh token for

@@ -69,7 +69,8 @@ impl<'r> FromRequest<'r> for UserAgent {
     }
 }
 
-fn session_deps<'a>(
+/// What starting or continuing a session needs, from Rocket's state.
+pub(super) fn session_deps<'a>(
     config: &'a AppConfig,
     db: &'a Db,
     codec: &'a TokenCodec,

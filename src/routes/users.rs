@@ -18,7 +18,6 @@ use crate::auth::guard::{AdminUser, AuthUser};
 use crate::auth::origin::SameOrigin;
 use crate::auth::password::PasswordHasher;
 use crate::auth::refresh::RefreshTokens;
-use crate::auth::sessions::SessionDeps;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::AppConfig;
 use crate::db::Db;
@@ -125,12 +124,7 @@ async fn change_password(
     let deps = LoginDeps {
         hasher,
         throttle,
-        sessions: SessionDeps {
-            db,
-            codec,
-            refresh,
-            settings: config.refresh,
-        },
+        sessions: super::session::session_deps(config, db, codec, refresh),
     };
     let caller = Caller {
         username: &user.username,
