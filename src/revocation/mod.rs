@@ -149,11 +149,6 @@ impl Revocation {
         self.writer.submit(Work::Logout { token, session }).await
     }
 
-    /// Commits one token id, then puts it into the view; returns whether it was new.
-    pub async fn revoke(&self, token: Revoked, now: OffsetDateTime) -> Result<bool, DbError> {
-        Ok(self.logout(Some(token), None, now).await?.token_added)
-    }
-
     /// Ends the session `id` if it is live (and, given `owner`, theirs); returns whether it was.
     pub async fn end_session(&self, id: Uuid, owner: Option<&str>) -> Result<bool, DbError> {
         let owner = owner.map(str::to_owned);
