@@ -3,6 +3,7 @@
 
 pub mod blacklist;
 pub mod instance_lock;
+pub mod revocations_hourly;
 pub mod schema;
 pub mod sessions;
 pub mod users;

@@ -50,6 +50,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    revocations_hourly (hour) {
+        hour -> Timestamp,
+        revoked -> BigInt,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -57,5 +64,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     blacklist,
     sessions,
     refresh_tokens,
-    user_cutoffs
+    user_cutoffs,
+    revocations_hourly
 );

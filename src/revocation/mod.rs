@@ -29,7 +29,7 @@ pub use self::view::{Entry, Presented, View};
 pub use self::writer::{AccountChange, Outcome, Refused};
 use self::writer::{Work, Writer};
 use crate::config::{RevocationCheck, RevocationSettings, LEEWAY_SECS};
-use crate::db::{blacklist, sessions, to_db_time, Db, DbError};
+use crate::db::{blacklist, revocations_hourly, sessions, to_db_time, Db, DbError};
 
 /// A token to revoke: its id, owner and expiry (the row is kept until then).
 #[derive(Debug, Clone)]
@@ -195,6 +195,8 @@ impl Revocation {
             let cutoff = to_db_time(cutoff);
             let tokens = db.run_blocking(|conn| blacklist::purge_expired(conn, cutoff, batch))?;
             let sessions = db.run_blocking(|conn| sessions::purge(conn, cutoff, batch))?;
+            let hours = cutoff - revocations_hourly::KEPT;
+            db.run_blocking(|conn| revocations_hourly::purge(conn, hours))?;
             Ok(tokens + sessions)
         })
         .await

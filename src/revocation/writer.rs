@@ -21,7 +21,8 @@ use uuid::Uuid;
 
 use super::notice;
 use super::view::{Entry, View};
-use crate::db::{blacklist, from_db_time, sessions, to_db_time, write_transaction};
+use crate::db::write_transaction;
+use crate::db::{blacklist, from_db_time, revocations_hourly, sessions, to_db_time};
 use crate::db::{Db, DbConnection, DbError};
 
 /// More than this many waiting revocations go in the next transaction.
@@ -154,6 +155,13 @@ fn commit(db: &Db, group: &[Job]) -> Result<Vec<(Outcome, Vec<Entry>)>, DbError>
                 .iter()
                 .map(|job| execute(conn, &job.work, now))
                 .collect::<Result<Vec<_>, _>>()?;
+            let revoked: usize = results
+                .iter()
+                .map(|(o, _)| usize::from(o.token_added) + o.sessions_ended)
+                .sum();
+            if revoked > 0 {
+                revocations_hourly::add(conn, to_db_time(now), revoked as i64)?;
+            }
             let entries: Vec<Entry> = results
                 .iter()
                 .flat_map(|(_, entries)| entries.iter().cloned())

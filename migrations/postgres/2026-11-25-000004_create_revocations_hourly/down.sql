@@ -1,0 +1,1 @@
+DROP TABLE revocations_hourly;
