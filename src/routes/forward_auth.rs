@@ -1,0 +1,52 @@
+//! `GET /auth/verify`: forward authentication for reverse proxies (nginx `auth_request`,
+//! Traefik `forwardAuth`, Caddy `forward_auth`). The proxy asks before passing a request on to
+//! the app it protects, with the client's cookie or `Authorization` header; this answers with
+//! the same guard as `/api/me`, so a logged-out token is refused here too, at once, and the app
+//! never needs the JWT secret.
+
+use rocket::http::Header;
+use rocket::serde::json::Json;
+use rocket::serde::Serialize;
+use rocket::{get, routes, Responder, Route};
+
+use crate::auth::guard::AuthUser;
+use crate::domain::Role;
+
+pub fn routes() -> Vec<Route> {
+    routes![verify]
+}
+
+/// The user and role the proxy passes on to the app it protects.
+pub const USER_HEADER: &str = "X-Auth-Request-User";
+pub const ROLE_HEADER: &str = "X-Auth-Request-Role";
+
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+pub struct Verified {
+    username: String,
+    role: Role,
+}
+
+#[derive(Responder)]
+pub struct VerifiedResponse {
+    body: Json<Verified>,
+    user: Header<'static>,
+    role: Header<'static>,
+    /// The answer belongs to one token; no proxy may reuse it for another request.
+    cache: Header<'static>,
+}
+
+/// 200 with the user's name and role as headers (and as JSON); 401 without a valid, unrevoked
+/// token; 503 when revocation cannot be checked (the guard fails closed, and so does the proxy).
+#[get("/auth/verify")]
+fn verify(user: AuthUser) -> VerifiedResponse {
+    VerifiedResponse {
+        user: Header::new(USER_HEADER, user.username.clone()),
+        role: Header::new(ROLE_HEADER, user.role.as_str()),
+        cache: Header::new("Cache-Control", "no-store"),
+        body: Json(Verified {
+            username: user.username,
+            role: user.role,
+        }),
+    }
+}
