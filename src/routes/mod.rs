@@ -1,10 +1,14 @@
 //! HTTP routes, one file per URL family:
 //! `/authenticate` and `/refresh` in `session.rs`; `/api/users...`, `/api/me` and
 //! `/api/password` in `users.rs`; `/api/sessions...` and `/sessions...` in `sessions.rs`;
-//! `/blacklist...` in `blacklist.rs`; `/health...` in `health.rs`.
+//! `/blacklist...` in `blacklist.rs`; `/health...` in `health.rs`; `/auth/verify` (forward
+//! auth for reverse proxies) in `forward_auth.rs`; the browser pages `/`, `/admin` and
+//! `/assets/...` in `pages.rs`.
 
 mod blacklist;
+mod forward_auth;
 mod health;
+mod pages;
 mod session;
 mod sessions;
 mod users;
@@ -22,6 +26,8 @@ pub fn all() -> Vec<Route> {
         users::routes(),
         blacklist::routes(),
         health::routes(),
+        forward_auth::routes(),
+        pages::routes(),
     ]
     .concat()
 }
