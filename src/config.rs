@@ -10,6 +10,7 @@ use rocket::figment::providers::{Env, Format, Serialized, Toml};
 use rocket::figment::{Figment, Profile};
 use rocket::http::SameSite;
 use rocket::serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 pub use self::database_url::{DatabaseUrl, PostgresUrl};
 use self::secret::lenient;
@@ -17,6 +18,10 @@ use self::secret::lenient;
 pub(crate) use self::secret::tests_secret;
 pub use self::secret::Secret;
 use crate::domain::{Password, Username};
+use crate::telemetry::logger::LogFormat;
+
+/// A shorter metrics token could be guessed by a scraper-shaped attacker.
+const MIN_METRICS_TOKEN_LEN: usize = 24;
 
 /// Where the server keeps its database when `database_url` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/jwt-blacklist.sqlite3";
@@ -83,6 +88,10 @@ pub struct AppConfig {
     pub throttle: ThrottleSettings,
     pub revocation: RevocationSettings,
     pub refresh: RefreshSettings,
+    pub log_format: LogFormat,
+    /// A bearer token that may read `GET /metrics` (for a Prometheus scraper, which has no
+    /// session); `None`: only admins may. Kept as its SHA-256, compared in constant time.
+    pub metrics_token: Option<[u8; 32]>,
 }
 
 /// How the guard decides that a token is revoked.
@@ -174,9 +183,16 @@ struct RawConfig {
     refresh_ttl: u64,
     #[serde(default = "defaults::refresh_reuse_grace")]
     refresh_reuse_grace: u64,
+    #[serde(default = "defaults::log_format")]
+    log_format: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    metrics_token: Option<String>,
 }
 
 mod defaults {
+    pub fn log_format() -> String {
+        "text".into()
+    }
     pub fn pool_size() -> u32 {
         8
     }
@@ -330,6 +346,21 @@ impl AppConfig {
             .into_iter()
             .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
             .collect();
+        let log_format = LogFormat::parse(&raw.log_format).ok_or_else(|| {
+            ConfigError(format!(
+                "log_format must be text or json, not `{}`",
+                raw.log_format
+            ))
+        })?;
+        let metrics_token = match raw.metrics_token.filter(|t| !t.is_empty()) {
+            Some(t) if t.len() < MIN_METRICS_TOKEN_LEN => {
+                return Err(ConfigError(format!(
+                    "metrics_token must be at least {MIN_METRICS_TOKEN_LEN} characters"
+                )))
+            }
+            Some(t) => Some(Sha256::digest(t.as_bytes()).into()),
+            None => None,
+        };
         Ok(Self {
             database,
             db_pool_size: raw.db_pool_size,
@@ -350,6 +381,8 @@ impl AppConfig {
             },
             revocation,
             refresh,
+            log_format,
+            metrics_token,
         })
     }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod jobs;
 pub mod revocation;
 mod routes;
+pub mod telemetry;
 
 use rocket::fairing::{self, AdHoc};
 use rocket::figment::Figment;
@@ -28,6 +29,7 @@ use crate::db::{Db, PoolSettings};
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::revocation::{Revocation, Shutdown};
+use crate::telemetry::metrics::Metrics;
 
 /// The server configured from Rocket.toml and `ROCKET_*` variables (see [`config::figment`]).
 pub fn rocket() -> Rocket<Build> {
@@ -41,6 +43,7 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
         .attach(jobs::fairing())
         .attach(jobs::stop())
         .attach(no_store())
+        .attach(telemetry::requests::RequestLog)
         .mount("/", routes::all())
         .register("/", error::catchers())
 }
@@ -79,6 +82,7 @@ struct State {
     hasher: PasswordHasher,
     throttle: LoginThrottle,
     purge: jobs::PurgeJob,
+    metrics: Metrics,
 }
 
 impl State {
@@ -94,6 +98,7 @@ impl State {
             .manage(self.hasher)
             .manage(self.throttle)
             .manage(self.purge)
+            .manage(self.metrics)
     }
 }
 
@@ -111,8 +116,10 @@ async fn build_state(rocket: &Rocket<Build>) -> Result<State, String> {
         .await
         .map_err(|e| format!("cannot open the {}: {e}", config.database))?;
     let (revocation, background) = Revocation::start(db.clone(), config.revocation).await?;
+    let metrics = Metrics::new();
     let purge = jobs::schedule(
         revocation.clone(),
+        metrics.clone(),
         &config.purge_schedule,
         config.purge_batch_size,
     )
@@ -142,5 +149,6 @@ async fn build_state(rocket: &Rocket<Build>) -> Result<State, String> {
         instance_lock,
         hasher,
         purge,
+        metrics,
     })
 }

@@ -2,9 +2,14 @@
 
 use std::process::ExitCode;
 
+use jwt_blacklist::telemetry::logger::Logger;
+
 #[rocket::main]
 async fn main() -> ExitCode {
-    match jwt_blacklist::rocket().launch().await {
+    let figment = jwt_blacklist::config::figment();
+    // Before Rocket starts, so that its records come through this logger too.
+    let _ = Logger::from_figment(&figment).install();
+    match jwt_blacklist::rocket_from(figment).launch().await {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             // The cause was logged where it happened; this marks Rocket's error as handled so

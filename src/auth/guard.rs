@@ -15,6 +15,7 @@ use super::cookie::COOKIE_NAME;
 use crate::domain::Role;
 use crate::error::{remember, ApiError};
 use crate::revocation::{Presented, Revocation};
+use crate::telemetry::metrics::{Metrics, Rejection};
 
 /// The caller of a protected route.
 #[derive(Debug, Clone)]
@@ -46,20 +47,33 @@ fn raw_token<'r>(req: &'r Request<'_>) -> Option<&'r str> {
         .filter(|t| !t.is_empty())
 }
 
-fn fail<T>(req: &Request<'_>, err: ApiError) -> Outcome<T, ApiError> {
+/// Refuses the request, counting the reason in the metrics.
+fn fail<T>(req: &Request<'_>, (reason, err): (Rejection, ApiError)) -> Outcome<T, ApiError> {
+    if let Some(metrics) = req.rocket().state::<Metrics>() {
+        metrics.rejected(reason);
+    }
     let err = remember(req, err);
     Outcome::Error((err.status(), err))
 }
 
-fn decode(req: &Request<'_>) -> Result<Claims, ApiError> {
+fn decode(req: &Request<'_>) -> Result<Claims, (Rejection, ApiError)> {
     let codec = req
         .rocket()
         .state::<TokenCodec>()
-        .ok_or(ApiError::Internal)?;
-    let token = raw_token(req).ok_or(ApiError::Unauthorized("no session token was presented"))?;
+        .ok_or((Rejection::unavailable, ApiError::Internal))?;
+    let token = raw_token(req).ok_or((
+        Rejection::missing,
+        ApiError::Unauthorized("no session token was presented"),
+    ))?;
     codec.decode(token).map_err(|e| match e {
-        TokenError::Expired => ApiError::Unauthorized("the session token has expired"),
-        TokenError::Invalid => ApiError::Unauthorized("the session token is invalid"),
+        TokenError::Expired => (
+            Rejection::expired,
+            ApiError::Unauthorized("the session token has expired"),
+        ),
+        TokenError::Invalid => (
+            Rejection::invalid,
+            ApiError::Unauthorized("the session token is invalid"),
+        ),
     })
 }
 
@@ -73,7 +87,7 @@ impl<'r> FromRequest<'r> for AuthUser {
             Err(err) => return fail(req, err),
         };
         let Some(revocation) = req.rocket().state::<Revocation>() else {
-            return fail(req, ApiError::Internal);
+            return fail(req, (Rejection::unavailable, ApiError::Internal));
         };
         let presented = Presented {
             jti: claims.jti,
@@ -91,9 +105,12 @@ impl<'r> FromRequest<'r> for AuthUser {
             }),
             Ok(true) => fail(
                 req,
-                ApiError::Unauthorized("the session token has been revoked"),
+                (
+                    Rejection::revoked,
+                    ApiError::Unauthorized("the session token has been revoked"),
+                ),
             ),
-            Err(cause) => fail(req, ApiError::from(cause)),
+            Err(cause) => fail(req, (Rejection::unavailable, ApiError::from(cause))),
         }
     }
 }
@@ -105,13 +122,20 @@ impl<'r> FromRequest<'r> for AdminUser {
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ApiError> {
         match AuthUser::from_request(req).await {
             Outcome::Success(user) if user.role == Role::Admin => Outcome::Success(AdminUser(user)),
-            Outcome::Success(_) => {
-                fail(req, ApiError::Forbidden("this action needs the admin role"))
-            }
+            Outcome::Success(_) => fail(
+                req,
+                (
+                    Rejection::forbidden,
+                    ApiError::Forbidden("this action needs the admin role"),
+                ),
+            ),
             Outcome::Error(e) => Outcome::Error(e),
             Outcome::Forward(_) => fail(
                 req,
-                ApiError::Unauthorized("a valid session token is required"),
+                (
+                    Rejection::missing,
+                    ApiError::Unauthorized("a valid session token is required"),
+                ),
             ),
         }
     }
@@ -124,7 +148,7 @@ impl<'r> FromRequest<'r> for PresentedToken {
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ApiError> {
         match decode(req) {
             Ok(claims) => Outcome::Success(PresentedToken(Some((claims, false)))),
-            Err(ApiError::Internal) => {
+            Err((_, ApiError::Internal)) => {
                 Outcome::Error((Status::InternalServerError, ApiError::Internal))
             }
             Err(_) => {

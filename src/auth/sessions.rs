@@ -98,7 +98,7 @@ pub async fn start(
 /// Why a refresh was refused; the caller's cookies should go.
 const DEAD: ApiError =
     ApiError::Unauthorized("the refresh token is unknown, expired, or its session has ended");
-const REUSED: ApiError = ApiError::Unauthorized(
+pub const REUSED: ApiError = ApiError::Unauthorized(
     "this refresh token was already used: the session has ended on every device",
 );
 

@@ -61,6 +61,15 @@ impl Freshness {
         Some(now.saturating_duration_since(at))
     }
 
+    /// How far behind the view may be at `now`: zero for a view that cannot fall behind,
+    /// `None` while it has no proof.
+    pub fn staleness(&self, now: Instant) -> Option<Duration> {
+        match self.max_staleness {
+            None => Some(Duration::ZERO),
+            Some(_) => self.age(now),
+        }
+    }
+
     /// Whether the view may answer at `now`.
     pub fn is_current(&self, now: Instant) -> bool {
         match self.max_staleness {

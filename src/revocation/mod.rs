@@ -48,6 +48,14 @@ pub enum CheckError {
     Db(#[from] DbError),
 }
 
+/// What the metrics show of the view.
+pub struct ViewState {
+    pub entries: usize,
+    /// `None` while the view has no proof of being current.
+    pub staleness: Option<std::time::Duration>,
+    pub current: bool,
+}
+
 /// Answers "is this token revoked?" and records revocations. Cheap to clone.
 #[derive(Clone)]
 pub struct Revocation {
@@ -214,6 +222,24 @@ impl Revocation {
     /// Entries in the view (`None` in database mode).
     pub fn view_len(&self) -> Option<usize> {
         self.memory.as_ref().map(|m| m.view.len())
+    }
+
+    /// The view's size and freshness, for the metrics (database mode has no view: it is
+    /// reported empty and current).
+    pub fn view_state(&self) -> ViewState {
+        let now = Instant::now();
+        match &self.memory {
+            Some(m) => ViewState {
+                entries: m.view.len(),
+                staleness: m.freshness.staleness(now),
+                current: m.freshness.is_current(now),
+            },
+            None => ViewState {
+                entries: 0,
+                staleness: Some(std::time::Duration::ZERO),
+                current: true,
+            },
+        }
     }
 
     /// How many times the PostgreSQL listener has connected (`None` without a listener).

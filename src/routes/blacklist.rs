@@ -13,7 +13,9 @@ use crate::auth::origin::SameOrigin;
 use crate::config::AppConfig;
 use crate::db::{blacklist, from_db_time, revocations_hourly, to_db_time, Db};
 use crate::error::ApiError;
+use crate::jobs;
 use crate::revocation::{Revocation, Revoked};
+use crate::telemetry::metrics::{LogoutKind, Metrics};
 
 pub fn routes() -> Vec<Route> {
     routes![logout, logout_all, list, hourly, purge]
@@ -39,6 +41,7 @@ async fn logout(
     jar: &CookieJar<'_>,
     config: &State<AppConfig>,
     revocation: &State<Revocation>,
+    metrics: &State<Metrics>,
 ) -> Result<Json<LoggedOut>, ApiError> {
     let revoked = match token.0 {
         Some((claims, expired)) => {
@@ -51,6 +54,7 @@ async fn logout(
             revocation
                 .logout(token, session, OffsetDateTime::now_utc())
                 .await?;
+            metrics.logout(LogoutKind::token);
             true
         }
         None => false,
@@ -77,11 +81,13 @@ async fn logout_all(
     jar: &CookieJar<'_>,
     config: &State<AppConfig>,
     revocation: &State<Revocation>,
+    metrics: &State<Metrics>,
 ) -> Result<Json<LoggedOutEverywhere>, ApiError> {
     let ended = revocation
         .end_user_sessions(&user.username, None, None)
         .await?
         .map_err(|_| ApiError::Internal)?;
+    metrics.logout(LogoutKind::everywhere);
     cookie::clear_pair(jar, config.cookie);
     Ok(Json(LoggedOutEverywhere {
         logged_out: true,
@@ -202,9 +208,8 @@ async fn purge(
     _admin: AdminUser,
     config: &State<AppConfig>,
     revocation: &State<Revocation>,
+    metrics: &State<Metrics>,
 ) -> Result<Json<Purged>, ApiError> {
-    let purged = revocation
-        .purge(OffsetDateTime::now_utc(), config.purge_batch_size)
-        .await?;
+    let purged = jobs::purge(revocation, metrics, config.purge_batch_size, "admin").await?;
     Ok(Json(Purged { purged }))
 }

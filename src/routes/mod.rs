@@ -2,12 +2,13 @@
 //! `/authenticate` and `/refresh` in `session.rs`; `/api/users...`, `/api/me` and
 //! `/api/password` in `users.rs`; `/api/sessions...` and `/sessions...` in `sessions.rs`;
 //! `/blacklist...` in `blacklist.rs`; `/health...` in `health.rs`; `/auth/verify` (forward
-//! auth for reverse proxies) in `forward_auth.rs`; the browser pages `/`, `/admin` and
-//! `/assets/...` in `pages.rs`.
+//! auth for reverse proxies) in `forward_auth.rs`; `/metrics` in `metrics.rs`; the browser
+//! pages `/`, `/admin` and `/assets/...` in `pages.rs`.
 
 mod blacklist;
 mod forward_auth;
 mod health;
+mod metrics;
 mod pages;
 mod session;
 mod sessions;
@@ -27,6 +28,7 @@ pub fn all() -> Vec<Route> {
         blacklist::routes(),
         health::routes(),
         forward_auth::routes(),
+        metrics::routes(),
         pages::routes(),
     ]
     .concat()

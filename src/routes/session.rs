@@ -24,6 +24,7 @@ use crate::db::Db;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::revocation::Revocation;
+use crate::telemetry::metrics::{Metrics, RefreshOutcome};
 
 pub fn routes() -> Vec<Route> {
     routes![authenticate, refresh]
@@ -101,6 +102,7 @@ async fn authenticate(
     throttle: &State<LoginThrottle>,
     codec: &State<TokenCodec>,
     refresh_tokens: &State<RefreshTokens>,
+    metrics: &State<Metrics>,
 ) -> Result<Json<LoggedIn>, ApiError> {
     let creds = body(data)?;
     let deps = LoginDeps {
@@ -108,13 +110,19 @@ async fn authenticate(
         throttle,
         sessions: session_deps(config, db, codec, refresh_tokens),
     };
-    let issued = accounts::login(deps, &creds.username, &creds.password, addr, agent.0).await?;
+    let result = accounts::login(deps, &creds.username, &creds.password, addr, agent.0).await;
+    metrics.login(&result);
+    let issued = result?;
     cookie::set_pair(jar, issued.access_token, issued.refresh_token, config);
     Ok(Json(issued.claims.into()))
 }
 
 /// Rotates the refresh cookie. Any refusal (unknown, expired, reused, session ended) clears
 /// both cookies: the browser has nothing left worth sending.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "Rocket injects each service as its own guard"
+)]
 #[post("/refresh")]
 async fn refresh(
     _origin: SameOrigin,
@@ -124,6 +132,7 @@ async fn refresh(
     codec: &State<TokenCodec>,
     refresh_tokens: &State<RefreshTokens>,
     revocation: &State<Revocation>,
+    metrics: &State<Metrics>,
 ) -> Result<Json<LoggedIn>, ApiError> {
     let presented = jar
         .get(cookie::REFRESH_COOKIE_NAME)
@@ -132,10 +141,15 @@ async fn refresh(
     let deps = session_deps(config, db, codec, refresh_tokens);
     match sessions::refresh(&deps, revocation, &presented).await {
         Ok(issued) => {
+            metrics.refresh(RefreshOutcome::rotated);
             cookie::set_pair(jar, issued.access_token, issued.refresh_token, config);
             Ok(Json(issued.claims.into()))
         }
         Err(e) => {
+            metrics.refresh(RefreshOutcome::refused);
+            if e == sessions::REUSED {
+                metrics.reuse_detected();
+            }
             if e.status() == rocket::http::Status::Unauthorized {
                 cookie::clear_pair(jar, config.cookie);
             }

@@ -39,9 +39,11 @@ struct Instance {
 
 impl Instance {
     fn start(database_url: &str) -> Self {
-        let mut child = server(database_url)
-            .spawn()
-            .expect("spawn the server binary");
+        Self::spawn(&mut server(database_url))
+    }
+
+    fn spawn(cmd: &mut Command) -> Self {
+        let mut child = cmd.spawn().expect("spawn the server binary");
         let output = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = mpsc::channel();
         let stdout = child.stdout.take().expect("stdout");
@@ -49,7 +51,9 @@ impl Instance {
         let (out, err) = (output.clone(), output.clone());
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.split("launched from ").nth(1) {
+                // Text or JSON: the URL runs to the next space or quote.
+                if let Some(rest) = line.split("launched from ").nth(1) {
+                    let url = rest.split(['"', ' ']).next().unwrap_or_default();
                     let _ = tx.send(url.trim().to_owned());
                 }
                 out.lock().expect("log").push_str(&(line + "\n"));
@@ -488,4 +492,141 @@ async fn logout_all_and_a_demotion_on_one_instance_are_refused_on_the_other() {
     note(&format!(
         "demotion on B: A refused the admin token after {delay:?}"
     ));
+}
+
+#[rocket::async_test]
+async fn json_logs_have_one_line_per_request_and_per_purge_and_no_secret() {
+    let db = TestDb::new();
+    let server = Instance::spawn(
+        server(&db.url)
+            .env("ROCKET_LOG_FORMAT", "json")
+            .env("ROCKET_PURGE_SCHEDULE", "0 0 0 1 1 *"),
+    );
+    let http = reqwest::Client::new();
+    let credentials = serde_json::json!({ "username": ADMIN, "password": ADMIN_PASSWORD });
+    let login = http
+        .post(server.url("/authenticate"))
+        .json(&credentials)
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), StatusCode::OK);
+    let token = jwt_from(&login);
+    let refresh = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("refresh="))
+        .and_then(|c| c.split(';').next())
+        .expect("refresh cookie")
+        .to_owned();
+    let cookie = format!("jwt={token}");
+    let requests = [
+        ("GET", "/api/me", 200),
+        ("GET", "/sessions?username=admin", 200),
+        ("POST", "/blacklist/purge", 200),
+        ("POST", "/blacklist/logout", 200),
+        ("GET", "/api/me", 401),
+    ];
+    for (method, path, status) in requests {
+        let req = match method {
+            "GET" => http.get(server.url(path)),
+            _ => http.post(server.url(path)),
+        };
+        let res = req
+            .header("Cookie", cookie.clone())
+            .send()
+            .await
+            .expect(path);
+        assert_eq!(res.status().as_u16(), status, "{method} {path}");
+    }
+    // The request lines are written after the answers: wait for the last one.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let lines: Vec<serde_json::Value> = loop {
+        let log = server.log();
+        let lines: Vec<serde_json::Value> = log
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect();
+        let requests = lines.iter().filter(|l| l["message"] == "request").count();
+        if requests >= 6 || Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let seen: Vec<(String, String, u64)> = lines
+        .iter()
+        .filter(|l| l["message"] == "request")
+        .map(|l| {
+            assert!(l["latency_ms"].as_f64().is_some(), "{l}");
+            assert!(l["ts"].as_str().is_some(), "{l}");
+            (
+                l["method"].as_str().unwrap_or_default().to_owned(),
+                l["route"].as_str().unwrap_or_default().to_owned(),
+                l["status"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, u64)> = [
+        ("POST", "/authenticate", 200),
+        ("GET", "/api/me", 200),
+        ("GET", "/sessions", 200),
+        ("POST", "/blacklist/purge", 200),
+        ("POST", "/blacklist/logout", 200),
+        ("GET", "/api/me", 401),
+    ]
+    .iter()
+    .map(|(m, r, s)| ((*m).to_owned(), (*r).to_owned(), *s))
+    .collect();
+    assert_eq!(seen, expected, "exactly one line per request, in order");
+    let purges: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["message"] == "purge").collect();
+    assert_eq!(purges.len(), 1, "{lines:?}");
+    assert_eq!(purges[0]["trigger"], "admin");
+    assert!(purges[0]["rows"].as_u64().is_some());
+    let log = server.log();
+    assert!(!log.contains('\u{1b}'), "no colour codes");
+    for secret in [
+        token.as_str(),
+        &token[..20],
+        refresh.as_str(),
+        ADMIN_PASSWORD,
+        TEST_SECRET,
+    ] {
+        assert!(!log.contains(secret), "the log holds a secret: {log}");
+    }
+}
+
+#[test]
+fn a_bad_log_format_or_a_short_metrics_token_stops_start_up_naming_it() {
+    let db = TestDb::sqlite();
+    let text = failed_start(server(&db.url).env("ROCKET_LOG_FORMAT", "xml"));
+    assert!(text.contains("log_format must be text or json"), "{text}");
+    let text = failed_start(server(&db.url).env("ROCKET_METRICS_TOKEN", "short"));
+    assert!(text.contains("metrics_token must be at least"), "{text}");
+    assert!(!text.contains("short\""), "the token is not echoed: {text}");
+}
+
+/// `verify-full` checks the server's certificate against `sslrootcert` and its name against the
+/// host. Runs where `TEST_POSTGRES_ROOTCERT` names the CA (or self-signed certificate) of the
+/// PostgreSQL server of `TEST_POSTGRES_URL`, whose certificate is issued to `localhost`.
+#[rocket::async_test]
+async fn verify_full_reaches_a_server_with_the_right_certificate_and_refuses_a_wrong_name() {
+    let (Some(_), Ok(rootcert)) = (postgres_base_url(), std::env::var("TEST_POSTGRES_ROOTCERT"))
+    else {
+        return;
+    };
+    let db = TestDb::new();
+    let mut url = url::Url::parse(&db.url).expect("url");
+    url.set_query(Some(&format!("sslmode=verify-full&sslrootcert={rootcert}")));
+    url.set_host(Some("localhost")).expect("host");
+    let instance = Instance::start(url.as_str());
+    let health = reqwest::get(instance.url("/health")).await.expect("health");
+    assert_eq!(health.status(), StatusCode::OK);
+    drop(instance);
+
+    url.set_host(Some("127.0.0.1")).expect("host");
+    let text = failed_start(&mut server(url.as_str()));
+    assert!(text.contains("does not match host name"), "{text}");
 }

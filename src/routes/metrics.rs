@@ -1,0 +1,68 @@
+//! `GET /metrics`: the Prometheus metrics, for an admin's session or for a scraper presenting
+//! `Authorization: Bearer <metrics_token>`.
+
+use rocket::http::{ContentType, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::{get, routes, Route, State};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::auth::guard::AdminUser;
+use crate::config::AppConfig;
+use crate::error::ApiError;
+use crate::revocation::Revocation;
+use crate::telemetry::metrics::Metrics;
+
+pub fn routes() -> Vec<Route> {
+    routes![metrics]
+}
+
+/// The OpenMetrics text format, which Prometheus reads (and asks for) since 2.5.
+const OPENMETRICS: (&str, &str) = ("application", "openmetrics-text");
+
+/// Someone allowed to read the metrics: the configured scraper, or an admin.
+pub struct MetricsReader;
+
+fn presents_metrics_token(req: &Request<'_>) -> bool {
+    let Some(expected) = req
+        .rocket()
+        .state::<AppConfig>()
+        .and_then(|c| c.metrics_token)
+    else {
+        return false;
+    };
+    let Some(token) = req
+        .headers()
+        .get_one("Authorization")
+        .and_then(|h| h.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+    else {
+        return false;
+    };
+    let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    presented.ct_eq(&expected).into()
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for MetricsReader {
+    type Error = ApiError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ApiError> {
+        if presents_metrics_token(req) {
+            return Outcome::Success(MetricsReader);
+        }
+        AdminUser::from_request(req).await.map(|_| MetricsReader)
+    }
+}
+
+#[get("/metrics")]
+fn metrics(
+    _reader: MetricsReader,
+    metrics: &State<Metrics>,
+    revocation: &State<Revocation>,
+) -> (Status, (ContentType, String)) {
+    let kind = ContentType::new(OPENMETRICS.0, OPENMETRICS.1)
+        .with_params([("version", "1.0.0"), ("charset", "utf-8")]);
+    (Status::Ok, (kind, metrics.render(revocation)))
+}
