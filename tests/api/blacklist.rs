@@ -307,3 +307,46 @@ async fn the_listing_defaults_to_100_items() {
     assert_eq!(body["items"].as_array().map(Vec::len), Some(100));
     assert_eq!(body["total"], 105);
 }
+
+#[rocket::async_test]
+async fn the_hourly_counts_cover_the_last_day_and_outlive_the_purge() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let user = app.user_token("alice").await;
+    let res = app
+        .with_cookie(app.client.get("/blacklist/hourly"), &user)
+        .dispatch()
+        .await;
+    assert_eq!(error_code(res, Status::Forbidden).await, "forbidden");
+
+    let before = json_body(app.blacklist(&admin, "/blacklist/hourly").await).await;
+    let hours = before["hours"].as_array().expect("hours").clone();
+    assert_eq!(hours.len(), 24);
+    assert!(hours.iter().all(|h| h["revoked"] == 0), "{before}");
+    let times: Vec<OffsetDateTime> = hours
+        .iter()
+        .map(|h| {
+            OffsetDateTime::parse(
+                h["hour"].as_str().expect("hour"),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .expect("RFC 3339")
+        })
+        .collect();
+    assert!(times
+        .windows(2)
+        .all(|w| w[1] - w[0] == time::Duration::hours(1)));
+    let now = OffsetDateTime::now_utc();
+    assert!(times[23] <= now && now - times[23] < time::Duration::hours(1));
+
+    // A logout revokes a token id and ends its session: two revocations this hour.
+    let (token, _) = app.user_session("bob").await;
+    assert_eq!(app.logout(Some(&token)).await.status(), Status::Ok);
+    let after = json_body(app.blacklist(&admin, "/blacklist/hourly").await).await;
+    assert_eq!(after["hours"][23]["revoked"], 2, "{after}");
+
+    // The purge deletes rows of expired tokens, not the counts.
+    assert_eq!(app.purge(&admin).await.status(), Status::Ok);
+    let kept = json_body(app.blacklist(&admin, "/blacklist/hourly").await).await;
+    assert_eq!(kept["hours"][23]["revoked"], 2, "{kept}");
+}

@@ -3,6 +3,7 @@
 mod bad_input;
 mod blacklist;
 mod csrf;
+mod forward_auth;
 mod guard;
 mod health;
 mod helpers;
