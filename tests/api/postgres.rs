@@ -175,3 +175,40 @@ async fn a_postgres_outage_fails_closed_and_recovers_without_a_restart() {
     );
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
+
+/// The suite's URL asks for TLS (`sslmode=require`, as CI's second PostgreSQL run does).
+fn tls_requested() -> Option<String> {
+    postgres_base_url().filter(|url| url.contains("sslmode=require"))
+}
+
+#[rocket::async_test]
+async fn with_sslmode_require_the_pool_and_the_listener_speak_tls() {
+    let Some(_) = tls_requested() else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let (pooled, listeners_in_clear) = app
+        .pool()
+        .run(|conn| {
+            use diesel::dsl::sql;
+            use diesel::sql_types::{BigInt, Bool};
+            use diesel::RunQueryDsl;
+            let pooled = diesel::select(sql::<Bool>(
+                "(SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid())",
+            ))
+            .get_result::<bool>(conn)?;
+            let clear = diesel::select(sql::<BigInt>(
+                "(SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+                 WHERE datname = current_database() AND NOT ssl)",
+            ))
+            .get_result::<i64>(conn)?;
+            Ok::<_, diesel::result::Error>((pooled, clear))
+        })
+        .await
+        .expect("pg_stat_ssl");
+    assert!(pooled, "a pooled connection is not encrypted");
+    assert_eq!(
+        listeners_in_clear, 0,
+        "a connection to the test database (the listener?) is not encrypted"
+    );
+}
