@@ -1,6 +1,7 @@
 //! `GET /metrics`: who may read it, and that each counter moves with the event it counts.
 
 use rocket::http::{Header, Method, Status};
+use rocket::local::asynchronous::LocalResponse;
 
 use crate::helpers::{error_code, TestApp};
 
@@ -15,17 +16,18 @@ async fn spawn() -> TestApp {
     .await
 }
 
+/// `GET /metrics` with `Authorization: Bearer <token>`.
+async fn with_bearer<'a>(app: &'a TestApp, token: &str) -> LocalResponse<'a> {
+    app.client
+        .get("/metrics")
+        .header(Header::new("Authorization", format!("Bearer {token}")))
+        .dispatch()
+        .await
+}
+
 /// The metrics text, read with the scraper's token.
 async fn scrape(app: &TestApp) -> String {
-    let res = app
-        .client
-        .get("/metrics")
-        .header(Header::new(
-            "Authorization",
-            format!("Bearer {METRICS_TOKEN}"),
-        ))
-        .dispatch()
-        .await;
+    let res = with_bearer(app, METRICS_TOKEN).await;
     assert_eq!(res.status(), Status::Ok);
     res.into_string().await.unwrap_or_default()
 }
@@ -42,15 +44,7 @@ async fn only_admins_and_the_scraper_token_may_read_them() {
     let app = spawn().await;
     let res = app.client.get("/metrics").dispatch().await;
     assert_eq!(error_code(res, Status::Unauthorized).await, "unauthorized");
-    let wrong = app
-        .client
-        .get("/metrics")
-        .header(Header::new(
-            "Authorization",
-            "Bearer scraper-token-0123456789abcdeX",
-        ))
-        .dispatch()
-        .await;
+    let wrong = with_bearer(&app, "scraper-token-0123456789abcdeX").await;
     assert_eq!(wrong.status(), Status::Unauthorized);
     let user = app.user_token("alice").await;
     let res = app.authed(Method::Get, "/metrics", &user).await;
@@ -70,15 +64,7 @@ async fn only_admins_and_the_scraper_token_may_read_them() {
 #[rocket::async_test]
 async fn without_a_configured_token_a_bearer_guess_is_refused() {
     let app = TestApp::spawn().await;
-    let res = app
-        .client
-        .get("/metrics")
-        .header(Header::new(
-            "Authorization",
-            format!("Bearer {METRICS_TOKEN}"),
-        ))
-        .dispatch()
-        .await;
+    let res = with_bearer(&app, METRICS_TOKEN).await;
     assert_eq!(res.status(), Status::Unauthorized);
 }
 
