@@ -185,6 +185,9 @@ check "the cookie (and forged identity headers) reach the app: 200" 200 \
 check "the app saw the user, not the forged one" alice "$(field user)"
 check "the app saw the role, not the forged one" user "$(field role)"
 check "the app saw exactly one user and one role header" 2 "$(field identity_headers)"
+check "a Connection header naming X-Auth-Request-User (hop-by-hop trick): 200" 200 \
+    "$(http -b "$WORK/alice.jar" -H 'Connection: close, X-Auth-Request-User' "$N/orders")"
+check "the app still saw the user nginx set" alice "$(field user)"
 check "a bearer token (no cookie) reaches the app: 200" 200 \
     "$(http -H "Authorization: Bearer $TOKEN" "$N/orders/7")"
 check "the app saw alice" alice "$(field user)"
