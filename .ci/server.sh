@@ -31,7 +31,7 @@ start_server() {
     SERVER_PID=$!
     trap stop_server EXIT
     for _ in $(seq 1 100); do
-        if curl -fsS "$SERVER_URL/health" >/dev/null 2>&1; then
+        if curl -fsS --max-time 2 "$SERVER_URL/health" >/dev/null 2>&1; then
             return 0
         fi
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
