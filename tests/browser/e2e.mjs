@@ -169,6 +169,24 @@ step('a wrong password shows the server message', async () => {
   await shows(form.locator('.msg[data-kind="error"]'), 'username or password is incorrect', 'the refused login');
 });
 
+step('repeated failures are throttled, and the page shows the 429 message', async () => {
+  const form = user.locator('#login-form');
+  const victim = `${USER.username}_throttled`; // its own name: the real user's budget stays intact
+  const statuses = [];
+  for (let i = 0; i < 10 && statuses.at(-1) !== 429; i += 1) {
+    await form.getByLabel('Username').fill(victim);
+    await form.getByLabel('Password').fill('wrong password');
+    const [res] = await Promise.all([
+      user.waitForResponse((r) => new URL(r.url()).pathname === '/authenticate', { timeout: TIMEOUT }),
+      form.getByRole('button', { name: 'Log in' }).click(),
+    ]);
+    statuses.push(res.status());
+    await form.getByRole('button', { name: 'Log in' }).and(user.locator(':enabled')).waitFor();
+  }
+  assert.equal(statuses.at(-1), 429, `login answers: ${statuses.join(', ')}`);
+  await shows(form.locator('.msg[data-kind="error"]'), /too many failed attempts; try again in \d+ s/, 'the 429 message');
+});
+
 step('logs in through the form and sees who they are', async () => {
   await logIn(user, USER);
   await shows(user.locator('#who-role'), 'user', 'the role');
