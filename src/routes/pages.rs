@@ -43,7 +43,7 @@ fn admin() -> Page {
     page(ContentType::HTML, include_str!("../web/admin.html"))
 }
 
-/// The pages' scripts and style sheet; any other name is a 404.
+/// The pages' scripts, style sheet and icon; any other name is a 404.
 #[get("/assets/<file>")]
 fn asset(file: &str) -> Result<Page, ApiError> {
     let (kind, body) = match file {
@@ -51,6 +51,9 @@ fn asset(file: &str) -> Result<Page, ApiError> {
         "admin.js" => (ContentType::JavaScript, include_str!("../web/admin.js")),
         "common.js" => (ContentType::JavaScript, include_str!("../web/common.js")),
         "style.css" => (ContentType::CSS, include_str!("../web/style.css")),
+        // Named by the pages' <link rel="icon">: without it browsers ask for /favicon.ico and
+        // log a 404, and a data: icon would break the CSP.
+        "favicon.svg" => (ContentType::SVG, include_str!("../web/favicon.svg")),
         _ => return Err(ApiError::NotFound("no such asset")),
     };
     Ok(page(kind, body))

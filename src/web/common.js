@@ -1,1 +1,144 @@
-/* placeholder */
+// Shared by app.js (/) and admin.js (/admin): JSON calls to the API with the cookie, the
+// server's error messages, and small DOM helpers. The token itself is HttpOnly: no script here
+// ever sees it.
+
+/** An answer that was not 2xx, carrying the server's `{error, message}`. */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** Calls the API once; resolves to the JSON body (null when there is none) or throws ApiError. */
+async function call(method, url, body) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch {
+    throw new ApiError(0, 'network', 'the server cannot be reached; check the connection');
+  }
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const message = data?.message ?? `the server answered ${res.status} ${res.statusText}`;
+    throw new ApiError(res.status, data?.error ?? `http_${res.status}`, message);
+  }
+  return data;
+}
+
+// Calls that must not be retried after a refresh: the refresh itself and the ones that start
+// or end a session.
+const NO_RETRY = new Set(['/refresh', '/authenticate', '/blacklist/logout', '/blacklist/logout-all']);
+let refreshing = null;
+
+/** POST /refresh, shared by every call that needs it at the same moment. */
+export function refresh() {
+  refreshing ??= call('POST', '/refresh').finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+/**
+ * Calls the API. An access token lives an hour, the refresh cookie two weeks: on a 401 the
+ * refresh cookie is tried once, and the call repeated with the new token. If that fails too,
+ * the first 401 is what the caller sees.
+ */
+export async function api(method, url, body) {
+  try {
+    return await call(method, url, body);
+  } catch (err) {
+    if (err.status !== 401 || NO_RETRY.has(url)) throw err;
+    try {
+      await refresh();
+    } catch {
+      throw err;
+    }
+    return call(method, url, body);
+  }
+}
+
+/** Shows `text` in a message element; kind is 'ok', 'error' or 'info'. */
+export function say(el, text, kind = 'info') {
+  el.textContent = text;
+  el.dataset.kind = kind;
+}
+
+/** Shows an error: the server's own message (every API error carries one). */
+export function sayError(el, err) {
+  say(el, err.message, 'error');
+}
+
+/** An element with attributes and children (strings become text). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value !== false && value !== null && value !== undefined) el.setAttribute(name, value);
+  }
+  el.append(...children);
+  return el;
+}
+
+/** An SVG element with attributes. */
+export function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
+  el.append(...children);
+  return el;
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, {
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+
+/** "in 59 minutes", "3 minutes ago", "now". */
+export function fromNow(iso) {
+  const seconds = Math.round((new Date(iso) - Date.now()) / 1000);
+  const units = [['day', 86400], ['hour', 3600], ['minute', 60]];
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size) return relative.format(Math.round(seconds / size), unit);
+  }
+  return relative.format(seconds, 'second');
+}
+
+/** A <time> element for an RFC 3339 instant, in local time, with the exact value as tooltip. */
+export function when(iso) {
+  return h('time', { datetime: iso, title: iso }, dateTime.format(new Date(iso)));
+}
+
+/** Disables `control` while `work` runs, so a double click sends one request. */
+export async function busy(control, work) {
+  control.disabled = true;
+  control.setAttribute('aria-busy', 'true');
+  try {
+    return await work();
+  } finally {
+    control.disabled = false;
+    control.removeAttribute('aria-busy');
+  }
+}
+
+/** A form's fields as a plain object. */
+export function fields(form) {
+  return Object.fromEntries(new FormData(form));
+}
+
+/** The element with this id (the pages' markup defines every id the scripts use). */
+export const $ = (id) => document.getElementById(id);
