@@ -1,5 +1,5 @@
-//! Queries on `revocations_hourly`: how many revocations were committed in each hour, for the
-//! admin page's chart. The blacklist itself cannot answer that for long: its rows are purged
+//! Queries on `revocations_hourly`: how many revocations (logouts, sessions ended, logouts
+//! everywhere: each counts one) were committed in each hour, for the admin page's chart. The blacklist itself cannot answer that for long: its rows are purged
 //! as soon as their tokens expire.
 
 use diesel::prelude::*;

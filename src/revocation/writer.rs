@@ -155,10 +155,12 @@ fn commit(db: &Db, group: &[Job]) -> Result<Vec<(Outcome, Vec<Entry>)>, DbError>
                 .iter()
                 .map(|job| execute(conn, &job.work, now))
                 .collect::<Result<Vec<_>, _>>()?;
-            let revoked: usize = results
+            // One per logout, session ended or logout-all that revoked anything: what a
+            // person did, not how many rows it took.
+            let revoked = results
                 .iter()
-                .map(|(o, _)| usize::from(o.token_added) + o.sessions_ended)
-                .sum();
+                .filter(|(o, _)| o.token_added || o.sessions_ended > 0)
+                .count();
             if revoked > 0 {
                 revocations_hourly::add(conn, to_db_time(now), revoked as i64)?;
             }

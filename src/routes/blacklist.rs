@@ -170,8 +170,9 @@ pub struct Hourly {
     hours: Vec<Hour>,
 }
 
-/// Revocations committed in each of the last 24 hours (the current one last), zeros included,
-/// for the admin page's chart. Counts survive the purge of the rows they counted.
+/// Revocations (logouts, sessions ended, logouts everywhere: one each) committed in each of
+/// the last 24 hours, the current one last, zeros included, for the admin page's chart. The
+/// counts survive the purge of the rows they counted.
 #[get("/blacklist/hourly")]
 async fn hourly(_admin: AdminUser, db: &State<Db>) -> Result<Json<Hourly>, ApiError> {
     let now = revocations_hourly::hour_of(to_db_time(OffsetDateTime::now_utc()));

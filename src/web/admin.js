@@ -78,7 +78,7 @@ function drawChart(hours) {
   $('chart').replaceChildren(...parts);
   const total = hours.reduce((sum, x) => sum + x.revoked, 0);
   $('chart-summary').textContent =
-    `${total} ${total === 1 ? 'revocation' : 'revocations'} in the last 24 hours, at most ${max} in one hour. A revocation is a revoked token or an ended session: a logout counts both.`;
+    `${total} ${total === 1 ? 'revocation' : 'revocations'} in the last 24 hours, at most ${max} in one hour. A revocation is a logout, an ended session or a logout everywhere.`;
 }
 
 async function loadChart() {

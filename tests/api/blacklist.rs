@@ -339,9 +339,17 @@ async fn the_hourly_counts_cover_the_last_day_and_outlive_the_purge() {
     let now = OffsetDateTime::now_utc();
     assert!(times[23] <= now && now - times[23] < time::Duration::hours(1));
 
-    // A logout revokes a token id and ends its session: two revocations this hour.
+    // A logout (its token id and its session) is one revocation; a logout everywhere ending
+    // two sessions is one more; a logout without a token revokes nothing.
     let (token, _) = app.user_session("bob").await;
     assert_eq!(app.logout(Some(&token)).await.status(), Status::Ok);
+    let _ = app.user_session("carol").await;
+    let (carols, _) = app.user_session("carol").await;
+    let res = app
+        .authed(rocket::http::Method::Post, "/blacklist/logout-all", &carols)
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(app.logout(None).await.status(), Status::Ok);
     let after = json_body(app.blacklist(&admin, "/blacklist/hourly").await).await;
     assert_eq!(after["hours"][23]["revoked"], 2, "{after}");
 
