@@ -6,6 +6,7 @@ use rocket::serde::json::Json;
 use rocket::serde::Serialize;
 use rocket::{get, post, routes, Route, State};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use crate::auth::cookie;
 use crate::auth::guard::{AdminUser, AuthUser, PresentedToken};
@@ -22,9 +23,10 @@ pub fn routes() -> Vec<Route> {
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct LoggedOut {
+    /// Whether a correctly signed token came along (and was revoked).
     logged_out: bool,
 }
 
@@ -61,7 +63,7 @@ async fn logout(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct LoggedOutEverywhere {
     logged_out: bool,
@@ -89,9 +91,12 @@ async fn logout_all(
     }))
 }
 
-#[derive(Serialize)]
+/// A revoked token: its id, never the token.
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
+#[schema(as = BlacklistEntry)]
 pub struct Item {
+    #[schema(format = Uuid)]
     jti: String,
     username: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -100,10 +105,13 @@ pub struct Item {
     blacklisted_at: OffsetDateTime,
 }
 
-#[derive(Serialize)]
+/// One page of the blacklist, newest first (ties by `jti`).
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
+#[schema(as = BlacklistPage)]
 pub struct Page {
     items: Vec<Item>,
+    /// Rows in the whole blacklist.
     total: i64,
 }
 
@@ -150,7 +158,7 @@ async fn list(
     Ok(Json(Page { items, total }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct Hour {
     #[serde(with = "time::serde::rfc3339")]
@@ -158,7 +166,7 @@ pub struct Hour {
     revoked: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct Hourly {
     hours: Vec<Hour>,
@@ -189,7 +197,7 @@ async fn hourly(_admin: AdminUser, db: &State<Db>) -> Result<Json<Hourly>, ApiEr
     Ok(Json(Hourly { hours }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct Purged {
     purged: usize,

@@ -8,6 +8,7 @@ use rocket::http::Header;
 use rocket::serde::json::Json;
 use rocket::serde::Serialize;
 use rocket::{get, routes, Responder, Route};
+use utoipa::ToSchema;
 
 use crate::auth::guard::AuthUser;
 use crate::domain::Role;
@@ -20,7 +21,7 @@ pub fn routes() -> Vec<Route> {
 pub const USER_HEADER: &str = "X-Auth-Request-User";
 pub const ROLE_HEADER: &str = "X-Auth-Request-Role";
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct Verified {
     username: String,

@@ -9,6 +9,7 @@ use rocket::serde::json::Json;
 use rocket::serde::{Deserialize, Serialize};
 use rocket::{post, routes, Route, State};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use super::{body, JsonBody};
 use crate::auth::accounts::{self, LoginDeps};
@@ -29,14 +30,14 @@ pub fn routes() -> Vec<Route> {
     routes![authenticate, refresh]
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct Credentials {
     username: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct LoggedIn {
     username: String,

@@ -6,6 +6,7 @@ use rocket::serde::json::Json;
 use rocket::serde::Serialize;
 use rocket::{delete, get, routes, Route, State};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::cookie;
@@ -21,9 +22,12 @@ pub fn routes() -> Vec<Route> {
     routes![mine, end_mine, of_user, end_any]
 }
 
-#[derive(Serialize)]
+/// A live session.
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
+#[schema(as = Session)]
 pub struct Item {
+    #[schema(format = Uuid)]
     id: String,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
@@ -32,11 +36,14 @@ pub struct Item {
     #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
     user_agent: String,
+    /// Whether this is the session of the token that asked.
     current: bool,
 }
 
-#[derive(Serialize)]
+/// Live sessions, newest first.
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
+#[schema(as = SessionList)]
 pub struct Sessions {
     items: Vec<Item>,
 }

@@ -9,6 +9,7 @@ use rocket::serde::json::Json;
 use rocket::serde::{Deserialize, Serialize};
 use rocket::{delete, get, patch, post, routes, Route, State};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use super::{body, JsonBody};
 use crate::auth::accounts::{self, AdminChange, Caller, LoginDeps};
@@ -29,14 +30,16 @@ pub fn routes() -> Vec<Route> {
     routes![sign_up, me, change_password, set_role, remove]
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct SignUp {
+    /// 3 to 64 characters of letters, digits, `_`, `.` or `-`.
     username: String,
+    /// 8 to 1024 bytes.
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct UserCreated {
     username: String,
@@ -65,7 +68,7 @@ async fn sign_up(
     Ok((Status::Created, Json(created)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct Me {
     username: String,
@@ -85,14 +88,15 @@ fn me(user: AuthUser) -> Json<Me> {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct PasswordChange {
     current_password: String,
+    /// 8 to 1024 bytes.
     new_password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct PasswordChanged {
     password_changed: bool,
@@ -150,13 +154,13 @@ async fn change_password(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct RoleChange {
     role: Role,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct RoleChanged {
     username: String,
