@@ -10,6 +10,7 @@ use rocket::serde::Serialize;
 use rocket::{get, routes, Responder, Route};
 use utoipa::ToSchema;
 
+use super::openapi::errors::{Unauthorized, Unavailable};
 use crate::auth::guard::AuthUser;
 use crate::domain::Role;
 
@@ -37,8 +38,23 @@ pub struct VerifiedResponse {
     cache: Header<'static>,
 }
 
+/// Forward auth: whether the request's token is valid and unrevoked, and whose it is.
+///
 /// 200 with the user's name and role as headers (and as JSON); 401 without a valid, unrevoked
 /// token; 503 when revocation cannot be checked (the guard fails closed, and so does the proxy).
+#[utoipa::path(
+    tag = "forward_auth",
+    responses(
+        (status = 200, description = "A valid, unrevoked token; pass the request on.", body = Verified,
+            headers(
+                ("X-Auth-Request-User" = String, description = "The token's user, for the proxy to pass on."),
+                ("X-Auth-Request-Role" = Role, description = "The token's role, `user` or `admin`."),
+            )),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = []), ("bearer" = [])),
+)]
 #[get("/auth/verify")]
 fn verify(user: AuthUser) -> VerifiedResponse {
     VerifiedResponse {

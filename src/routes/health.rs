@@ -6,6 +6,7 @@ use rocket::serde::Serialize;
 use rocket::{get, routes, Route, State};
 use utoipa::ToSchema;
 
+use super::openapi::errors::Unavailable;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::revocation::Revocation;
@@ -24,12 +25,26 @@ pub struct Health {
 
 const OK: Health = Health { status: "ok" };
 
+/// Liveness: the process answers.
+///
 /// No guard, no database: the floor that benchmarks compare the guarded routes with.
+#[utoipa::path(
+    tag = "health",
+    responses((status = 200, description = "The process answers.", body = Health)),
+)]
 #[get("/health/live")]
 fn live() -> Json<Health> {
     Json(OK)
 }
 
+/// Readiness: the database answers and the revocation view can vouch for itself.
+#[utoipa::path(
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready to serve.", body = Health),
+        (status = 503, response = Unavailable),
+    ),
+)]
 #[get("/health")]
 async fn ready(db: &State<Db>, revocation: &State<Revocation>) -> Result<Json<Health>, ApiError> {
     revocation.ready()?;

@@ -3,11 +3,12 @@
 //! `/api/password` in `users.rs`; `/api/sessions...` and `/sessions...` in `sessions.rs`;
 //! `/blacklist...` in `blacklist.rs`; `/health...` in `health.rs`; `/auth/verify` (forward
 //! auth for reverse proxies) in `forward_auth.rs`; the browser pages `/`, `/admin` and
-//! `/assets/...` in `pages.rs`.
+//! `/assets/...` in `pages.rs`; `/openapi.json` (the document of all of these) in `openapi.rs`.
 
 mod blacklist;
 mod forward_auth;
 mod health;
+mod openapi;
 mod pages;
 mod session;
 mod sessions;
@@ -28,6 +29,7 @@ pub fn all() -> Vec<Route> {
         health::routes(),
         forward_auth::routes(),
         pages::routes(),
+        openapi::routes(),
     ]
     .concat()
 }
