@@ -8,6 +8,7 @@ mod health;
 mod helpers;
 mod instances;
 mod jobs;
+mod openapi;
 mod postgres;
 mod refresh;
 mod revocation;
