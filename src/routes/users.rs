@@ -38,8 +38,10 @@ pub fn routes() -> Vec<Route> {
 #[serde(crate = "rocket::serde")]
 pub struct SignUp {
     /// 3 to 64 characters of letters, digits, `_`, `.` or `-`.
+    #[schema(pattern = "^[A-Za-z0-9_.-]{3,64}$")]
     username: String,
-    /// 8 to 1024 bytes.
+    /// 8 to 1024 bytes of UTF-8 (the schema can only count characters; 8 are always enough).
+    #[schema(min_length = 8)]
     password: String,
 }
 
@@ -122,7 +124,8 @@ fn me(user: AuthUser) -> Json<Me> {
 #[serde(crate = "rocket::serde")]
 pub struct PasswordChange {
     current_password: String,
-    /// 8 to 1024 bytes.
+    /// 8 to 1024 bytes of UTF-8 (the schema can only count characters; 8 are always enough).
+    #[schema(min_length = 8)]
     new_password: String,
 }
 
