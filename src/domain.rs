@@ -55,7 +55,9 @@ impl fmt::Debug for Password {
 }
 
 /// What a user may do; stored as text in `users.role` and carried in the token's `role` claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     User,

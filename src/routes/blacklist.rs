@@ -6,7 +6,11 @@ use rocket::serde::json::Json;
 use rocket::serde::Serialize;
 use rocket::{get, post, routes, Route, State};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
+use super::openapi::errors::{
+    CrossOrigin, ErrorBody, NotAdmin, NotAdminOrCrossOrigin, Unauthorized, Unavailable,
+};
 use crate::auth::cookie;
 use crate::auth::guard::{AdminUser, AuthUser, PresentedToken};
 use crate::auth::origin::SameOrigin;
@@ -24,16 +28,30 @@ pub fn routes() -> Vec<Route> {
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct LoggedOut {
+    /// Whether a correctly signed token came along (and was revoked).
     logged_out: bool,
 }
 
+/// Log out: the token is revoked, its session ends, both cookies are cleared.
+///
 /// Revokes the presented token and ends its session (committed before answering), and clears
 /// both cookies. An expired token's session is ended too (its id needs no blacklisting). Without
 /// a correctly signed token there is nothing to revoke, and the answer is still 200 with the
 /// cookies cleared.
+#[utoipa::path(
+    tag = "blacklist",
+    responses(
+        (status = 200, description = "Logged out (committed); also without a valid token, with `logged_out: false`.", body = LoggedOut,
+            headers(("Set-Cookie" = String, description = "Both cookies cleared: `jwt=` and `refresh=` with `Max-Age=0`, an `Expires` in 1970 and the same attributes as when set."))),
+        (status = 403, response = CrossOrigin),
+        (status = 503, description = "The revocation could not be committed; the cookies are kept, so the client can retry (`service_unavailable`).", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying (1)."))),
+    ),
+    security((), ("jwt_cookie" = []), ("bearer" = [])),
+)]
 #[post("/blacklist/logout")]
 async fn logout(
     _origin: SameOrigin,
@@ -65,15 +83,28 @@ async fn logout(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct LoggedOutEverywhere {
     logged_out: bool,
     sessions_ended: usize,
 }
 
+/// Log out everywhere: every session of the caller ends.
+///
 /// Ends every session of the caller and refuses every access token of theirs issued so far,
 /// on every instance; clears both cookies.
+#[utoipa::path(
+    tag = "blacklist",
+    responses(
+        (status = 200, description = "Every session of the caller has ended.", body = LoggedOutEverywhere,
+            headers(("Set-Cookie" = String, description = "Both cookies cleared: `jwt=` and `refresh=` with `Max-Age=0`, an `Expires` in 1970 and the same attributes as when set."))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = CrossOrigin),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = []), ("bearer" = [])),
+)]
 #[post("/blacklist/logout-all")]
 async fn logout_all(
     _origin: SameOrigin,
@@ -95,9 +126,12 @@ async fn logout_all(
     }))
 }
 
-#[derive(Serialize)]
+/// A revoked token: its id, never the token.
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
+#[schema(as = BlacklistEntry)]
 pub struct Item {
+    #[schema(format = Uuid)]
     jti: String,
     username: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -106,10 +140,13 @@ pub struct Item {
     blacklisted_at: OffsetDateTime,
 }
 
-#[derive(Serialize)]
+/// One page of the blacklist, newest first (ties by `jti`).
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
+#[schema(as = BlacklistPage)]
 pub struct Page {
     items: Vec<Item>,
+    /// Rows in the whole blacklist.
     total: i64,
 }
 
@@ -132,6 +169,22 @@ fn parse_param(
         })
 }
 
+/// The blacklist (admin), newest first.
+#[utoipa::path(
+    tag = "blacklist",
+    params(
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "Rows per page, 1 to 1000; 100 if absent."),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "Rows to skip; 0 if absent."),
+    ),
+    responses(
+        (status = 200, description = "One page, and the total.", body = Page),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = NotAdmin),
+        (status = 422, description = "`limit` or `offset` is not an integer in its range (`unprocessable_entity`).", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = ["admin"]), ("bearer" = ["admin"])),
+)]
 #[get("/blacklist?<limit>&<offset>")]
 async fn list(
     _admin: AdminUser,
@@ -156,7 +209,7 @@ async fn list(
     Ok(Json(Page { items, total }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct Hour {
     #[serde(with = "time::serde::rfc3339")]
@@ -164,15 +217,27 @@ pub struct Hour {
     revoked: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct Hourly {
     hours: Vec<Hour>,
 }
 
+/// Revocations per hour over the last 24 hours (admin).
+///
 /// Revocations (logouts, sessions ended, logouts everywhere: one each) committed in each of
 /// the last 24 hours, the current one last, zeros included, for the admin page's chart. The
 /// counts survive the purge of the rows they counted.
+#[utoipa::path(
+    tag = "blacklist",
+    responses(
+        (status = 200, description = "24 hours, oldest first.", body = Hourly),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = NotAdmin),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = ["admin"]), ("bearer" = ["admin"])),
+)]
 #[get("/blacklist/hourly")]
 async fn hourly(_admin: AdminUser, db: &State<Db>) -> Result<Json<Hourly>, ApiError> {
     let now = revocations_hourly::hour_of(to_db_time(OffsetDateTime::now_utc()));
@@ -196,13 +261,25 @@ async fn hourly(_admin: AdminUser, db: &State<Db>) -> Result<Json<Hourly>, ApiEr
     Ok(Json(Hourly { hours }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct Purged {
     purged: usize,
 }
 
+/// Purge expired rows now (admin).
+///
 /// Runs the same purge as the scheduled job, now.
+#[utoipa::path(
+    tag = "blacklist",
+    responses(
+        (status = 200, description = "How many rows went.", body = Purged),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = NotAdminOrCrossOrigin),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = ["admin"]), ("bearer" = ["admin"])),
+)]
 #[post("/blacklist/purge")]
 async fn purge(
     _origin: SameOrigin,

@@ -1,9 +1,12 @@
 //! `GET /health/live` (liveness: the process answers) and `GET /health` (readiness: the
 //! database answers and the revocation view can vouch for itself).
 
-use rocket::serde::json::{json, Value};
+use rocket::serde::json::Json;
+use rocket::serde::Serialize;
 use rocket::{get, routes, Route, State};
+use utoipa::ToSchema;
 
+use super::openapi::errors::Unavailable;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::revocation::Revocation;
@@ -12,15 +15,39 @@ pub fn routes() -> Vec<Route> {
     routes![live, ready]
 }
 
-/// No guard, no database: the floor that benchmarks compare the guarded routes with.
-#[get("/health/live")]
-fn live() -> Value {
-    json!({ "status": "ok" })
+/// A health check's answer: there is only one state worth a body, since any other is an error.
+#[derive(Serialize, ToSchema)]
+#[serde(crate = "rocket::serde")]
+pub struct Health {
+    #[schema(example = "ok")]
+    status: &'static str,
 }
 
+const OK: Health = Health { status: "ok" };
+
+/// Liveness: the process answers.
+///
+/// No guard, no database: the floor that benchmarks compare the guarded routes with.
+#[utoipa::path(
+    tag = "health",
+    responses((status = 200, description = "The process answers.", body = Health)),
+)]
+#[get("/health/live")]
+fn live() -> Json<Health> {
+    Json(OK)
+}
+
+/// Readiness: the database answers and the revocation view can vouch for itself.
+#[utoipa::path(
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready to serve.", body = Health),
+        (status = 503, response = Unavailable),
+    ),
+)]
 #[get("/health")]
-async fn ready(db: &State<Db>, revocation: &State<Revocation>) -> Result<Value, ApiError> {
+async fn ready(db: &State<Db>, revocation: &State<Revocation>) -> Result<Json<Health>, ApiError> {
     revocation.ready()?;
     db.ping().await?;
-    Ok(json!({ "status": "ok" }))
+    Ok(Json(OK))
 }

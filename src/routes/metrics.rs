@@ -7,6 +7,7 @@ use rocket::{get, routes, Route, State};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::openapi::errors::{NotAdmin, Unauthorized, Unavailable};
 use crate::auth::guard::AdminUser;
 use crate::config::AppConfig;
 use crate::error::ApiError;
@@ -56,6 +57,21 @@ impl<'r> FromRequest<'r> for MetricsReader {
     }
 }
 
+/// The Prometheus metrics.
+///
+/// Logins, logouts, refreshes, reuse detections, guard rejections by reason, the revocation
+/// view's size and staleness, purges, and a latency histogram per route, in the OpenMetrics
+/// text format.
+#[utoipa::path(
+    tag = "metrics",
+    responses(
+        (status = 200, description = "The metrics, ending with `# EOF`.", content((String = "application/openmetrics-text"))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = NotAdmin),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = ["admin"]), ("bearer" = ["admin"]), ("metrics_token" = [])),
+)]
 #[get("/metrics")]
 fn metrics(
     _reader: MetricsReader,

@@ -3,12 +3,14 @@
 //! `/api/password` in `users.rs`; `/api/sessions...` and `/sessions...` in `sessions.rs`;
 //! `/blacklist...` in `blacklist.rs`; `/health...` in `health.rs`; `/auth/verify` (forward
 //! auth for reverse proxies) in `forward_auth.rs`; `/metrics` in `metrics.rs`; the browser
-//! pages `/`, `/admin` and `/assets/...` in `pages.rs`.
+//! pages `/`, `/admin` and `/assets/...` in `pages.rs`; `/openapi.json` (the document of all of
+//! these) in `openapi.rs`.
 
 mod blacklist;
 mod forward_auth;
 mod health;
 mod metrics;
+mod openapi;
 mod pages;
 mod session;
 mod sessions;
@@ -30,6 +32,7 @@ pub fn all() -> Vec<Route> {
         forward_auth::routes(),
         metrics::routes(),
         pages::routes(),
+        openapi::routes(),
     ]
     .concat()
 }

@@ -6,6 +6,7 @@
 use rocket::http::{ContentType, Header};
 use rocket::{get, routes, Responder, Route};
 
+use super::openapi::errors::ErrorBody;
 use crate::error::ApiError;
 
 pub fn routes() -> Vec<Route> {
@@ -20,8 +21,6 @@ pub struct Page {
     body: (ContentType, &'static str),
     csp: Header<'static>,
     nosniff: Header<'static>,
-    /// Always revalidated: a new binary serves new pages at once.
-    cache: Header<'static>,
 }
 
 fn page(kind: ContentType, body: &'static str) -> Page {
@@ -29,21 +28,56 @@ fn page(kind: ContentType, body: &'static str) -> Page {
         body: (kind, body),
         csp: Header::new("Content-Security-Policy", CONTENT_SECURITY_POLICY),
         nosniff: Header::new("X-Content-Type-Options", "nosniff"),
-        cache: Header::new("Cache-Control", "no-cache"),
     }
 }
 
+/// The user's page (HTML; it calls the JSON API with the cookie).
+#[utoipa::path(
+    tag = "pages",
+    responses(
+        (status = 200, description = "The page.", content_type = "text/html", body = String,
+            headers(
+                ("Content-Security-Policy" = String, description = "`default-src 'self'`: no inline script, nothing from elsewhere."),
+                ("X-Content-Type-Options" = String, description = "`nosniff`."),
+            )),
+    ),
+)]
 #[get("/")]
 fn index() -> Page {
     page(ContentType::HTML, include_str!("../web/index.html"))
 }
 
+/// The admin's page (HTML; it calls the JSON API with the cookie).
+#[utoipa::path(
+    tag = "pages",
+    responses(
+        (status = 200, description = "The page.", content_type = "text/html", body = String,
+            headers(
+                ("Content-Security-Policy" = String, description = "`default-src 'self'`: no inline script, nothing from elsewhere."),
+                ("X-Content-Type-Options" = String, description = "`nosniff`."),
+            )),
+    ),
+)]
 #[get("/admin")]
 fn admin() -> Page {
     page(ContentType::HTML, include_str!("../web/admin.html"))
 }
 
+/// A script, the style sheet or the icon of the pages.
+///
 /// The pages' scripts, style sheet and icon; any other name is a 404.
+#[utoipa::path(
+    tag = "pages",
+    params(("file", description = "`app.js`, `admin.js`, `common.js`, `style.css` or `favicon.svg`.")),
+    responses(
+        (status = 200, description = "The file.", content((String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml")),
+            headers(
+                ("Content-Security-Policy" = String, description = "`default-src 'self'`: no inline script, nothing from elsewhere."),
+                ("X-Content-Type-Options" = String, description = "`nosniff`."),
+            )),
+        (status = 404, description = "No such asset (`not_found`).", body = ErrorBody),
+    ),
+)]
 #[get("/assets/<file>")]
 fn asset(file: &str) -> Result<Page, ApiError> {
     let (kind, body) = match file {

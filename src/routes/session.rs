@@ -9,7 +9,9 @@ use rocket::serde::json::Json;
 use rocket::serde::{Deserialize, Serialize};
 use rocket::{post, routes, Route, State};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
+use super::openapi::errors::{CrossOrigin, ErrorBody, NotJson, Throttled, TooLarge, Unavailable};
 use super::{body, JsonBody};
 use crate::auth::accounts::{self, LoginDeps};
 use crate::auth::claims::{Claims, TokenCodec};
@@ -30,14 +32,14 @@ pub fn routes() -> Vec<Route> {
     routes![authenticate, refresh]
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct Credentials {
     username: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct LoggedIn {
     username: String,
@@ -85,9 +87,28 @@ pub(super) fn session_deps<'a>(
     }
 }
 
+/// Log in: a new session, and the `jwt` and `refresh` cookies.
+///
+/// An unknown user and a wrong password get the same answer; repeated failures for a user or
+/// from an address are refused for a while (429).
 #[expect(
     clippy::too_many_arguments,
     reason = "Rocket injects each service as its own guard"
+)]
+#[utoipa::path(
+    tag = "session",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Logged in: a new session.", body = LoggedIn,
+            headers(("Set-Cookie" = String, description = "Two cookies: `jwt=<access token>; HttpOnly; SameSite=<cookie_same_site>; Path=/; Max-Age=<token_ttl>` and `refresh=<refresh token>; HttpOnly; SameSite=Strict; Path=/refresh; Max-Age=<refresh_ttl>`, both `Secure` when `cookie_secure` is set."))),
+        (status = 400, response = NotJson),
+        (status = 401, description = "Unknown user or wrong password (`invalid_credentials`).", body = ErrorBody),
+        (status = 403, response = CrossOrigin),
+        (status = 413, response = TooLarge),
+        (status = 422, description = "The body lacks `username` or `password`, or a field is not a string (`unprocessable_entity`).", body = ErrorBody),
+        (status = 429, response = Throttled),
+        (status = 503, response = Unavailable),
+    ),
 )]
 #[post("/authenticate", data = "<data>")]
 async fn authenticate(
@@ -117,8 +138,22 @@ async fn authenticate(
     Ok(Json(issued.claims.into()))
 }
 
+/// Rotate the refresh token: new `jwt` and `refresh` cookies for the same session.
+///
 /// Rotates the refresh cookie. Any refusal (unknown, expired, reused, session ended) clears
 /// both cookies: the browser has nothing left worth sending.
+#[utoipa::path(
+    tag = "session",
+    responses(
+        (status = 200, description = "The same session, with the user's current role.", body = LoggedIn,
+            headers(("Set-Cookie" = String, description = "Two cookies: `jwt=<access token>; HttpOnly; SameSite=<cookie_same_site>; Path=/; Max-Age=<token_ttl>` and `refresh=<refresh token>; HttpOnly; SameSite=Strict; Path=/refresh; Max-Age=<refresh_ttl>`, both `Secure` when `cookie_secure` is set."))),
+        (status = 401, description = "No refresh cookie, or one that is unknown, expired, of an ended session, or reused after the grace window (which ends the session) (`unauthorized`).", body = ErrorBody,
+            headers(("Set-Cookie" = String, description = "Both cookies cleared: `jwt=` and `refresh=` with `Max-Age=0`, an `Expires` in 1970 and the same attributes as when set."))),
+        (status = 403, response = CrossOrigin),
+        (status = 503, response = Unavailable),
+    ),
+    security(("refresh_cookie" = [])),
+)]
 #[expect(
     clippy::too_many_arguments,
     reason = "Rocket injects each service as its own guard"

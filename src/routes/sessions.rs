@@ -6,8 +6,12 @@ use rocket::serde::json::Json;
 use rocket::serde::Serialize;
 use rocket::{delete, get, routes, Route, State};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::openapi::errors::{
+    CrossOrigin, ErrorBody, NotAdmin, NotAdminOrCrossOrigin, Unauthorized, Unavailable,
+};
 use crate::auth::cookie;
 use crate::auth::guard::{AdminUser, AuthUser};
 use crate::auth::origin::SameOrigin;
@@ -21,9 +25,12 @@ pub fn routes() -> Vec<Route> {
     routes![mine, end_mine, of_user, end_any]
 }
 
-#[derive(Serialize)]
+/// A live session.
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
+#[schema(as = Session)]
 pub struct Item {
+    #[schema(format = Uuid)]
     id: String,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
@@ -32,11 +39,14 @@ pub struct Item {
     #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
     user_agent: String,
+    /// Whether this is the session of the token that asked.
     current: bool,
 }
 
-#[derive(Serialize)]
+/// Live sessions, newest first.
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
+#[schema(as = SessionList)]
 pub struct Sessions {
     items: Vec<Item>,
 }
@@ -60,6 +70,16 @@ impl From<Vec<Listed>> for Sessions {
 
 const NO_SUCH_SESSION: ApiError = ApiError::NotFound("no such live session");
 
+/// The caller's live sessions, newest first.
+#[utoipa::path(
+    tag = "sessions",
+    responses(
+        (status = 200, description = "The caller's sessions; `current` marks the one asking.", body = Sessions),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = []), ("bearer" = [])),
+)]
 #[get("/api/sessions")]
 async fn mine(user: AuthUser, db: &State<Db>) -> Result<Json<Sessions>, ApiError> {
     Ok(Json(
@@ -67,8 +87,23 @@ async fn mine(user: AuthUser, db: &State<Db>) -> Result<Json<Sessions>, ApiError
     ))
 }
 
+/// End one of the caller's sessions: its tokens are refused at once.
+///
 /// Ends one of the caller's sessions (another user's id is 404, as an unknown one). Ending
 /// the current one clears the cookies, as a logout would.
+#[utoipa::path(
+    tag = "sessions",
+    params(("id" = Uuid, description = "The session's id, from the session list.")),
+    responses(
+        (status = 204, description = "The session has ended.",
+            headers(("Set-Cookie" = String, description = "Only when it was the caller's own session: both cookies cleared (`Max-Age=0`)."))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = CrossOrigin),
+        (status = 404, description = "No such live session of the caller's (`not_found`).", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = []), ("bearer" = [])),
+)]
 #[delete("/api/sessions/<id>")]
 async fn end_mine(
     _origin: SameOrigin,
@@ -88,6 +123,20 @@ async fn end_mine(
     Ok(Status::NoContent)
 }
 
+/// A user's live sessions (admin), newest first.
+#[utoipa::path(
+    tag = "sessions",
+    params(("username" = String, Query, description = "Whose sessions.")),
+    responses(
+        (status = 200, description = "The user's sessions; `current` marks the admin's own, if listed.", body = Sessions),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = NotAdmin),
+        (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
+        (status = 422, description = "No `username` given (`unprocessable_entity`).", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = ["admin"]), ("bearer" = ["admin"])),
+)]
 #[get("/sessions?<username>")]
 async fn of_user(
     admin: AdminUser,
@@ -111,6 +160,19 @@ async fn of_user(
     ))
 }
 
+/// End any session (admin): its tokens are refused at once.
+#[utoipa::path(
+    tag = "sessions",
+    params(("id" = Uuid, description = "The session's id, from a session list.")),
+    responses(
+        (status = 204, description = "The session has ended."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = NotAdminOrCrossOrigin),
+        (status = 404, description = "No such live session (`not_found`).", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = ["admin"]), ("bearer" = ["admin"])),
+)]
 #[delete("/sessions/<id>")]
 async fn end_any(
     _origin: SameOrigin,

@@ -9,7 +9,12 @@ use rocket::serde::json::Json;
 use rocket::serde::{Deserialize, Serialize};
 use rocket::{delete, get, patch, post, routes, Route, State};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
+use super::openapi::errors::{
+    CrossOrigin, ErrorBody, NotAdminOrCrossOrigin, NotJson, Throttled, TooLarge, Unauthorized,
+    Unavailable,
+};
 use super::{body, JsonBody};
 use crate::auth::accounts::{self, AdminChange, Caller, LoginDeps};
 use crate::auth::claims::TokenCodec;
@@ -29,20 +34,40 @@ pub fn routes() -> Vec<Route> {
     routes![sign_up, me, change_password, set_role, remove]
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct SignUp {
+    /// 3 to 64 characters of letters, digits, `_`, `.` or `-`.
+    #[schema(pattern = "^[A-Za-z0-9_.-]{3,64}$")]
     username: String,
+    /// 8 to 1024 bytes of UTF-8 (the schema can only count characters; 8 are always enough).
+    #[schema(min_length = 8)]
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct UserCreated {
     username: String,
     role: Role,
 }
 
+/// Sign up: a new account with the `user` role.
+///
+/// Allowed while the `signup_enabled` setting is on; the answer does not log the user in.
+#[utoipa::path(
+    tag = "users",
+    request_body = SignUp,
+    responses(
+        (status = 201, description = "The account exists.", body = UserCreated),
+        (status = 400, response = NotJson),
+        (status = 403, description = "Sign-up is disabled (`forbidden`), or the request came from a foreign `Origin` (`cross_origin_request`).", body = ErrorBody),
+        (status = 409, description = "The username is taken (`username_taken`).", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 422, description = "A bad username or password, or a body without those fields (`unprocessable_entity`).", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+)]
 #[post("/api/users", data = "<data>")]
 async fn sign_up(
     _origin: SameOrigin,
@@ -65,7 +90,7 @@ async fn sign_up(
     Ok((Status::Created, Json(created)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct Me {
     username: String,
@@ -75,6 +100,16 @@ pub struct Me {
     expires_at: OffsetDateTime,
 }
 
+/// Who the caller is, as their token says (and the token's id and expiry).
+#[utoipa::path(
+    tag = "users",
+    responses(
+        (status = 200, description = "The caller.", body = Me),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = []), ("bearer" = [])),
+)]
 #[get("/api/me")]
 fn me(user: AuthUser) -> Json<Me> {
     Json(Me {
@@ -85,25 +120,45 @@ fn me(user: AuthUser) -> Json<Me> {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct PasswordChange {
     current_password: String,
+    /// 8 to 1024 bytes of UTF-8 (the schema can only count characters; 8 are always enough).
+    #[schema(min_length = 8)]
     new_password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct PasswordChanged {
     password_changed: bool,
     other_sessions_ended: usize,
 }
 
+/// Change one's password: every other session of the caller ends.
+///
 /// Changes the caller's password and ends every other session of theirs. The caller's own
 /// session goes on with a re-issued `jwt` cookie (the one presented is refused from now on).
 #[expect(
     clippy::too_many_arguments,
     reason = "Rocket injects each service as its own guard"
+)]
+#[utoipa::path(
+    tag = "users",
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "Changed; the caller's session goes on.", body = PasswordChanged,
+            headers(("Set-Cookie" = String, description = "A re-issued `jwt` cookie (same attributes as at login); the token presented is refused from now on."))),
+        (status = 400, response = NotJson),
+        (status = 401, description = "No valid session token (`unauthorized`), or a wrong current password (`invalid_credentials`).", body = ErrorBody),
+        (status = 403, response = CrossOrigin),
+        (status = 413, response = TooLarge),
+        (status = 422, description = "A bad new password, or a body without the two fields (`unprocessable_entity`).", body = ErrorBody),
+        (status = 429, response = Throttled),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = []), ("bearer" = [])),
 )]
 #[post("/api/password", data = "<data>")]
 async fn change_password(
@@ -150,13 +205,13 @@ async fn change_password(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct RoleChange {
     role: Role,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct RoleChanged {
     username: String,
@@ -164,8 +219,27 @@ pub struct RoleChanged {
     sessions_ended: usize,
 }
 
+/// Set a user's role (admin); every session of theirs ends.
+///
 /// Sets a user's role and ends all their sessions at once, so that no token carries the old
 /// role any more. 409 for the last admin.
+#[utoipa::path(
+    tag = "users",
+    params(("username", description = "The user whose role changes.")),
+    request_body = RoleChange,
+    responses(
+        (status = 200, description = "The new role, and how many sessions ended.", body = RoleChanged),
+        (status = 400, response = NotJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = NotAdminOrCrossOrigin),
+        (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The last admin cannot be demoted (`conflict`).", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 422, description = "No `role`, or not `user` or `admin` (`unprocessable_entity`).", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = ["admin"]), ("bearer" = ["admin"])),
+)]
 #[patch("/api/users/<username>", data = "<data>")]
 async fn set_role(
     _origin: SameOrigin,
@@ -183,7 +257,22 @@ async fn set_role(
     }))
 }
 
+/// Remove a user (admin); every session of theirs ends.
+///
 /// Removes a user and ends all their sessions at once. 409 for the last admin.
+#[utoipa::path(
+    tag = "users",
+    params(("username", description = "The user to remove.")),
+    responses(
+        (status = 204, description = "The account is gone."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = NotAdminOrCrossOrigin),
+        (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The last admin cannot be removed (`conflict`).", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = ["admin"]), ("bearer" = ["admin"])),
+)]
 #[delete("/api/users/<username>")]
 async fn remove(
     _origin: SameOrigin,

@@ -10,6 +10,7 @@ mod helpers;
 mod instances;
 mod jobs;
 mod metrics;
+mod openapi;
 mod pages;
 mod postgres;
 mod refresh;

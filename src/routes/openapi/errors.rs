@@ -1,0 +1,168 @@
+//! The error envelope in the OpenAPI document: its schema ([`ErrorBody`], every code in
+//! [`ErrorCode`]) and the error responses that many routes share, so that each handler's
+//! annotation names them (`(status = 503, response = Unavailable)`) instead of repeating them.
+//!
+//! [`crate::error::ApiError`] writes the real body; these types exist only for their schema.
+//! The test below holds the two together: every code `ApiError` can answer is listed in
+//! [`ErrorCode`], and nothing else is.
+
+#![expect(
+    dead_code,
+    reason = "schema-only types: ApiError writes the bodies they describe"
+)]
+
+use utoipa::{ToResponse, ToSchema};
+
+/// The body of every 4xx and 5xx answer, Rocket's own included.
+#[derive(ToSchema)]
+#[schema(example = json!({ "error": "unauthorized", "message": "the session token has been revoked" }))]
+pub struct ErrorBody {
+    /// Stable, for programs to branch on.
+    error: ErrorCode,
+    /// For people; may change between versions.
+    message: String,
+}
+
+/// Every code the server answers with, by status: 400 `bad_request`; 401 `unauthorized` or
+/// `invalid_credentials`; 403 `forbidden` or `cross_origin_request`; 404 `not_found`; 409
+/// `username_taken` or `conflict`; 413 `payload_too_large`; 422 `unprocessable_entity`; 429
+/// `too_many_requests`; 500 `internal_error`; 503 `service_unavailable`; and Rocket's own
+/// `method_not_allowed`, `not_acceptable`, `length_required`, `unsupported_media_type`,
+/// `request_header_fields_too_large`.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    InvalidCredentials,
+    Forbidden,
+    CrossOriginRequest,
+    NotFound,
+    MethodNotAllowed,
+    NotAcceptable,
+    UsernameTaken,
+    Conflict,
+    LengthRequired,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    UnprocessableEntity,
+    TooManyRequests,
+    RequestHeaderFieldsTooLarge,
+    InternalError,
+    ServiceUnavailable,
+}
+
+/// No valid session token: none presented, badly signed, expired, or revoked (`unauthorized`).
+#[derive(ToResponse)]
+pub struct Unauthorized(ErrorBody);
+
+/// The caller's token lacks the admin role (`forbidden`).
+#[derive(ToResponse)]
+pub struct NotAdmin(ErrorBody);
+
+/// A foreign `Origin` (neither this server nor `allowed_origins`): nothing was changed
+/// (`cross_origin_request`).
+#[derive(ToResponse)]
+pub struct CrossOrigin(ErrorBody);
+
+/// The caller's token lacks the admin role (`forbidden`), or the request came from a foreign
+/// `Origin` (`cross_origin_request`); nothing was changed.
+#[derive(ToResponse)]
+pub struct NotAdminOrCrossOrigin(ErrorBody);
+
+/// The body is not JSON, or not UTF-8 (`bad_request`).
+#[derive(ToResponse)]
+pub struct NotJson(ErrorBody);
+
+/// The body is larger than the `limits.json` setting (`payload_too_large`).
+#[derive(ToResponse)]
+pub struct TooLarge(ErrorBody);
+
+/// Too many failed password checks for this user or address (`too_many_requests`).
+#[derive(ToResponse)]
+#[response(headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed.")))]
+pub struct Throttled(ErrorBody);
+
+/// The database cannot serve, or the revocation view cannot vouch that it is current: the
+/// server fails closed rather than answer without checking (`service_unavailable`).
+#[derive(ToResponse)]
+#[response(headers(("Retry-After" = u64, description = "Seconds to wait before retrying (1).")))]
+pub struct Unavailable(ErrorBody);
+
+/// Any other error, e.g. 404 for an unknown path, 405, 500 (`internal_error`): the same envelope.
+#[derive(ToResponse)]
+pub struct OtherError(ErrorBody);
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use rocket::http::Status;
+    use utoipa::PartialSchema;
+
+    use super::ErrorCode;
+    use crate::error::ApiError;
+
+    /// One `ApiError` of every kind. The match has no wildcard: a new variant does not compile
+    /// until it is listed here, and then the test below asks for its code in the schema.
+    fn every_error() -> Vec<ApiError> {
+        let named = vec![
+            ApiError::BadRequest(String::new()),
+            ApiError::Unauthorized(""),
+            ApiError::InvalidCredentials,
+            ApiError::Forbidden(""),
+            ApiError::CrossOrigin,
+            ApiError::UsernameTaken,
+            ApiError::NotFound(""),
+            ApiError::Conflict(""),
+            ApiError::Unprocessable(String::new()),
+            ApiError::PayloadTooLarge,
+            ApiError::TooManyRequests {
+                retry_after_secs: 1,
+            },
+            ApiError::Unavailable,
+            ApiError::Internal,
+        ];
+        for err in &named {
+            match err {
+                ApiError::BadRequest(_)
+                | ApiError::Unauthorized(_)
+                | ApiError::InvalidCredentials
+                | ApiError::Forbidden(_)
+                | ApiError::CrossOrigin
+                | ApiError::UsernameTaken
+                | ApiError::NotFound(_)
+                | ApiError::Conflict(_)
+                | ApiError::Unprocessable(_)
+                | ApiError::PayloadTooLarge
+                | ApiError::TooManyRequests { .. }
+                | ApiError::Unavailable
+                | ApiError::Internal
+                | ApiError::Other(_) => {}
+            }
+        }
+        let others = (400..600).map(|code| ApiError::Other(Status::new(code)));
+        named.into_iter().chain(others).collect()
+    }
+
+    #[test]
+    fn the_schema_lists_exactly_the_codes_the_server_answers_with() {
+        let answered: BTreeSet<String> =
+            every_error().iter().map(|e| e.code().to_owned()).collect();
+        let schema = serde_json::to_value(ErrorCode::schema()).expect("schema serializes");
+        let documented: BTreeSet<String> = schema["enum"]
+            .as_array()
+            .expect("ErrorCode is a string enum")
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        let undocumented: Vec<_> = answered.difference(&documented).collect();
+        let never_answered: Vec<_> = documented.difference(&answered).collect();
+        assert!(
+            undocumented.is_empty() && never_answered.is_empty(),
+            "ErrorCode must list exactly the codes ApiError::code() can return; \
+             answered but not in ErrorCode: {undocumented:?}; in ErrorCode but never answered: \
+             {never_answered:?}"
+        );
+    }
+}
