@@ -18,6 +18,7 @@ use crate::auth::origin::SameOrigin;
 use crate::auth::sessions::{self, Listed};
 use crate::config::AppConfig;
 use crate::db::{from_db_time, users, Db};
+use crate::domain::Role;
 use crate::error::ApiError;
 use crate::revocation::Revocation;
 
@@ -48,6 +49,16 @@ pub struct Item {
 #[serde(crate = "rocket::serde")]
 #[schema(as = SessionList)]
 pub struct Sessions {
+    items: Vec<Item>,
+}
+
+/// A user's role and live sessions, as an admin sees them.
+#[derive(Serialize, ToSchema)]
+#[serde(crate = "rocket::serde")]
+#[schema(as = UserSessionList)]
+pub struct UserSessions {
+    username: String,
+    role: Role,
     items: Vec<Item>,
 }
 
@@ -123,12 +134,12 @@ async fn end_mine(
     Ok(Status::NoContent)
 }
 
-/// A user's live sessions (admin), newest first.
+/// A user's role and live sessions (admin), newest first.
 #[utoipa::path(
     tag = "sessions",
     params(("username" = String, Query, description = "Whose sessions.")),
     responses(
-        (status = 200, description = "The user's sessions; `current` marks the admin's own, if listed.", body = Sessions),
+        (status = 200, description = "The user's role and sessions; `current` marks the admin's own, if listed.", body = UserSessions),
         (status = 401, response = Unauthorized),
         (status = 403, response = NotAdmin),
         (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
@@ -142,22 +153,22 @@ async fn of_user(
     admin: AdminUser,
     username: Option<&str>,
     db: &State<Db>,
-) -> Result<Json<Sessions>, ApiError> {
+) -> Result<Json<UserSessions>, ApiError> {
     let username = username
         .filter(|u| !u.is_empty())
         .ok_or_else(|| ApiError::Unprocessable("the username query parameter is required".into()))?
         .to_owned();
     let name = username.clone();
-    if db
+    let user = db
         .run(move |conn| users::find(conn, &name))
         .await?
-        .is_none()
-    {
-        return Err(ApiError::NotFound("no such user"));
-    }
-    Ok(Json(
-        sessions::list(db, &username, admin.0.sid).await?.into(),
-    ))
+        .ok_or(ApiError::NotFound("no such user"))?;
+    let Sessions { items } = sessions::list(db, &username, admin.0.sid).await?.into();
+    Ok(Json(UserSessions {
+        role: Role::from_stored(&user.role),
+        username: user.username,
+        items,
+    }))
 }
 
 /// End any session (admin): its tokens are refused at once.

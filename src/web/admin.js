@@ -170,13 +170,11 @@ function userSession(s) {
 /** The button that submitted a form (Enter in a field counts as its submit button). */
 const submitter = (event) => event.submitter ?? event.currentTarget.querySelector('button[type=submit]');
 
-/** GET /sessions?username=: the user's live sessions. */
+/** GET /sessions?username=: the user's role and live sessions. */
 async function lookUp(username) {
-  const { items } = await api('GET', `/sessions?username=${encodeURIComponent(username)}`);
-  if (shown !== username) {
-    $('role-select').value = me && username === me.username ? me.role : '';
-    say($('role-msg'), '');
-  }
+  const { items, role } = await api('GET', `/sessions?username=${encodeURIComponent(username)}`);
+  if (shown !== username) say($('role-msg'), '');
+  $('role-select').value = role;
   shown = username;
   const count = `${items.length} live ${items.length === 1 ? 'session' : 'sessions'}`;
   $('user-name').replaceChildren(h('span', { class: 'mono' }, username), `: ${count}`);

@@ -517,6 +517,8 @@ async fn admins_list_a_users_live_sessions() {
     let res = admin_sessions_of(&app, &admin, "/sessions?username=alice").await;
     assert_eq!(res.status(), Status::Ok);
     let body = json_body(res).await;
+    assert_eq!(body["username"], "alice", "{body}");
+    assert_eq!(body["role"], "user", "{body}");
     let items = body["items"].as_array().expect("items").clone();
     assert_eq!(items.len(), 2, "{body}");
     let mut own = ids(&my_sessions(&app, &first.jwt).await);

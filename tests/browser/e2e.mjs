@@ -343,6 +343,7 @@ step('the admin looks up the user, ends their session, and sees the refusal to d
   await card.getByLabel('Username').fill(USER.username);
   await answer(admin, 'GET', /^\/sessions\?username=/, 200, () => card.getByRole('button', { name: 'Look up' }).click());
   await shows(card.locator('#user-name'), '1 live session', 'the looked-up user');
+  assert.equal(await card.getByLabel('Role').inputValue(), 'user', 'the looked-up user’s role is shown');
   const session = card.locator('#user-sessions .session');
   await shows(session, 'e2e-second-browser', 'the user’s session');
   await answer(admin, 'DELETE', /^\/sessions\/[0-9a-f-]+$/, 204, () => session.getByRole('button', { name: /^End/ }).click());
