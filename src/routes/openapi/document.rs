@@ -56,6 +56,7 @@ use crate::routes::{
             errors::Throttled,
             errors::Unavailable,
             errors::OtherError,
+            pages::HtmlPage,
         ),
     ),
     modifiers(&SecuritySchemes, &EveryErrorIsTheEnvelope, &Unlicensed),
