@@ -88,7 +88,6 @@ pub struct AppConfig {
     pub throttle: ThrottleSettings,
     pub revocation: RevocationSettings,
     pub refresh: RefreshSettings,
-    pub log_format: LogFormat,
     /// A bearer token that may read `GET /metrics` (for a Prometheus scraper, which has no
     /// session); `None`: only admins may. Kept as its SHA-256, compared in constant time.
     pub metrics_token: Option<[u8; 32]>,
@@ -346,7 +345,9 @@ impl AppConfig {
             .into_iter()
             .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
             .collect();
-        let log_format = LogFormat::parse(&raw.log_format).ok_or_else(|| {
+        // The logger reads `log_format` itself (it starts before this check); a bad value is
+        // refused here, so that start-up stops naming it.
+        LogFormat::parse(&raw.log_format).ok_or_else(|| {
             ConfigError(format!(
                 "log_format must be text or json, not `{}`",
                 raw.log_format
@@ -381,7 +382,6 @@ impl AppConfig {
             },
             revocation,
             refresh,
-            log_format,
             metrics_token,
         })
     }
