@@ -41,6 +41,10 @@ pub enum DbError {
     /// The database answered with an error.
     #[error("query failed: {0}")]
     Query(#[from] diesel::result::Error),
+    /// The call did not finish within `db_timeout_ms` (a lock, a lost connection, a busy pool
+    /// or a slow statement); it may still complete later, unseen.
+    #[error("no answer within {} ms", .0.as_millis())]
+    TimedOut(Duration),
     /// The blocking task itself failed (a panic in a query closure).
     #[error("{0}")]
     Internal(String),
@@ -50,7 +54,9 @@ pub enum DbError {
 #[derive(Debug, Clone, Copy)]
 pub struct PoolSettings {
     pub max_size: u32,
-    /// How long a caller waits for a connection before giving up (and the guard answers 503).
+    /// How long a database call on a request path may take, end to end: waiting for a blocking
+    /// thread, a connection, a lock, the network and the statement itself. Past it the call
+    /// fails and the request answers 503.
     pub timeout: Duration,
 }
 
@@ -130,6 +136,8 @@ impl ManageConnection for Manager {
 pub struct Db {
     pool: Pool<Manager>,
     url: DatabaseUrl,
+    /// The end-to-end bound of [`Db::run`] (`db_timeout_ms`).
+    timeout: Duration,
 }
 
 impl Db {
@@ -160,14 +168,36 @@ impl Db {
             .max_size(settings.max_size)
             .min_idle(Some(0))
             .connection_timeout(settings.timeout)
-            .connection_customizer(Box::new(SqlitePragmas))
+            .connection_customizer(Box::new(SessionSettings {
+                timeout: settings.timeout,
+            }))
             .build(manager)
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
-        Ok(Self { pool, url })
+        Ok(Self {
+            pool,
+            url,
+            timeout: settings.timeout,
+        })
     }
 
-    /// Runs `f` with a pooled connection on a blocking thread.
+    /// Runs `f` with a pooled connection on a blocking thread, for a request: fails with
+    /// `Unavailable` once `db_timeout_ms` has passed, whatever it is waiting for. The statement
+    /// timeouts of [`SessionSettings`] then stop the query itself shortly after, so the
+    /// abandoned thread and its connection come back too.
     pub async fn run<F, R>(&self, f: F) -> Result<R, DbError>
+    where
+        F: FnOnce(&mut DbConnection) -> QueryResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let timeout = self.timeout;
+        tokio::time::timeout(timeout, self.run_unbounded(f))
+            .await
+            .unwrap_or_else(|_| Err(DbError::TimedOut(timeout)))
+    }
+
+    /// Like [`Db::run`] without the overall deadline: for start-up and background work, which
+    /// no client waits on (each statement is still bounded on PostgreSQL).
+    pub async fn run_unbounded<F, R>(&self, f: F) -> Result<R, DbError>
     where
         F: FnOnce(&mut DbConnection) -> QueryResult<R> + Send + 'static,
         R: Send + 'static,
@@ -176,6 +206,11 @@ impl Db {
         tokio::task::spawn_blocking(move || db.run_blocking(f))
             .await
             .map_err(|e| DbError::Internal(e.to_string()))?
+    }
+
+    /// The bound on a request's database call (`db_timeout_ms`).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Runs `f` with a pooled connection on the calling thread: for the server's own background
@@ -277,20 +312,43 @@ fn migrate(conn: &mut DbConnection) -> Result<(), Box<dyn std::error::Error + Se
     Ok(())
 }
 
-/// Per-connection SQLite settings: wait on locks instead of failing with "database is locked",
-/// and sync every commit so that a logout answered 200 survives a power cut.
+/// Per-connection settings, applied once when the pool opens a connection.
+///
+/// SQLite: wait on locks instead of failing with "database is locked", but no longer than
+/// `db_timeout_ms`; sync every commit so that a logout answered 200 survives a power cut.
+///
+/// PostgreSQL: `lock_timeout` and `statement_timeout` at `db_timeout_ms`, so that a query stuck
+/// behind another session's lock, or a slow one, ends on the server as well and frees its
+/// connection and thread (the caller has already been answered 503 by [`Db::run`]'s deadline);
+/// an open transaction left idle cannot hold locks for long either.
 #[derive(Debug)]
-struct SqlitePragmas;
+struct SessionSettings {
+    timeout: Duration,
+}
 
-impl CustomizeConnection<Pooled, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, pooled: &mut Pooled) -> Result<(), diesel::r2d2::Error> {
-        if let DbConnection::Sqlite(c) = &mut pooled.conn {
-            c.batch_execute(
-                "PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-            )
-            .map_err(diesel::r2d2::Error::QueryError)?;
+impl SessionSettings {
+    fn sql(&self, conn: &DbConnection) -> String {
+        let ms = self.timeout.as_millis().max(1);
+        match conn {
+            DbConnection::Sqlite(_) => format!(
+                "PRAGMA busy_timeout = {ms}; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+            ),
+            DbConnection::Pg(_) => format!(
+                "SET lock_timeout = {ms}; SET statement_timeout = {ms}; \
+                 SET idle_in_transaction_session_timeout = {idle};",
+                idle = ms.saturating_mul(5).max(10_000)
+            ),
         }
-        Ok(())
+    }
+}
+
+impl CustomizeConnection<Pooled, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, pooled: &mut Pooled) -> Result<(), diesel::r2d2::Error> {
+        let sql = self.sql(&pooled.conn);
+        pooled
+            .conn
+            .batch_execute(&sql)
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 

@@ -256,7 +256,7 @@ impl Memory {
         stop: Arc<AtomicBool>,
     ) -> Result<Self, String> {
         let rows = db
-            .run(blacklist::count)
+            .run_unbounded(blacklist::count)
             .await
             .map_err(|e| format!("cannot size the revocation view: {e}"))?;
         let view = Arc::new(View::with_capacity(usize::try_from(rows).unwrap_or(0)));
@@ -265,7 +265,9 @@ impl Memory {
             // revocation, so the view is current from the moment it is loaded.
             let target = view.clone();
             let loaded = db
-                .run(move |conn| load::everything(conn, &target, OffsetDateTime::now_utc()))
+                .run_unbounded(move |conn| {
+                    load::everything(conn, &target, OffsetDateTime::now_utc())
+                })
                 .await
                 .map_err(|e| format!("cannot load the revocation view: {e}"))?;
             rocket::info!("revocation view: {loaded} revoked token ids loaded");

@@ -84,27 +84,37 @@ struct Job {
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    /// How long a caller waits for its commit (`db_timeout_ms`).
+    timeout: Duration,
 }
 
 impl Writer {
     /// Starts the writer thread; it ends when `stop` is set or every handle is gone.
     pub fn spawn(db: Db, view: Option<Arc<View>>, stop: Arc<AtomicBool>) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::channel();
+        let timeout = db.timeout();
         std::thread::Builder::new()
             .name("revocation-writer".into())
             .spawn(move || run(&db, view.as_deref(), &queue, &stop))?;
-        Ok(Self { jobs })
+        Ok(Self { jobs, timeout })
     }
 
-    /// Commits the work; `Err` means it may not be committed.
+    /// Commits the work; `Err` means it may not be committed. Gives up after `db_timeout_ms`
+    /// (a lock, a lost connection, a long queue): the caller answers 503, never a 200 for a
+    /// revocation that is not durable. A job given up on before the writer reached it is
+    /// dropped, not committed behind the caller's back; one already in a transaction may still
+    /// commit, which only revokes what the client asked to revoke.
     pub async fn submit(&self, work: Work) -> Result<Outcome, DbError> {
         let (done, outcome) = oneshot::channel();
         self.jobs
             .send(Job { work, done })
             .map_err(|_| DbError::Internal("the revocation writer has stopped".into()))?;
-        outcome
-            .await
-            .map_err(|_| DbError::Internal("the revocation writer has stopped".into()))?
+        match tokio::time::timeout(self.timeout, outcome).await {
+            Ok(answer) => {
+                answer.map_err(|_| DbError::Internal("the revocation writer has stopped".into()))?
+            }
+            Err(_) => Err(DbError::TimedOut(self.timeout)),
+        }
     }
 }
 
@@ -123,12 +133,18 @@ fn run(db: &Db, view: Option<&View>, queue: &mpsc::Receiver<Job>, stop: &AtomicB
                 Err(_) => break,
             }
         }
+        // Callers that gave up were answered 503: committing their work now would, for an
+        // account change, do what the client was told did not happen.
+        group.retain(|job| !job.done.is_closed());
+        if group.is_empty() {
+            continue;
+        }
         match commit(db, &group) {
             Ok(results) => finish(view, group, results),
             // The database refused the group: one bad row must not fail the others, so retry
             // each alone. (An unreachable database fails them all at once.)
             Err(DbError::Query(_)) if group.len() > 1 => {
-                for job in group {
+                for job in group.into_iter().filter(|job| !job.done.is_closed()) {
                     match commit(db, std::slice::from_ref(&job)) {
                         Ok(results) => finish(view, vec![job], results),
                         Err(e) => {
@@ -138,8 +154,9 @@ fn run(db: &Db, view: Option<&View>, queue: &mpsc::Receiver<Job>, stop: &AtomicB
                 }
             }
             Err(e) => {
+                let e = e.to_string();
                 for job in group {
-                    let _ = job.done.send(Err(DbError::Unavailable(e.to_string())));
+                    let _ = job.done.send(Err(DbError::Unavailable(e.clone())));
                 }
             }
         }
