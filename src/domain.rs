@@ -30,16 +30,18 @@ impl fmt::Display for Username {
     }
 }
 
-/// A plaintext password, 8–1024 bytes; its `Debug` never shows it.
+/// A plaintext password: at least 8 characters (as people, browsers' `minlength` and the
+/// OpenAPI document's `minLength` count), at most 1024 bytes (what argon2 is given); its `Debug`
+/// never shows it.
 #[derive(Clone)]
 pub struct Password(String);
 
 impl Password {
     pub fn parse(raw: String) -> Result<Self, String> {
-        if (8..=1024).contains(&raw.len()) {
+        if raw.chars().count() >= 8 && raw.len() <= 1024 {
             Ok(Self(raw))
         } else {
-            Err("password must be 8 to 1024 bytes long".into())
+            Err("password must be at least 8 characters and at most 1024 bytes long".into())
         }
     }
 
@@ -107,6 +109,10 @@ mod tests {
     fn passwords_are_bounded_in_bytes_and_redacted() {
         assert!(Password::parse("short".into()).is_err());
         assert!(Password::parse("x".repeat(1025)).is_err());
+        // Seven characters are too few, however many bytes they take.
+        assert!(Password::parse("ÆrÐ{Þéü".into()).is_err());
+        assert!(Password::parse("ÆrÐ{Þéüx".into()).is_ok());
+        assert!(Password::parse("é".repeat(513)).is_err());
         let p = Password::parse("correct horse".into()).expect("valid password");
         assert!(!format!("{p:?}").contains("horse"));
     }
