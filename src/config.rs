@@ -4,6 +4,7 @@
 mod database_url;
 mod secret;
 
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use rocket::figment::providers::{Env, Format, Serialized, Toml};
@@ -31,16 +32,27 @@ pub const LEEWAY_SECS: u64 = 5;
 
 /// Rocket's configuration sources (Rocket.toml, then `ROCKET_*` variables) over Rocket's
 /// defaults, with this server's safe defaults in between: they hold even when Rocket.toml is not
-/// found (a binary started from another folder).
+/// found (a binary started from another folder). Secrets and passwords from the environment are
+/// taken as the exact text set (see [`secret::TEXT_KEYS`]), not parsed as numbers or lists.
 pub fn figment() -> Figment {
-    Figment::from(rocket::Config::default())
+    let text = secret::text_vars("ROCKET_", std::env::vars_os());
+    let mut figment = Figment::from(rocket::Config::default())
         .merge(Serialized::defaults(SafeDefaults::default()))
         .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
-        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
-        .select(Profile::from_env_or(
-            "ROCKET_PROFILE",
-            rocket::Config::DEFAULT_PROFILE,
-        ))
+        .merge(
+            Env::prefixed("ROCKET_")
+                .ignore(&["PROFILE"])
+                .ignore(secret::TEXT_KEYS)
+                .global(),
+        )
+        .merge(Serialized::globals(text.values));
+    if !text.not_utf8.is_empty() {
+        figment = figment.merge(Serialized::global(secret::NOT_UTF8_KEY, text.not_utf8));
+    }
+    figment.select(Profile::from_env_or(
+        "ROCKET_PROFILE",
+        rocket::Config::DEFAULT_PROFILE,
+    ))
 }
 
 /// Rocket settings whose own defaults are wrong for this server.
@@ -86,6 +98,7 @@ pub struct AppConfig {
     pub signup_enabled: bool,
     pub allowed_origins: Vec<String>,
     pub throttle: ThrottleSettings,
+    pub password: PasswordSettings,
     pub revocation: RevocationSettings,
     pub refresh: RefreshSettings,
     /// A bearer token that may read `GET /metrics` (for a Prometheus scraper, which has no
@@ -130,12 +143,29 @@ pub struct CookieSettings {
     pub same_site: SameSite,
 }
 
-/// Limits on failed logins before `/authenticate` answers 429.
+/// Limits before `/authenticate`, `POST /api/password` and sign-up answer 429 (see
+/// [`crate::auth::throttle`] for who counts on which budget).
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottleSettings {
+    /// Failures of one client on one username; also one device's and one session's budget.
     pub max_failures_per_user: u32,
+    /// Failures of all untrusted clients (no device cookie for the username) together.
+    pub max_untrusted_failures_per_user: u32,
     pub max_failures_per_ip: u32,
+    /// Sign-up attempts per client key, whatever their outcome.
+    pub signup_max_per_ip: u32,
     pub window: Duration,
+    /// Keys each throttle table keeps at most (least recently used go first).
+    pub capacity: NonZeroUsize,
+}
+
+/// The argon2 threads and the queue in front of them.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordSettings {
+    pub threads: usize,
+    /// Jobs that may wait for a thread; past that, a request answers 503 at once instead of
+    /// queueing behind a flood.
+    pub queue: usize,
 }
 
 /// The raw shape of the settings, before validation.
@@ -174,6 +204,15 @@ struct RawConfig {
     login_max_failures_per_ip: u32,
     #[serde(default = "defaults::failure_window")]
     login_failure_window: u64,
+    #[serde(default = "defaults::max_untrusted_failures_per_user")]
+    login_max_untrusted_failures_per_user: u32,
+    #[serde(default = "defaults::signup_max_per_ip")]
+    signup_max_per_ip: u32,
+    #[serde(default = "defaults::throttle_capacity")]
+    throttle_capacity: usize,
+    password_threads: Option<usize>,
+    #[serde(default = "defaults::password_queue")]
+    password_queue: usize,
     #[serde(default = "defaults::revocation_check")]
     revocation_check: String,
     #[serde(default = "defaults::revocation_max_staleness")]
@@ -225,6 +264,18 @@ mod defaults {
     pub fn failure_window() -> u64 {
         300
     }
+    pub fn max_untrusted_failures_per_user() -> u32 {
+        10
+    }
+    pub fn signup_max_per_ip() -> u32 {
+        10
+    }
+    pub fn throttle_capacity() -> usize {
+        100_000
+    }
+    pub fn password_queue() -> usize {
+        32
+    }
     pub fn revocation_check() -> String {
         "memory".into()
     }
@@ -250,6 +301,12 @@ pub struct ConfigError(String);
 impl AppConfig {
     /// Reads and validates the settings of the figment's selected profile.
     pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
+        if let Ok(names) = figment.extract_inner::<Vec<String>>(secret::NOT_UTF8_KEY) {
+            return Err(ConfigError(format!(
+                "{} must be UTF-8 text: secrets and passwords are read exactly as set",
+                names.join(", ")
+            )));
+        }
         let raw: RawConfig = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
         // Only the debug profile is lenient: any other (release, prod, ...) is run like release.
         let release = figment.profile() != "debug";
@@ -287,6 +344,29 @@ impl AppConfig {
         if !(1..=86_400).contains(&raw.login_failure_window) {
             return Err(ConfigError(
                 "login_failure_window must be between 1 and 86400 seconds".into(),
+            ));
+        }
+        // Below, an attacker could flush counts out cheaply; above, memory grows for nothing.
+        let capacity = NonZeroUsize::new(raw.throttle_capacity)
+            .filter(|c| (1_000..=10_000_000).contains(&c.get()))
+            .ok_or_else(|| {
+                ConfigError("throttle_capacity must be between 1000 and 10000000".into())
+            })?;
+        let password = PasswordSettings {
+            threads: match raw.password_threads {
+                Some(n) if !(1..=256).contains(&n) => {
+                    return Err(ConfigError(
+                        "password_threads must be between 1 and 256".into(),
+                    ))
+                }
+                Some(n) => n,
+                None => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            },
+            queue: raw.password_queue,
+        };
+        if !(1..=10_000).contains(&password.queue) {
+            return Err(ConfigError(
+                "password_queue must be between 1 and 10000".into(),
             ));
         }
         if raw.db_pool_size == 0 {
@@ -377,9 +457,13 @@ impl AppConfig {
             allowed_origins,
             throttle: ThrottleSettings {
                 max_failures_per_user: raw.login_max_failures_per_user.max(1),
+                max_untrusted_failures_per_user: raw.login_max_untrusted_failures_per_user.max(1),
                 max_failures_per_ip: raw.login_max_failures_per_ip.max(1),
+                signup_max_per_ip: raw.signup_max_per_ip.max(1),
                 window: Duration::from_secs(raw.login_failure_window),
+                capacity,
             },
+            password,
             revocation,
             refresh,
             metrics_token,
@@ -454,6 +538,9 @@ mod tests {
             ("revocation_max_staleness", 5, "revocation_max_staleness"),
             ("refresh_ttl", 60, "refresh_ttl"),
             ("refresh_reuse_grace", 600, "refresh_reuse_grace"),
+            ("password_queue", 0, "password_queue"),
+            ("password_threads", 0, "password_threads"),
+            ("throttle_capacity", 10, "throttle_capacity"),
         ];
         let err = AppConfig::from_figment(&base("debug").merge(("revocation_check", "redis")))
             .expect_err("refused")

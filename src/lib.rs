@@ -26,7 +26,7 @@ use crate::config::AppConfig;
 use crate::config::DatabaseUrl;
 use crate::db::instance_lock::InstanceLock;
 use crate::db::{Db, PoolSettings};
-use crate::domain::Role;
+use crate::domain::{Password, Role, Username};
 use crate::error::ApiError;
 use crate::revocation::{Revocation, Shutdown};
 use crate::telemetry::metrics::Metrics;
@@ -124,24 +124,19 @@ async fn build_state(rocket: &Rocket<Build>) -> Result<State, String> {
         config.purge_batch_size,
     )
     .await?;
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
-    let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(workers))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    let password = config.password;
+    let hasher =
+        tokio::task::spawn_blocking(move || PasswordHasher::new(password.threads, password.queue))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
     if let Some((name, password)) = &config.admin {
-        match auth::accounts::create(&db, &hasher, name, password, Role::Admin).await {
-            Ok(()) => rocket::info!("created admin `{name}`"),
-            Err(ApiError::UsernameTaken) => {}
-            Err(e) => return Err(format!("cannot create admin `{name}`: {}", e.message())),
-        }
+        bootstrap_admin(&db, &hasher, name, password).await?;
     }
     Ok(State {
         codec: TokenCodec::new(&config.jwt_secret, &config.jwt_issuer, config.token_ttl),
         refresh_tokens: RefreshTokens::new(&config.jwt_secret),
-        throttle: LoginThrottle::new(config.throttle),
+        throttle: LoginThrottle::new(config.throttle, &config.jwt_secret),
         config,
         db,
         revocation,
@@ -151,4 +146,45 @@ async fn build_state(rocket: &Rocket<Build>) -> Result<State, String> {
         purge,
         metrics,
     })
+}
+
+/// Creates the configured admin on first start. An existing admin of that name is left as it is
+/// (the configured password is not applied: it may have been changed since). An existing user
+/// who is not an admin stops start-up: whoever signed up first under that name (perhaps a
+/// stranger, before the operator configured it) must not be silently taken for the admin, nor
+/// silently made one.
+async fn bootstrap_admin(
+    db: &Db,
+    hasher: &PasswordHasher,
+    name: &Username,
+    password: &Password,
+) -> Result<(), String> {
+    match auth::accounts::create(db, hasher, name, password, Role::Admin).await {
+        Ok(()) => {
+            rocket::info!("created admin `{name}`");
+            return Ok(());
+        }
+        Err(ApiError::UsernameTaken) => {}
+        Err(e) => return Err(format!("cannot create admin `{name}`: {}", e.message())),
+    }
+    let lookup = name.as_str().to_owned();
+    let existing = db
+        .run(move |conn| db::users::find(conn, &lookup))
+        .await
+        .map_err(|e| format!("cannot look up admin `{name}`: {e}"))?;
+    match existing.map(|user| Role::from_stored(&user.role)) {
+        Some(Role::Admin) => {
+            rocket::info!("admin `{name}` exists; admin_password is not applied to it");
+            Ok(())
+        }
+        Some(_) => Err(format!(
+            "admin_username `{name}` names an existing user who is not an admin; promote them \
+             (PATCH /api/users/{name} with {{\"role\":\"admin\"}}, as another admin) or set \
+             admin_username to another name"
+        )),
+        // Taken, then gone before the lookup (deleted meanwhile): not an admin either way.
+        None => Err(format!(
+            "admin_username `{name}` was taken and then removed during start-up; start again"
+        )),
+    }
 }

@@ -10,9 +10,9 @@ use time::OffsetDateTime;
 
 use uuid::Uuid;
 
-use super::password::PasswordHasher;
+use super::password::{HashError, PasswordHasher};
 use super::sessions::{self as session, Issued, SessionDeps};
-use super::throttle::LoginThrottle;
+use super::throttle::{Attempt, LoginThrottle};
 use crate::db::{sessions, to_db_time, users, Db};
 use crate::domain::{Password, Role, Username};
 use crate::error::ApiError;
@@ -26,10 +26,7 @@ pub async fn create(
     password: &Password,
     role: Role,
 ) -> Result<(), ApiError> {
-    let hash = hasher.hash(password).await.map_err(|e| {
-        rocket::error!("password hashing failed: {e}");
-        ApiError::Internal
-    })?;
+    let hash = hasher.hash(password).await.map_err(hashing_failed)?;
     let name = username.as_str().to_owned();
     let created_at = to_db_time(OffsetDateTime::now_utc());
     let created = db
@@ -52,6 +49,33 @@ pub async fn create(
     }
 }
 
+/// A sign-up from `addr`: counted per client key whatever its outcome (but given back when the
+/// server was too busy to try), then the account is created with the `user` role.
+pub async fn sign_up(
+    db: &Db,
+    hasher: &PasswordHasher,
+    throttle: &LoginThrottle,
+    addr: Option<IpAddr>,
+    username: &str,
+    password: String,
+) -> Result<Username, ApiError> {
+    let attempt = throttle
+        .begin_sign_up(addr, Instant::now())
+        .map_err(too_many)?;
+    let created = async {
+        let username = Username::parse(username).map_err(ApiError::Unprocessable)?;
+        let password = Password::parse(password).map_err(ApiError::Unprocessable)?;
+        create(db, hasher, &username, &password, Role::User).await?;
+        Ok(username)
+    }
+    .await;
+    match created {
+        Err(ApiError::Busy { .. } | ApiError::Unavailable) => throttle.cancel(attempt),
+        _ => throttle.succeeded(attempt),
+    }
+    created
+}
+
 /// The services a login needs.
 pub struct LoginDeps<'a> {
     pub hasher: &'a PasswordHasher,
@@ -59,15 +83,28 @@ pub struct LoginDeps<'a> {
     pub sessions: SessionDeps<'a>,
 }
 
-/// Checks the throttle, then the password (an unknown user costs one argon2 verification too,
-/// and fails with the same error), and starts a session.
+/// A login: the new session, and a new device cookie value for the browser.
+pub struct LoggedIn {
+    pub issued: Issued,
+    pub device: String,
+}
+
+/// Who is logging in from where: the client's address and the device cookie it presented.
+pub struct Client<'a> {
+    pub addr: Option<IpAddr>,
+    pub device: Option<&'a str>,
+    pub user_agent: String,
+}
+
+/// Checks the throttle (on the device's own budget when `client` presents a device cookie for
+/// `username`), then the password (an unknown user costs one argon2 verification too, and fails
+/// with the same error), and starts a session.
 pub async fn login(
     deps: LoginDeps<'_>,
     username: &str,
     password: &str,
-    addr: Option<IpAddr>,
-    user_agent: String,
-) -> Result<Issued, ApiError> {
+    client: Client<'_>,
+) -> Result<LoggedIn, ApiError> {
     // A name that cannot exist is looked up as nobody: same path, same cost. Such names share
     // one throttle bucket, so junk input cannot grow the throttle's memory.
     let lookup = Username::parse(username).ok();
@@ -76,38 +113,59 @@ pub async fn login(
         .map(Username::as_str)
         .unwrap_or_default()
         .to_owned();
-    let user = throttled(deps.throttle, &bucket, addr, async {
+    let attempt = deps
+        .throttle
+        .begin_login(&bucket, client.addr, client.device, Instant::now())
+        .map_err(too_many)?;
+    let user = judged(deps.throttle, attempt, async {
         verify(deps.sessions.db, deps.hasher, lookup, password).await
     })
     .await?;
-    session::start(
+    let issued = session::start(
         &deps.sessions,
         &user.username,
         Role::from_stored(&user.role),
-        user_agent,
+        client.user_agent,
     )
-    .await
+    .await?;
+    Ok(LoggedIn {
+        issued,
+        device: deps.throttle.device_cookie(&user.username),
+    })
 }
 
-/// Runs a password check under the failed-login throttle: refused at once while `bucket` or
-/// `addr` is locked out; a wrong password counts as a failure.
-async fn throttled<T>(
+fn too_many(wait: std::time::Duration) -> ApiError {
+    ApiError::TooManyRequests {
+        retry_after_secs: wait.as_secs().max(1),
+    }
+}
+
+/// The answer for a hashing job that did not run: a full queue is 503 with `Retry-After`.
+fn hashing_failed(e: HashError) -> ApiError {
+    match e {
+        HashError::Busy => ApiError::Busy {
+            retry_after_secs: 1,
+        },
+        e => {
+            rocket::error!("password hashing failed: {e}");
+            ApiError::Internal
+        }
+    }
+}
+
+/// Settles an admitted attempt by the outcome of its password check: a wrong password counts
+/// as a failure; any other error (a full hashing queue, the store down) tells nothing about
+/// the password and is given back.
+async fn judged<T>(
     throttle: &LoginThrottle,
-    bucket: &str,
-    addr: Option<IpAddr>,
+    attempt: Attempt,
     check: impl std::future::Future<Output = Result<T, ApiError>>,
 ) -> Result<T, ApiError> {
-    if let Err(wait) = throttle.begin(bucket, addr, Instant::now()) {
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: wait.as_secs().max(1),
-        });
-    }
     let outcome = check.await;
     match &outcome {
-        Ok(_) => throttle.succeeded(bucket, addr),
+        Ok(_) => throttle.succeeded(attempt),
         Err(ApiError::InvalidCredentials) => {}
-        // The store or the hasher failed: that attempt tells nothing about the password.
-        Err(_) => throttle.cancel(bucket, addr),
+        Err(_) => throttle.cancel(attempt),
     }
     outcome
 }
@@ -128,22 +186,23 @@ async fn verify(
     let verified = hasher
         .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
         .await
-        .map_err(|e| {
-            rocket::error!("password verification failed: {e}");
-            ApiError::Internal
-        })?;
+        .map_err(hashing_failed)?;
     user.filter(|_| verified)
         .ok_or(ApiError::InvalidCredentials)
 }
 
-/// The caller of a password change: who, and the session that goes on.
+/// The caller of a password change: who, the session that goes on, and the token presented.
 pub struct Caller<'a> {
     pub username: &'a str,
     pub sid: Option<Uuid>,
+    /// The token's id: counts failures in place of a session id for tokens without one.
+    pub jti: Uuid,
 }
 
 /// Changes the caller's password, ends every other session of theirs in the same transaction,
-/// and re-issues the caller's access token (the cut-off refuses the one it presented).
+/// and re-issues the caller's access token (the cut-off refuses the one it presented). Wrong
+/// current passwords count per session and per client key, never on the username: a session
+/// holder must not be able to lock the owner's logins.
 pub async fn change_password(
     deps: LoginDeps<'_>,
     revocation: &Revocation,
@@ -154,14 +213,16 @@ pub async fn change_password(
 ) -> Result<PasswordChanged, ApiError> {
     let new = Password::parse(new).map_err(ApiError::Unprocessable)?;
     let lookup = Username::parse(caller.username).ok();
-    let user = throttled(deps.throttle, caller.username, addr, async {
+    let session = caller.sid.unwrap_or(caller.jti);
+    let attempt = deps
+        .throttle
+        .begin_password_change(session, addr, Instant::now())
+        .map_err(too_many)?;
+    let user = judged(deps.throttle, attempt, async {
         verify(deps.sessions.db, deps.hasher, lookup, current).await
     })
     .await?;
-    let hash = deps.hasher.hash(&new).await.map_err(|e| {
-        rocket::error!("password hashing failed: {e}");
-        ApiError::Internal
-    })?;
+    let hash = deps.hasher.hash(&new).await.map_err(hashing_failed)?;
     let now = OffsetDateTime::now_utc();
     let access_until =
         to_db_time(now + time::Duration::seconds(deps.sessions.codec.ttl().as_secs() as i64));

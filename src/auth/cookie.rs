@@ -1,4 +1,4 @@
-//! The only place the `jwt` and `refresh` cookies' attributes are set and cleared.
+//! The only place the `jwt`, `refresh` and `device` cookies' attributes are set and cleared.
 //!
 //! Rocket's `CookieJar::add` would default to `SameSite=Strict` without `HttpOnly`, and `Secure`
 //! only under its own TLS, so every attribute is set here explicitly. The clearing cookie carries
@@ -15,6 +15,11 @@ pub const COOKIE_NAME: &str = "jwt";
 pub const REFRESH_COOKIE_NAME: &str = "refresh";
 /// The refresh cookie goes only to the refresh route, never with ordinary requests.
 pub const REFRESH_PATH: &str = "/refresh";
+pub const DEVICE_COOKIE_NAME: &str = "device";
+/// The device cookie matters only to the login throttle: it goes to the login route alone.
+pub const DEVICE_PATH: &str = "/authenticate";
+/// A browser stays known for a year after its last successful login.
+const DEVICE_MAX_AGE: time::Duration = time::Duration::days(365);
 
 /// What sets one cookie apart from the other: name, path and `SameSite`.
 struct Kind {
@@ -33,6 +38,13 @@ const ACCESS: Kind = Kind {
 const REFRESH: Kind = Kind {
     name: REFRESH_COOKIE_NAME,
     path: REFRESH_PATH,
+    same_site: Some(SameSite::Strict),
+};
+
+/// The device cookie (see [`super::device`]): never sent cross-site, outlives sessions.
+const DEVICE: Kind = Kind {
+    name: DEVICE_COOKIE_NAME,
+    path: DEVICE_PATH,
     same_site: Some(SameSite::Strict),
 };
 
@@ -81,6 +93,12 @@ pub fn refresh(token: String, ttl: Duration, settings: CookieSettings) -> Cookie
 /// A cookie that makes the browser drop the refresh cookie at once.
 pub fn clearing_refresh(settings: CookieSettings) -> Cookie<'static> {
     clearing_of(&REFRESH, settings)
+}
+
+/// The device cookie holding `value`: "this browser logged in as ..." (it is not cleared at
+/// logout: the browser stays known, which is the point).
+pub fn device(value: String, settings: CookieSettings) -> Cookie<'static> {
+    build(&DEVICE, value, DEVICE_MAX_AGE, settings)
 }
 
 /// Sets both cookies of a session: the access token for every route, the refresh token for

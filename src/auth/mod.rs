@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod claims;
 pub mod cookie;
+pub mod device;
 pub mod guard;
 pub mod origin;
 pub mod password;

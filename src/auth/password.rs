@@ -4,6 +4,9 @@
 //! The threads are fixed in number (so at most that many 19 MiB work areas exist, and the
 //! allocator keeps at most that many for reuse) and run at a lower scheduling priority (nice
 //! +10), so that a burst of logins slows other logins, not the guard on every protected request.
+//! The queue in front of them is bounded: when it is full a request is refused at once
+//! ([`HashError::Busy`], answered 503 with `Retry-After`), so a flood sheds load instead of
+//! delaying every later login without limit.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -26,12 +29,15 @@ pub enum HashError {
     Argon2(argon2::password_hash::Error),
     #[error("hashing task failed: {0}")]
     Task(String),
+    /// Every thread is busy and the queue is full: says nothing about the password.
+    #[error("the password hashing queue is full")]
+    Busy,
 }
 
 type Job = Box<dyn FnOnce() + Send>;
 
-fn spawn_workers(n: usize) -> Result<mpsc::Sender<Job>, HashError> {
-    let (jobs, queue) = mpsc::channel::<Job>();
+fn spawn_workers(n: usize, waiting: usize) -> Result<mpsc::SyncSender<Job>, HashError> {
+    let (jobs, queue) = mpsc::sync_channel::<Job>(waiting);
     let queue = Arc::new(Mutex::new(queue));
     for i in 0..n {
         let queue = queue.clone();
@@ -63,7 +69,7 @@ fn spawn_workers(n: usize) -> Result<mpsc::Sender<Job>, HashError> {
 /// Hashes and verifies passwords; verifying for an unknown user costs the same as for a known one.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::SyncSender<Job>,
     /// A hash of a random password, verified against when the user does not exist.
     dummy_hash: Arc<str>,
     /// Argon2 verifications run so far: shows that every login attempt pays the same cost.
@@ -95,12 +101,13 @@ fn verify_blocking(password: &str, phc: &str) -> bool {
 }
 
 impl PasswordHasher {
-    /// Builds the hasher; runs one hash (the dummy), so call it off the async workers.
-    pub fn new(max_concurrent: usize) -> Result<Self, HashError> {
+    /// Builds the hasher with `max_concurrent` threads and room for `queue` waiting jobs; runs
+    /// one hash (the dummy), so call it off the async workers.
+    pub fn new(max_concurrent: usize, queue: usize) -> Result<Self, HashError> {
         use rand::distributions::{Alphanumeric, DistString};
         let random = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 32);
         Ok(Self {
-            jobs: spawn_workers(max_concurrent.max(1))?,
+            jobs: spawn_workers(max_concurrent.max(1), queue.max(1))?,
             dummy_hash: hash_blocking(&random)?.into(),
             verifications: Arc::new(AtomicU64::new(0)),
         })
@@ -137,11 +144,17 @@ impl PasswordHasher {
         f: impl FnOnce() -> R + Send + 'static,
     ) -> Result<R, HashError> {
         let (done, result) = oneshot::channel();
+        // Never waits for room: a full queue is refused at once.
         self.jobs
-            .send(Box::new(move || {
+            .try_send(Box::new(move || {
                 let _ = done.send(f());
             }))
-            .map_err(|_| HashError::Task("the hashing threads have stopped".into()))?;
+            .map_err(|e| match e {
+                mpsc::TrySendError::Full(_) => HashError::Busy,
+                mpsc::TrySendError::Disconnected(_) => {
+                    HashError::Task("the hashing threads have stopped".into())
+                }
+            })?;
         result
             .await
             .map_err(|_| HashError::Task("a hashing thread failed".into()))
@@ -163,7 +176,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn hashing_runs_on_its_own_threads_at_a_lower_priority_than_requests() {
-        let hasher = PasswordHasher::new(2).expect("hasher");
+        let hasher = PasswordHasher::new(2, 4).expect("hasher");
         use crate::background::tests::nice;
         let caller = nice().expect("caller's nice value");
         let (name, hashing) = hasher
@@ -175,6 +188,34 @@ mod tests {
             hashing.expect("nice value") > caller,
             "priority not lowered"
         );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_refused_at_once_and_frees_up_when_the_thread_does() {
+        use std::time::Duration;
+        use tokio::time::timeout;
+        let hasher = PasswordHasher::new(1, 1).expect("hasher");
+        let (started, is_started) = mpsc::channel();
+        let (release, wait) = mpsc::channel::<()>();
+        let mut first = Box::pin(hasher.blocking(move || {
+            let _ = started.send(());
+            let _ = wait.recv();
+        }));
+        // One poll submits the job; the thread takes it and blocks until released.
+        assert!(timeout(Duration::ZERO, &mut first).await.is_err());
+        is_started.recv().expect("the thread took the first job");
+        let mut queued = Box::pin(hasher.blocking(|| 2));
+        assert!(
+            timeout(Duration::ZERO, &mut queued).await.is_err(),
+            "queued"
+        );
+        // The thread is busy and the queue full: refused on the first poll, without waiting.
+        let third = timeout(Duration::ZERO, hasher.blocking(|| 3)).await;
+        assert!(matches!(third, Ok(Err(HashError::Busy))), "{third:?}");
+        release.send(()).expect("release");
+        first.await.expect("first ran");
+        assert_eq!(queued.await.expect("queued ran"), 2);
+        assert_eq!(hasher.blocking(|| 4).await.expect("room again"), 4);
     }
 
     #[test]

@@ -24,14 +24,8 @@ pub struct RefreshTokens {
 
 impl RefreshTokens {
     pub fn new(secret: &Secret) -> Self {
-        // A key of its own, so that the JWT key is never used for anything but JWTs.
-        let mut derive =
-            Hmac::<Sha256>::new_from_slice(secret.expose()).expect("HMAC takes keys of any length");
-        derive.update(b"jwt-blacklist/refresh-successor/v1");
-        let key = derive.finalize().into_bytes();
         Self {
-            successor_key: Hmac::<Sha256>::new_from_slice(&key)
-                .expect("HMAC takes keys of any length"),
+            successor_key: secret.derived_hmac(b"jwt-blacklist/refresh-successor/v1"),
         }
     }
 

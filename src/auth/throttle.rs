@@ -1,180 +1,275 @@
-//! Failed-login throttle: after too many failures within a window, for one username or one
-//! client address, logins answer 429 until the window ends. Kept in memory per instance.
+//! Password-guessing throttle, built so that a stranger cannot turn it against an account's
+//! owner. Kept in memory per instance.
 //!
-//! Hand-written rather than a rate-limiter crate: those count every attempt, while this counts
-//! failures only (a user who logs in successfully is never slowed) and must be checked before
-//! the password is verified, without consuming anything.
+//! A login is judged in one of two ways (OWASP, "Slow down online guessing attacks with device
+//! cookies"):
+//! - **Trusted**: the browser presents a valid device cookie for the username (see
+//!   [`super::device`]). Its failures count on that device alone, and only that device's lockout
+//!   refuses it: nothing other clients do to the username, or from its address, stops it.
+//! - **Untrusted**: anyone else. Failures count per client key (an IPv4 address, or an IPv6 /64,
+//!   which one subscriber usually holds whole), per (username, client key), and per username
+//!   for all untrusted clients together. The per-username lockout stays, as OWASP keeps it: it
+//!   is what bounds guessing at one account from a botnet of many addresses. Strangers can
+//!   exhaust it, but it then refuses only untrusted clients; the owner's browsers go on.
+//!
+//! A password change counts per session and per client key, never on the username, so a
+//! session holder cannot lock the owner's logins. Sign-up counts every attempt per client key.
+//!
+//! Every table is a fixed-capacity LRU map under its own mutex, held for one O(1) step: memory
+//! is bounded whatever the key space, windows expire lazily when their key is touched, and
+//! nothing ever sweeps a table. An attacker flushing a key out of a table must first fail that
+//! many times elsewhere, each failure paying an argon2 verification.
+//!
+//! Attempts count before their outcome is known, so parallel guesses cannot slip past a limit;
+//! a success or an error that says nothing about the password gives the attempt back.
 
-use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::num::NonZeroUsize;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::config::ThrottleSettings;
+use lru::LruCache;
+use uuid::Uuid;
 
-/// Past this many tracked keys, expired windows are swept on the next failure.
-const SWEEP_AT: usize = 10_000;
+use super::device::{DeviceKey, Nonce};
+use crate::config::{Secret, ThrottleSettings};
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
-    User(String),
-    Addr(IpAddr),
+/// Who a client is, for counting: its IPv4 address, or the /64 prefix of its IPv6 address (an
+/// IPv4-mapped IPv6 address is its IPv4 address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    V4(std::net::Ipv4Addr),
+    V6Prefix(u64),
 }
+
+impl ClientKey {
+    pub fn of(addr: IpAddr) -> Self {
+        match addr {
+            IpAddr::V4(v4) => Self::V4(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self::V4(v4),
+                None => Self::V6Prefix((u128::from(v6) >> 64) as u64),
+            },
+        }
+    }
+}
+
+/// One count an attempt took, so that its outcome can settle it.
+#[derive(Debug, Clone)]
+enum Counted {
+    Client(ClientKey),
+    UserClient(String, Option<ClientKey>),
+    Untrusted(String),
+    Device(Nonce),
+    Session(Uuid),
+    SignUp(ClientKey),
+}
+
+/// An admitted attempt: settle it with [`LoginThrottle::succeeded`] or
+/// [`LoginThrottle::cancel`]; a failure needs nothing (its counts stand).
+#[derive(Debug)]
+#[must_use]
+pub struct Attempt(Vec<Counted>);
 
 #[derive(Debug, Clone, Copy)]
 struct Window {
     started: Instant,
-    failures: u32,
+    count: u32,
 }
 
-pub struct LoginThrottle {
-    settings: ThrottleSettings,
-    windows: Mutex<HashMap<Key, Window>>,
+/// SipHash with a random key: the keys (usernames, addresses) are chosen by clients.
+type Lru<K> = LruCache<K, Window, RandomState>;
+
+/// Counts per key within a window, at most `capacity` keys (the least recently used go).
+struct Table<K: Hash + Eq> {
+    max: u32,
+    entries: Mutex<Lru<K>>,
 }
 
-impl LoginThrottle {
-    pub fn new(settings: ThrottleSettings) -> Self {
+impl<K: Hash + Eq> Table<K> {
+    fn new(max: u32, capacity: NonZeroUsize) -> Self {
         Self {
-            settings,
-            windows: Mutex::new(HashMap::new()),
+            max: max.max(1),
+            entries: Mutex::new(LruCache::with_hasher(capacity, RandomState::new())),
         }
     }
 
-    /// Counts an attempt as a failure before the password is checked, so that parallel guesses
-    /// cannot all slip past the limit; [`Self::succeeded`] takes it back. `Err(retry_after)`
-    /// when the username or the address is locked out at `now`.
-    pub fn begin(&self, user: &str, addr: Option<IpAddr>, now: Instant) -> Result<(), Duration> {
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        let window = self.settings.window;
-        let mut wait = Duration::ZERO;
-        for (key, max) in self.keys(user, addr) {
-            if let Some(w) = windows.get(&key) {
-                let end = w.started + window;
-                if w.failures >= max && end > now {
-                    wait = wait.max(end - now);
-                }
-            }
-        }
-        if !wait.is_zero() {
-            return Err(wait);
-        }
-        if windows.len() >= SWEEP_AT {
-            windows.retain(|_, w| w.started + window > now);
-        }
-        for (key, _) in self.keys(user, addr) {
-            let w = windows.entry(key).or_insert(Window {
+    fn lock(&self) -> MutexGuard<'_, Lru<K>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts one attempt on `key`, or `Err(wait)` while it is at its limit.
+    fn admit(&self, key: K, window: Duration, now: Instant) -> Result<(), Duration> {
+        let mut entries = self.lock();
+        let w = entries.get_or_insert_mut(key, || Window {
+            started: now,
+            count: 0,
+        });
+        if w.started + window <= now {
+            *w = Window {
                 started: now,
-                failures: 0,
-            });
-            if w.started + window <= now {
-                *w = Window {
-                    started: now,
-                    failures: 0,
-                };
-            }
-            w.failures += 1;
+                count: 0,
+            };
         }
+        if w.count >= self.max {
+            return Err((w.started + window).saturating_duration_since(now));
+        }
+        w.count += 1;
         Ok(())
     }
 
-    /// A correct password clears the username's count, and gives the address back the attempt
-    /// (not its earlier failures: one account's success must not reset guessing at others).
-    pub fn succeeded(&self, user: &str, addr: Option<IpAddr>) {
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        windows.remove(&Key::User(user.to_owned()));
-        if let Some(w) = addr.and_then(|a| windows.get_mut(&Key::Addr(a))) {
-            w.failures = w.failures.saturating_sub(1);
+    fn give_back(&self, key: &K) {
+        if let Some(w) = self.lock().peek_mut(key) {
+            w.count = w.count.saturating_sub(1);
+        }
+    }
+
+    fn clear(&self, key: &K) {
+        self.lock().pop(key);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+pub struct LoginThrottle {
+    window: Duration,
+    devices_key: DeviceKey,
+    clients: Table<ClientKey>,
+    user_clients: Table<(String, Option<ClientKey>)>,
+    untrusted: Table<String>,
+    devices: Table<Nonce>,
+    sessions: Table<Uuid>,
+    sign_ups: Table<ClientKey>,
+}
+
+impl LoginThrottle {
+    pub fn new(settings: ThrottleSettings, secret: &Secret) -> Self {
+        let cap = settings.capacity;
+        Self {
+            window: settings.window,
+            devices_key: DeviceKey::new(secret),
+            clients: Table::new(settings.max_failures_per_ip, cap),
+            user_clients: Table::new(settings.max_failures_per_user, cap),
+            untrusted: Table::new(settings.max_untrusted_failures_per_user, cap),
+            devices: Table::new(settings.max_failures_per_user, cap),
+            sessions: Table::new(settings.max_failures_per_user, cap),
+            sign_ups: Table::new(settings.signup_max_per_ip, cap),
+        }
+    }
+
+    /// Admits a login attempt for `user`, trusted when `device` is a valid device cookie for
+    /// `user`; `Err(retry_after)` while the budget it counts on is spent.
+    pub fn begin_login(
+        &self,
+        user: &str,
+        addr: Option<IpAddr>,
+        device: Option<&str>,
+        now: Instant,
+    ) -> Result<Attempt, Duration> {
+        if let Some(nonce) = device.and_then(|d| self.devices_key.verify(d, user)) {
+            return self.admit(vec![Counted::Device(nonce)], now);
+        }
+        let client = addr.map(ClientKey::of);
+        let mut counts: Vec<Counted> = client.map(Counted::Client).into_iter().collect();
+        counts.push(Counted::UserClient(user.to_owned(), client));
+        counts.push(Counted::Untrusted(user.to_owned()));
+        self.admit(counts, now)
+    }
+
+    /// Admits a password check by the holder of session `session` (never counted on the
+    /// username: see the module doc).
+    pub fn begin_password_change(
+        &self,
+        session: Uuid,
+        addr: Option<IpAddr>,
+        now: Instant,
+    ) -> Result<Attempt, Duration> {
+        let client = addr.map(|a| Counted::Client(ClientKey::of(a)));
+        let counts = client.into_iter().chain([Counted::Session(session)]);
+        self.admit(counts.collect(), now)
+    }
+
+    /// Admits a sign-up: every attempt counts, whatever its outcome. Clients without an address
+    /// (in-process tests) are not counted.
+    pub fn begin_sign_up(&self, addr: Option<IpAddr>, now: Instant) -> Result<Attempt, Duration> {
+        let counts = addr.map(|a| Counted::SignUp(ClientKey::of(a)));
+        self.admit(counts.into_iter().collect(), now)
+    }
+
+    /// A new device cookie value for a browser that just logged in as `user`.
+    pub fn device_cookie(&self, user: &str) -> String {
+        self.devices_key.issue(user)
+    }
+
+    /// The password was right: the per-account counts of this client are cleared, and the
+    /// shared ones (address, username, sign-ups) keep the others' failures and lose only this
+    /// attempt (one account's success must not reset guessing at others).
+    pub fn succeeded(&self, attempt: Attempt) {
+        for counted in &attempt.0 {
+            match counted {
+                Counted::UserClient(..) | Counted::Device(_) | Counted::Session(_) => {
+                    self.settle(counted, true)
+                }
+                Counted::Client(_) | Counted::Untrusted(_) => self.settle(counted, false),
+                Counted::SignUp(_) => {}
+            }
         }
     }
 
     /// Gives back an attempt whose outcome was an error, not a verdict on the password.
-    pub fn cancel(&self, user: &str, addr: Option<IpAddr>) {
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        for (key, _) in self.keys(user, addr) {
-            if let Some(w) = windows.get_mut(&key) {
-                w.failures = w.failures.saturating_sub(1);
-            }
+    pub fn cancel(&self, attempt: Attempt) {
+        for counted in &attempt.0 {
+            self.settle(counted, false);
         }
     }
 
-    fn keys(&self, user: &str, addr: Option<IpAddr>) -> impl Iterator<Item = (Key, u32)> {
-        let user = (
-            Key::User(user.to_owned()),
-            self.settings.max_failures_per_user,
-        );
-        let addr = addr.map(|a| (Key::Addr(a), self.settings.max_failures_per_ip));
-        std::iter::once(user).chain(addr)
+    /// Counts each of `counts` in turn; when one is at its limit, gives back those already
+    /// taken. Each table is locked for its own step only.
+    fn admit(&self, counts: Vec<Counted>, now: Instant) -> Result<Attempt, Duration> {
+        let w = self.window;
+        for (i, counted) in counts.iter().enumerate() {
+            let admitted = match counted {
+                Counted::Client(k) => self.clients.admit(*k, w, now),
+                Counted::UserClient(u, k) => self.user_clients.admit((u.clone(), *k), w, now),
+                Counted::Untrusted(u) => self.untrusted.admit(u.clone(), w, now),
+                Counted::Device(n) => self.devices.admit(*n, w, now),
+                Counted::Session(s) => self.sessions.admit(*s, w, now),
+                Counted::SignUp(k) => self.sign_ups.admit(*k, w, now),
+            };
+            if let Err(wait) = admitted {
+                for taken in &counts[..i] {
+                    self.settle(taken, false);
+                }
+                return Err(wait.max(Duration::from_secs(1)));
+            }
+        }
+        Ok(Attempt(counts))
+    }
+
+    /// Clears the key of `counted`, or gives back its one attempt.
+    fn settle(&self, counted: &Counted, clear: bool) {
+        fn apply<K: Hash + Eq>(table: &Table<K>, key: &K, clear: bool) {
+            if clear {
+                table.clear(key)
+            } else {
+                table.give_back(key)
+            }
+        }
+        match counted {
+            Counted::Client(k) => apply(&self.clients, k, clear),
+            Counted::UserClient(u, k) => apply(&self.user_clients, &(u.clone(), *k), clear),
+            Counted::Untrusted(u) => apply(&self.untrusted, u, clear),
+            Counted::Device(n) => apply(&self.devices, n, clear),
+            Counted::Session(s) => apply(&self.sessions, s, clear),
+            Counted::SignUp(k) => apply(&self.sign_ups, k, clear),
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn throttle() -> LoginThrottle {
-        LoginThrottle::new(ThrottleSettings {
-            max_failures_per_user: 3,
-            max_failures_per_ip: 5,
-            window: Duration::from_secs(60),
-        })
-    }
-
-    #[test]
-    fn a_username_is_locked_after_the_limit_until_the_window_ends() {
-        let t = throttle();
-        let start = Instant::now();
-        for _ in 0..3 {
-            assert!(t.begin("bob", None, start).is_ok());
-        }
-        let wait = t
-            .begin("bob", None, start + Duration::from_secs(10))
-            .expect_err("locked");
-        assert_eq!(wait, Duration::from_secs(50));
-        assert!(t.begin("carol", None, start).is_ok());
-        assert!(t
-            .begin("bob", None, start + Duration::from_secs(61))
-            .is_ok());
-    }
-
-    #[test]
-    fn attempts_count_before_their_outcome_is_known() {
-        let t = throttle();
-        let now = Instant::now();
-        // Three guesses in flight at once: the fourth is refused before any of them finishes.
-        let admitted = (0..4).filter(|_| t.begin("bob", None, now).is_ok()).count();
-        assert_eq!(admitted, 3);
-    }
-
-    #[test]
-    fn one_address_is_locked_across_usernames() {
-        let t = throttle();
-        let addr: IpAddr = [10, 0, 0, 1].into();
-        let now = Instant::now();
-        for i in 0..5 {
-            assert!(t.begin(&format!("user{i}"), Some(addr), now).is_ok());
-        }
-        assert!(t.begin("someone-else", Some(addr), now).is_err());
-        assert!(t
-            .begin("someone-else", Some([10, 0, 0, 2].into()), now)
-            .is_ok());
-    }
-
-    #[test]
-    fn success_clears_the_username_and_returns_only_its_own_attempt_to_the_address() {
-        let t = throttle();
-        let addr: IpAddr = [10, 0, 0, 1].into();
-        let now = Instant::now();
-        for _ in 0..3 {
-            assert!(t.begin("bob", Some(addr), now).is_ok());
-        }
-        assert!(t.begin("carol", Some(addr), now).is_ok());
-        t.succeeded("carol", Some(addr));
-        assert!(t.begin("bob", None, now).is_err(), "bob's failures stand");
-        t.succeeded("bob", None);
-        assert!(t.begin("bob", None, now).is_ok());
-        // The address keeps bob's 3 failures (carol's attempt was given back): 2 more fit in 5.
-        assert!(t.begin("dave", Some(addr), now).is_ok());
-        assert!(t.begin("erin", Some(addr), now).is_ok());
-        assert!(t.begin("frank", Some(addr), now).is_err());
-    }
-}
+mod tests;

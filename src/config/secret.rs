@@ -1,6 +1,11 @@
-//! The signing secret and the lenient reading of secrets from the environment.
+//! The signing secret and the reading of secrets from the environment as the exact text set.
 
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fmt;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use super::ConfigError;
 
@@ -36,6 +41,18 @@ impl Secret {
 
     pub fn expose(&self) -> &[u8] {
         &self.0
+    }
+
+    /// An HMAC-SHA-256 key of its own for one purpose, named by `label`, derived from the
+    /// secret: the JWT key itself is never used for anything but JWTs, and a value signed for
+    /// one purpose cannot pass for another.
+    pub fn derived_hmac(&self, label: &[u8]) -> Hmac<Sha256> {
+        let mut derive = Hmac::<Sha256>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        derive.update(label);
+        let key = derive.finalize().into_bytes();
+        Hmac::<Sha256>::new_from_slice(&key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
     }
 }
 
@@ -92,6 +109,69 @@ pub(super) mod lenient {
     }
 }
 
+/// Settings whose `ROCKET_*` variables are read as their exact text. Figment's `Env` provider
+/// parses values (`00123456789` becomes the number 123456789, `true` a boolean, `"x"` loses its
+/// quotes, `[a]` becomes an array), so a password or secret set that way would silently differ
+/// from the one the operator typed.
+pub(super) const TEXT_KEYS: &[&str] = &[
+    "jwt_secret",
+    "admin_username",
+    "admin_password",
+    "metrics_token",
+    "database_url",
+    "jwt_issuer",
+];
+
+/// The figment key that lists the variables of [`TEXT_KEYS`] that are not valid UTF-8, so that
+/// validation stops start-up naming them (a provider error would make Rocket panic instead).
+pub(super) const NOT_UTF8_KEY: &str = "environment_not_utf8";
+
+/// The [`TEXT_KEYS`] among `vars` (environment variables), read as text.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct TextVars {
+    /// Setting name (lowercase) to its value, exactly as set.
+    pub values: BTreeMap<String, String>,
+    /// Names of the variables that are not valid UTF-8, as given.
+    pub not_utf8: Vec<String>,
+}
+
+/// Picks the variables named `<prefix><key>` for each of [`TEXT_KEYS`], with figment's rule for
+/// names: the prefix and the key compared without case, the key trimmed. Later variables win, as
+/// in figment.
+pub(super) fn text_vars(
+    prefix: &str,
+    vars: impl IntoIterator<Item = (OsString, OsString)>,
+) -> TextVars {
+    let mut found = TextVars::default();
+    for (name, value) in vars {
+        let name = name.to_string_lossy();
+        let Some(key) = strip_prefix_ignoring_case(name.trim(), prefix) else {
+            continue;
+        };
+        let key = key.trim().to_ascii_lowercase();
+        if !TEXT_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        match value.into_string() {
+            Ok(text) => {
+                found.not_utf8.retain(|n| !n.eq_ignore_ascii_case(&name));
+                found.values.insert(key, text);
+            }
+            Err(_) => {
+                found.values.remove(&key);
+                found.not_utf8.push(name.into_owned());
+            }
+        }
+    }
+    found
+}
+
+fn strip_prefix_ignoring_case<'a>(name: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = name.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &name[prefix.len()..])
+}
+
 /// A fixed secret for unit tests in other modules.
 #[cfg(test)]
 pub(crate) fn tests_secret() -> Secret {
@@ -106,6 +186,57 @@ mod tests {
     fn the_secret_is_redacted_in_debug_output() {
         let secret = Secret(b"0123456789abcdef0123456789abcdef".to_vec());
         assert!(!format!("{secret:?}").contains("0123"));
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
+    #[test]
+    fn secrets_are_read_as_the_exact_text_set() {
+        let found = text_vars(
+            "ROCKET_",
+            vars(&[
+                ("ROCKET_ADMIN_PASSWORD", "00123456789"),
+                ("rocket_jwt_secret", " \"quoted\" true "),
+                ("ROCKET_Metrics_Token", "[1, 2]"),
+                ("ROCKET_PORT", "8000"),
+                ("OTHER_ADMIN_USERNAME", "x"),
+                ("ROCKET_", "x"),
+            ]),
+        );
+        let expected: BTreeMap<String, String> = [
+            ("admin_password", "00123456789"),
+            ("jwt_secret", " \"quoted\" true "),
+            ("metrics_token", "[1, 2]"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        assert_eq!(found.values, expected);
+        assert!(found.not_utf8.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_secret_that_is_not_utf8_is_named_not_guessed() {
+        use std::os::unix::ffi::OsStringExt;
+        let found = text_vars(
+            "ROCKET_",
+            [
+                ("ROCKET_ADMIN_USERNAME".into(), "admin".into()),
+                (
+                    "ROCKET_ADMIN_PASSWORD".into(),
+                    OsString::from_vec(b"pass\xffword".to_vec()),
+                ),
+                ("ROCKET_LOG_LEVEL".into(), OsString::from_vec(vec![0xff])),
+            ],
+        );
+        assert_eq!(found.not_utf8, ["ROCKET_ADMIN_PASSWORD"]);
+        assert_eq!(found.values.keys().collect::<Vec<_>>(), ["admin_username"]);
     }
 
     #[test]

@@ -11,9 +11,11 @@ use rocket::{post, routes, Route, State};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::openapi::errors::{CrossOrigin, ErrorBody, NotJson, Throttled, TooLarge, Unavailable};
+use super::openapi::errors::{
+    CrossOrigin, ErrorBody, NotJson, Throttled, TooLarge, Unavailable, UnavailableOrBusy,
+};
 use super::{body, JsonBody};
-use crate::auth::accounts::{self, LoginDeps};
+use crate::auth::accounts::{self, Client, LoginDeps};
 use crate::auth::claims::{Claims, TokenCodec};
 use crate::auth::cookie;
 use crate::auth::origin::SameOrigin;
@@ -87,10 +89,13 @@ pub(super) fn session_deps<'a>(
     }
 }
 
-/// Log in: a new session, and the `jwt` and `refresh` cookies.
+/// Log in: a new session, and the `jwt`, `refresh` and `device` cookies.
 ///
-/// An unknown user and a wrong password get the same answer; repeated failures for a user or
-/// from an address are refused for a while (429).
+/// An unknown user and a wrong password get the same answer. Repeated failures are refused for
+/// a while (429): from one client on a username, from one address (an IPv6 /64), or from all
+/// clients without a device cookie for the username together. A browser presenting the
+/// `device` cookie of an earlier login as that username counts on its own budget only, so
+/// strangers' failures cannot lock it out. 503 at once when the password hashing queue is full.
 #[expect(
     clippy::too_many_arguments,
     reason = "Rocket injects each service as its own guard"
@@ -100,14 +105,14 @@ pub(super) fn session_deps<'a>(
     request_body = Credentials,
     responses(
         (status = 200, description = "Logged in: a new session.", body = LoggedIn,
-            headers(("Set-Cookie" = String, description = "Two cookies: `jwt=<access token>; HttpOnly; SameSite=<cookie_same_site>; Path=/; Max-Age=<token_ttl>` and `refresh=<refresh token>; HttpOnly; SameSite=Strict; Path=/refresh; Max-Age=<refresh_ttl>`, both `Secure` when `cookie_secure` is set."))),
+            headers(("Set-Cookie" = String, description = "Three cookies: `jwt=<access token>; HttpOnly; SameSite=<cookie_same_site>; Path=/; Max-Age=<token_ttl>`, `refresh=<refresh token>; HttpOnly; SameSite=Strict; Path=/refresh; Max-Age=<refresh_ttl>` and `device=<signed device id>; HttpOnly; SameSite=Strict; Path=/authenticate; Max-Age=31536000`, all `Secure` when `cookie_secure` is set."))),
         (status = 400, response = NotJson),
         (status = 401, description = "Unknown user or wrong password (`invalid_credentials`).", body = ErrorBody),
         (status = 403, response = CrossOrigin),
         (status = 413, response = TooLarge),
         (status = 422, description = "The body lacks `username` or `password`, or a field is not a string (`unprocessable_entity`).", body = ErrorBody),
         (status = 429, response = Throttled),
-        (status = 503, response = Unavailable),
+        (status = 503, response = UnavailableOrBusy),
     ),
 )]
 #[post("/authenticate", data = "<data>")]
@@ -131,10 +136,20 @@ async fn authenticate(
         throttle,
         sessions: session_deps(config, db, codec, refresh_tokens),
     };
-    let result = accounts::login(deps, &creds.username, &creds.password, addr, agent.0).await;
+    let device = jar
+        .get(cookie::DEVICE_COOKIE_NAME)
+        .map(|c| c.value().to_owned());
+    let client = Client {
+        addr,
+        device: device.as_deref(),
+        user_agent: agent.0,
+    };
+    let result = accounts::login(deps, &creds.username, &creds.password, client).await;
     metrics.login(&result);
-    let issued = result?;
+    let logged_in = result?;
+    let issued = logged_in.issued;
     cookie::set_pair(jar, issued.access_token, issued.refresh_token, config);
+    jar.add(cookie::device(logged_in.device, config.cookie));
     Ok(Json(issued.claims.into()))
 }
 

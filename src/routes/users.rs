@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::openapi::errors::{
     CrossOrigin, ErrorBody, NotAdminOrCrossOrigin, NotJson, Throttled, TooLarge, Unauthorized,
-    Unavailable,
+    Unavailable, UnavailableOrBusy,
 };
 use super::{body, JsonBody};
 use crate::auth::accounts::{self, AdminChange, Caller, LoginDeps};
@@ -26,12 +26,22 @@ use crate::auth::refresh::RefreshTokens;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::AppConfig;
 use crate::db::Db;
-use crate::domain::{Password, Role, Username};
+use crate::domain::{Role, Username};
 use crate::error::ApiError;
 use crate::revocation::Revocation;
 
 pub fn routes() -> Vec<Route> {
     routes![sign_up, me, change_password, set_role, remove]
+}
+
+/// A name from a URL, if an account could have it (sign-up and the admin bootstrap both parse
+/// names as [`Username`]); any other is `no such user` without a query, so that hostile bytes
+/// never reach the database (on PostgreSQL a NUL fails the query itself, which would be a 503).
+pub(super) fn existing_name(name: &str) -> Result<&str, ApiError> {
+    match Username::parse(name) {
+        Ok(_) => Ok(name),
+        Err(_) => Err(ApiError::NotFound("no such user")),
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -40,7 +50,7 @@ pub struct SignUp {
     /// 3 to 64 characters of letters, digits, `_`, `.` or `-`.
     #[schema(pattern = "^[A-Za-z0-9_.-]{3,64}$")]
     username: String,
-    /// 8 to 1024 bytes of UTF-8 (the schema can only count characters; 8 are always enough).
+    /// At least 8 characters, at most 1024 bytes of UTF-8 (the schema can only count characters).
     #[schema(min_length = 8)]
     password: String,
 }
@@ -55,6 +65,8 @@ pub struct UserCreated {
 /// Sign up: a new account with the `user` role.
 ///
 /// Allowed while the `signup_enabled` setting is on; the answer does not log the user in.
+/// Every attempt counts against the client's address (an IPv6 /64): past `signup_max_per_ip`
+/// within `login_failure_window`, 429. 503 at once when the password hashing queue is full.
 #[utoipa::path(
     tag = "users",
     request_body = SignUp,
@@ -65,24 +77,26 @@ pub struct UserCreated {
         (status = 409, description = "The username is taken (`username_taken`).", body = ErrorBody),
         (status = 413, response = TooLarge),
         (status = 422, description = "A bad username or password, or a body without those fields (`unprocessable_entity`).", body = ErrorBody),
-        (status = 503, response = Unavailable),
+        (status = 429, response = Throttled),
+        (status = 503, response = UnavailableOrBusy),
     ),
 )]
 #[post("/api/users", data = "<data>")]
 async fn sign_up(
     _origin: SameOrigin,
+    addr: Option<IpAddr>,
     data: JsonBody<'_, SignUp>,
     config: &State<AppConfig>,
     db: &State<Db>,
     hasher: &State<PasswordHasher>,
+    throttle: &State<LoginThrottle>,
 ) -> Result<(Status, Json<UserCreated>), ApiError> {
     if !config.signup_enabled {
         return Err(ApiError::Forbidden("sign-up is disabled on this server"));
     }
     let form = body(data)?;
-    let username = Username::parse(&form.username).map_err(ApiError::Unprocessable)?;
-    let password = Password::parse(form.password).map_err(ApiError::Unprocessable)?;
-    accounts::create(db, hasher, &username, &password, Role::User).await?;
+    let username =
+        accounts::sign_up(db, hasher, throttle, addr, &form.username, form.password).await?;
     let created = UserCreated {
         username: username.to_string(),
         role: Role::User,
@@ -124,7 +138,7 @@ fn me(user: AuthUser) -> Json<Me> {
 #[serde(crate = "rocket::serde")]
 pub struct PasswordChange {
     current_password: String,
-    /// 8 to 1024 bytes of UTF-8 (the schema can only count characters; 8 are always enough).
+    /// At least 8 characters, at most 1024 bytes of UTF-8 (the schema can only count characters).
     #[schema(min_length = 8)]
     new_password: String,
 }
@@ -140,6 +154,8 @@ pub struct PasswordChanged {
 ///
 /// Changes the caller's password and ends every other session of theirs. The caller's own
 /// session goes on with a re-issued `jwt` cookie (the one presented is refused from now on).
+/// Wrong current passwords are throttled per session and per address (429), never on the
+/// username, so they cannot lock the owner's logins.
 #[expect(
     clippy::too_many_arguments,
     reason = "Rocket injects each service as its own guard"
@@ -156,7 +172,7 @@ pub struct PasswordChanged {
         (status = 413, response = TooLarge),
         (status = 422, description = "A bad new password, or a body without the two fields (`unprocessable_entity`).", body = ErrorBody),
         (status = 429, response = Throttled),
-        (status = 503, response = Unavailable),
+        (status = 503, response = UnavailableOrBusy),
     ),
     security(("jwt_cookie" = []), ("bearer" = [])),
 )]
@@ -184,6 +200,7 @@ async fn change_password(
     let caller = Caller {
         username: &user.username,
         sid: user.sid,
+        jti: user.jti,
     };
     let changed = accounts::change_password(
         deps,
@@ -249,6 +266,7 @@ async fn set_role(
     revocation: &State<Revocation>,
 ) -> Result<Json<RoleChanged>, ApiError> {
     let role = body(data)?.role;
+    let username = existing_name(username)?;
     let ended = accounts::administer(revocation, username, AdminChange::SetRole(role)).await?;
     Ok(Json(RoleChanged {
         username: username.to_owned(),
@@ -280,6 +298,6 @@ async fn remove(
     username: &str,
     revocation: &State<Revocation>,
 ) -> Result<Status, ApiError> {
-    accounts::administer(revocation, username, AdminChange::Remove).await?;
+    accounts::administer(revocation, existing_name(username)?, AdminChange::Remove).await?;
     Ok(Status::NoContent)
 }

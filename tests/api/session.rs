@@ -13,7 +13,11 @@ async fn login_sets_an_httponly_lax_cookie_for_the_token_lifetime() {
     let res = app.login(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(res.status(), Status::Ok);
     let cookies = set_cookies(&res);
-    assert_eq!(cookies.len(), 2, "the jwt and refresh cookies: {cookies:?}");
+    assert_eq!(
+        cookies.len(),
+        3,
+        "the jwt, refresh and device cookies: {cookies:?}"
+    );
     let cookie = cookies
         .iter()
         .find(|c| c.starts_with("jwt="))
