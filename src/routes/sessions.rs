@@ -137,7 +137,7 @@ async fn end_mine(
 /// A user's role and live sessions (admin), newest first.
 #[utoipa::path(
     tag = "sessions",
-    params(("username" = String, Query, description = "Whose sessions.")),
+    params(("username" = String, Query, min_length = 1, description = "Whose sessions.")),
     responses(
         (status = 200, description = "The user's role and sessions; `current` marks the admin's own, if listed.", body = UserSessions),
         (status = 401, response = Unauthorized),
@@ -154,10 +154,10 @@ async fn of_user(
     username: Option<&str>,
     db: &State<Db>,
 ) -> Result<Json<UserSessions>, ApiError> {
-    let username = username
-        .filter(|u| !u.is_empty())
-        .ok_or_else(|| ApiError::Unprocessable("the username query parameter is required".into()))?
-        .to_owned();
+    let username = username.filter(|u| !u.is_empty()).ok_or_else(|| {
+        ApiError::Unprocessable("the username query parameter is required".into())
+    })?;
+    let username = super::users::existing_name(username)?.to_owned();
     let name = username.clone();
     let user = db
         .run(move |conn| users::find(conn, &name))

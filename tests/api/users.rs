@@ -1,6 +1,6 @@
 //! `POST /api/users` and `GET /api/me`.
 
-use rocket::http::Status;
+use rocket::http::{ContentType, Method, Status};
 use rocket::serde::json::serde_json::json;
 
 use crate::helpers::{error_code, json_body, TestApp};
@@ -119,4 +119,28 @@ async fn the_bootstrap_admin_exists_and_is_not_overwritten_on_restart() {
         again.login("admin", "a-different-password").await.status(),
         Status::Unauthorized
     );
+}
+
+#[rocket::async_test]
+async fn a_name_no_account_can_have_is_not_found_without_asking_the_database() {
+    // On PostgreSQL a NUL in a query parameter fails the query itself: that was a 503.
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    for (method, uri) in [
+        (Method::Get, "/sessions?username=%00"),
+        (Method::Patch, "/api/users/a%00b"),
+        (Method::Delete, "/api/users/a%00b"),
+        (Method::Get, "/sessions?username=%C3%BC%C3%BC%C3%BC"),
+    ] {
+        let req = app.client.req(method, uri).header(ContentType::JSON);
+        let res = app
+            .with_cookie(req.body(r#"{"role":"user"}"#), &admin)
+            .dispatch()
+            .await;
+        assert_eq!(
+            error_code(res, Status::NotFound).await,
+            "not_found",
+            "{method} {uri}"
+        );
+    }
 }
