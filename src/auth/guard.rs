@@ -1,5 +1,5 @@
 //! Request guards: [`AuthUser`] (a valid, unrevoked token), [`AdminUser`] (built on it) and
-//! [`PresentedToken`] (whatever correctly signed token came along, revoked or expired or not,
+//! [`PresentedTokens`] (every correctly signed token that came along, revoked or expired or not,
 //! for logout).
 //!
 //! A bad token is an error (401), never a forward to another route; when revocation cannot be
@@ -32,19 +32,37 @@ pub struct AuthUser {
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub AuthUser);
 
-/// The claims of a correctly signed token, if the request carried one, and whether it has
-/// expired (its session can still be ended; its id needs no blacklisting).
-pub struct PresentedToken(pub Option<(Claims, bool)>);
+/// The claims of every correctly signed token the request carried (bearer header and cookie,
+/// at most one each, the same token once), each with whether it has expired (its session can
+/// still be ended; its id needs no blacklisting).
+///
+/// Logout takes all of them, not just the one [`AuthUser`] would pick: a client that sends a
+/// stale bearer header along with a valid cookie must not be told it logged out while the
+/// cookie's token stays valid.
+pub struct PresentedTokens(pub Vec<(Claims, bool)>);
+
+/// The bearer token of `Authorization`, if any.
+fn bearer_token<'r>(req: &'r Request<'_>) -> Option<&'r str> {
+    req.headers()
+        .get_one("Authorization")
+        .and_then(|h| {
+            let (scheme, token) = h.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|t| !t.is_empty())
+}
+
+/// The `jwt` cookie's token, if any.
+fn cookie_token<'r>(req: &'r Request<'_>) -> Option<&'r str> {
+    req.cookies()
+        .get(COOKIE_NAME)
+        .map(|c| c.value())
+        .filter(|t| !t.is_empty())
+}
 
 /// The raw token: `Authorization: Bearer` first (an API client's explicit choice), else the cookie.
 fn raw_token<'r>(req: &'r Request<'_>) -> Option<&'r str> {
-    let bearer = req.headers().get_one("Authorization").and_then(|h| {
-        let (scheme, token) = h.trim().split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-    });
-    bearer
-        .or_else(|| req.cookies().get(COOKIE_NAME).map(|c| c.value()))
-        .filter(|t| !t.is_empty())
+    bearer_token(req).or_else(|| cookie_token(req))
 }
 
 /// Refuses the request, counting the reason in the metrics.
@@ -142,23 +160,26 @@ impl<'r> FromRequest<'r> for AdminUser {
 }
 
 #[rocket::async_trait]
-impl<'r> FromRequest<'r> for PresentedToken {
+impl<'r> FromRequest<'r> for PresentedTokens {
     type Error = ApiError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ApiError> {
-        match decode(req) {
-            Ok(claims) => Outcome::Success(PresentedToken(Some((claims, false)))),
-            Err((_, ApiError::Internal)) => {
-                Outcome::Error((Status::InternalServerError, ApiError::Internal))
-            }
-            Err(_) => {
-                let expired = req
-                    .rocket()
-                    .state::<TokenCodec>()
-                    .zip(raw_token(req))
-                    .and_then(|(codec, token)| codec.decode_any_age(token).ok());
-                Outcome::Success(PresentedToken(expired.map(|claims| (claims, true))))
+        let Some(codec) = req.rocket().state::<TokenCodec>() else {
+            return Outcome::Error((Status::InternalServerError, ApiError::Internal));
+        };
+        let mut tokens: Vec<(Claims, bool)> = Vec::with_capacity(2);
+        for raw in [bearer_token(req), cookie_token(req)].into_iter().flatten() {
+            let signed = match codec.decode(raw) {
+                Ok(claims) => Some((claims, false)),
+                // Correctly signed but expired: still ends its session.
+                Err(_) => codec.decode_any_age(raw).ok().map(|claims| (claims, true)),
+            };
+            if let Some((claims, expired)) = signed {
+                if !tokens.iter().any(|(seen, _)| seen.jti == claims.jti) {
+                    tokens.push((claims, expired));
+                }
             }
         }
+        Outcome::Success(PresentedTokens(tokens))
     }
 }

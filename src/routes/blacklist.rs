@@ -1,6 +1,7 @@
 //! `POST /blacklist/logout`, `POST /blacklist/logout-all`, `GET /blacklist` (and
 //! `/blacklist/`), `GET /blacklist/hourly`, `POST /blacklist/purge`.
 
+use rocket::http::uri::Origin;
 use rocket::http::CookieJar;
 use rocket::serde::json::Json;
 use rocket::serde::Serialize;
@@ -12,7 +13,7 @@ use super::openapi::errors::{
     CrossOrigin, ErrorBody, NotAdmin, NotAdminOrCrossOrigin, Unauthorized, Unavailable,
 };
 use crate::auth::cookie;
-use crate::auth::guard::{AdminUser, AuthUser, PresentedToken};
+use crate::auth::guard::{AdminUser, AuthUser, PresentedTokens};
 use crate::auth::origin::SameOrigin;
 use crate::config::AppConfig;
 use crate::db::{blacklist, from_db_time, revocations_hourly, to_db_time, Db};
@@ -31,23 +32,26 @@ const MAX_LIMIT: i64 = 1000;
 #[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct LoggedOut {
-    /// Whether a correctly signed token came along (and was revoked).
+    /// Whether a correctly signed token came along (and every such token was revoked).
     logged_out: bool,
 }
 
-/// Log out: the token is revoked, its session ends, both cookies are cleared.
+/// Log out: every token presented is revoked, its session ends, both cookies are cleared.
 ///
-/// Revokes the presented token and ends its session (committed before answering), and clears
-/// both cookies. An expired token's session is ended too (its id needs no blacklisting). Without
-/// a correctly signed token there is nothing to revoke, and the answer is still 200 with the
-/// cookies cleared.
+/// Revokes every correctly signed token the request carries (the bearer header's and the
+/// cookie's, even when they belong to different users: this client held both) and ends their
+/// sessions, all committed before answering, and clears both cookies. An expired token's
+/// session is ended too (its id needs no blacklisting). Without a correctly signed token there
+/// is nothing to revoke, and the answer is still 200 with the cookies cleared. If any write
+/// fails the answer is 503 and the cookies are kept: a retry revokes again what already was,
+/// harmlessly.
 #[utoipa::path(
     tag = "blacklist",
     responses(
-        (status = 200, description = "Logged out (committed); also without a valid token, with `logged_out: false`.", body = LoggedOut,
+        (status = 200, description = "Logged out (committed): every signed token presented (bearer and cookie) is revoked; also without a valid token, with `logged_out: false`.", body = LoggedOut,
             headers(("Set-Cookie" = String, description = "Both cookies cleared: `jwt=` and `refresh=` with `Max-Age=0`, an `Expires` in 1970 and the same attributes as when set."))),
         (status = 403, response = CrossOrigin),
-        (status = 503, description = "The revocation could not be committed; the cookies are kept, so the client can retry (`service_unavailable`).", body = ErrorBody,
+        (status = 503, description = "A revocation could not be committed; the cookies are kept, so the client can retry (`service_unavailable`).", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before retrying (1)."))),
     ),
     security((), ("jwt_cookie" = []), ("bearer" = [])),
@@ -55,28 +59,28 @@ pub struct LoggedOut {
 #[post("/blacklist/logout")]
 async fn logout(
     _origin: SameOrigin,
-    token: PresentedToken,
+    tokens: PresentedTokens,
     jar: &CookieJar<'_>,
     config: &State<AppConfig>,
     revocation: &State<Revocation>,
     metrics: &State<Metrics>,
 ) -> Result<Json<LoggedOut>, ApiError> {
-    let revoked = match token.0 {
-        Some((claims, expired)) => {
-            let session = claims.sid;
-            let token = (!expired).then(|| Revoked {
-                jti: claims.jti,
-                expires_at: claims.expires_at(),
-                username: claims.sub,
-            });
-            revocation
-                .logout(token, session, OffsetDateTime::now_utc())
-                .await?;
-            metrics.logout(LogoutKind::token);
-            true
-        }
-        None => false,
-    };
+    let revoked = !tokens.0.is_empty();
+    let now = OffsetDateTime::now_utc();
+    // Submitted together, so the writer commits them in one group and the whole logout stays
+    // within one `db_timeout_ms`; any failure answers 503 before the cookies are cleared.
+    let logouts = tokens.0.into_iter().map(|(claims, expired)| {
+        let session = claims.sid;
+        let token = (!expired).then(|| Revoked {
+            jti: claims.jti,
+            expires_at: claims.expires_at(),
+            username: claims.sub,
+        });
+        revocation.logout(token, session, now)
+    });
+    for _ in rocket::futures::future::try_join_all(logouts).await? {
+        metrics.logout(LogoutKind::token);
+    }
     cookie::clear_pair(jar, config.cookie);
     Ok(Json(LoggedOut {
         logged_out: revoked,
@@ -150,6 +154,20 @@ pub struct Page {
     total: i64,
 }
 
+/// Refuses a query parameter given more than once: Rocket keeps one of the values and drops the
+/// others unseen (`offset=null&offset=1` would list from 0), so a repeated page is ambiguous.
+fn given_at_most_once(uri: &Origin<'_>, name: &str) -> Result<(), ApiError> {
+    let count = uri
+        .query()
+        .map_or(0, |q| q.segments().filter(|(key, _)| *key == name).count());
+    if count > 1 {
+        return Err(ApiError::Unprocessable(format!(
+            "{name} is given more than once"
+        )));
+    }
+    Ok(())
+}
+
 fn parse_param(
     name: &str,
     raw: Option<&str>,
@@ -180,7 +198,7 @@ fn parse_param(
         (status = 200, description = "One page, and the total.", body = Page),
         (status = 401, response = Unauthorized),
         (status = 403, response = NotAdmin),
-        (status = 422, description = "`limit` or `offset` is not an integer in its range (`unprocessable_entity`).", body = ErrorBody),
+        (status = 422, description = "`limit` or `offset` is not an integer in its range, or is given more than once (`unprocessable_entity`).", body = ErrorBody),
         (status = 503, response = Unavailable),
     ),
     security(("jwt_cookie" = ["admin"]), ("bearer" = ["admin"])),
@@ -190,8 +208,11 @@ async fn list(
     _admin: AdminUser,
     limit: Option<&str>,
     offset: Option<&str>,
+    uri: &Origin<'_>,
     db: &State<Db>,
 ) -> Result<Json<Page>, ApiError> {
+    given_at_most_once(uri, "limit")?;
+    given_at_most_once(uri, "offset")?;
     let limit = parse_param("limit", limit, DEFAULT_LIMIT, 1..=MAX_LIMIT)?;
     let offset = parse_param("offset", offset, 0, 0..=i64::MAX)?;
     let (rows, total) = db

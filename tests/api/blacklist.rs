@@ -3,7 +3,7 @@
 use jwt_blacklist::db::blacklist::{self, Entry};
 use jwt_blacklist::db::to_db_time;
 use rocket::futures::future::join_all;
-use rocket::http::Status;
+use rocket::http::{Header, Status};
 use rocket::serde::json::serde_json::json;
 use time::OffsetDateTime;
 
@@ -72,6 +72,74 @@ async fn logout_without_a_valid_token_still_clears_the_cookie() {
         assert_clears_cookie(&set_cookies(&res));
     }
     assert_eq!(app.row_count().await, 0);
+}
+
+/// `POST /blacklist/logout` carrying `bearer` in `Authorization` and `cookie` as the `jwt` cookie.
+async fn logout_with_both<'c>(
+    app: &'c TestApp,
+    bearer: &str,
+    cookie: &str,
+) -> rocket::local::asynchronous::LocalResponse<'c> {
+    let req = app
+        .client
+        .post("/blacklist/logout")
+        .header(Header::new("Authorization", format!("Bearer {bearer}")));
+    app.with_cookie(req, cookie).dispatch().await
+}
+
+#[rocket::async_test]
+async fn logout_with_a_stale_bearer_header_still_revokes_the_cookies_token() {
+    let app = TestApp::spawn().await;
+    let revoked = app.user_token("alice").await;
+    assert_eq!(app.logout(Some(&revoked)).await.status(), Status::Ok);
+    let mut expired = claims("alice", "user");
+    expired["iat"] = json!(OffsetDateTime::now_utc().unix_timestamp() - 7200);
+    expired["exp"] = json!(OffsetDateTime::now_utc().unix_timestamp() - 3600);
+    let stale = [
+        ("a revoked token", revoked),
+        ("an expired token", forge(&expired)),
+        ("garbage", "not-a-token".to_owned()),
+    ];
+    for (what, bearer) in stale {
+        let cookie = app.user_token("alice").await;
+        let res = logout_with_both(&app, &bearer, &cookie).await;
+        assert_eq!(res.status(), Status::Ok, "{what}");
+        assert_clears_cookie(&set_cookies(&res));
+        assert_eq!(json_body(res).await["logged_out"], true, "{what}");
+        assert_eq!(
+            app.me(&cookie).await.status(),
+            Status::Unauthorized,
+            "with {what} as bearer, the cookie's token is refused as a cookie"
+        );
+        assert_eq!(
+            app.me_bearer(&cookie).await.status(),
+            Status::Unauthorized,
+            "with {what} as bearer, the cookie's token is refused as a bearer"
+        );
+    }
+}
+
+#[rocket::async_test]
+async fn logout_with_a_valid_bearer_and_a_valid_cookie_revokes_both() {
+    let app = TestApp::spawn().await;
+    // Two sessions of one user, then the tokens of two users: this client held both.
+    for (bearer_user, cookie_user) in [("alice", "alice"), ("carol", "dave")] {
+        let bearer = app.user_token(bearer_user).await;
+        let cookie = app.user_token(cookie_user).await;
+        let mut jtis = Vec::new();
+        for token in [&bearer, &cookie] {
+            jtis.push(json_body(app.me(token).await).await["jti"].clone());
+        }
+        let res = logout_with_both(&app, &bearer, &cookie).await;
+        assert_eq!(res.status(), Status::Ok);
+        for token in [&bearer, &cookie] {
+            assert_eq!(app.me(token).await.status(), Status::Unauthorized);
+            assert_eq!(app.me_bearer(token).await.status(), Status::Unauthorized);
+        }
+        for jti in jtis {
+            assert!(app.row_exists(jti.as_str().expect("jti")).await, "{jti}");
+        }
+    }
 }
 
 #[rocket::async_test]
@@ -171,6 +239,9 @@ async fn bad_paging_parameters_are_unprocessable() {
         "limit=abc",
         "offset=-1",
         "offset=1e3",
+        "offset=null&offset=null",
+        "offset=1&offset=null",
+        "limit=5&limit=6",
     ] {
         let res = app.blacklist(&admin, &format!("/blacklist?{q}")).await;
         assert_eq!(
