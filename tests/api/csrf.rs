@@ -92,3 +92,105 @@ async fn same_origin_and_allowed_origins_pass() {
         "the allowed origin's logout took effect"
     );
 }
+
+#[rocket::async_test]
+async fn without_origin_a_cross_site_or_same_site_fetch_is_refused() {
+    let app = TestApp::spawn().await;
+    let token = app.user_token("alice").await;
+    let login = format!(r#"{{"username":"{ADMIN}","password":"{ADMIN_PASSWORD}"}}"#);
+    for site in ["cross-site", "same-site"] {
+        let req = app
+            .client
+            .post("/blacklist/logout")
+            .header(Header::new("Sec-Fetch-Site", site));
+        let res = app.with_cookie(req, &token).dispatch().await;
+        assert_eq!(
+            error_code(res, Status::Forbidden).await,
+            "cross_origin_request",
+            "logout, {site}"
+        );
+        let res = app
+            .client
+            .post("/authenticate")
+            .header(Header::new("Sec-Fetch-Site", site))
+            .body(login.clone())
+            .dispatch()
+            .await;
+        assert!(res.headers().get_one("Set-Cookie").is_none(), "{site}");
+        assert_eq!(
+            error_code(res, Status::Forbidden).await,
+            "cross_origin_request",
+            "login, {site}"
+        );
+    }
+    assert_eq!(
+        app.me(&token).await.status(),
+        Status::Ok,
+        "the refused logouts revoked nothing"
+    );
+}
+
+#[rocket::async_test]
+async fn without_origin_a_same_origin_or_user_initiated_fetch_passes() {
+    let app = TestApp::spawn().await;
+    let login = format!(r#"{{"username":"{ADMIN}","password":"{ADMIN_PASSWORD}"}}"#);
+    for site in ["same-origin", "none"] {
+        let res = app
+            .client
+            .post("/authenticate")
+            .header(Header::new("Sec-Fetch-Site", site))
+            .body(login.clone())
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Ok, "login, {site}");
+        let token = app.admin_token().await;
+        let req = app
+            .client
+            .post("/blacklist/logout")
+            .header(Header::new("Sec-Fetch-Site", site));
+        let res = app.with_cookie(req, &token).dispatch().await;
+        assert_eq!(res.status(), Status::Ok, "logout, {site}");
+        assert_eq!(app.me(&token).await.status(), Status::Unauthorized);
+    }
+}
+
+/// `POST /blacklist/logout` addressed to `api.example` from `origin`, with `token` as cookie.
+async fn logout_from(app: &TestApp, origin: &str, token: &str) -> Status {
+    let req = app
+        .client
+        .post("/blacklist/logout")
+        .header(Header::new("Host", "api.example"))
+        .header(Header::new("Origin", origin.to_owned()));
+    app.with_cookie(req, token).dispatch().await.status()
+}
+
+#[rocket::async_test]
+async fn the_origins_scheme_must_be_the_servers() {
+    // Plain HTTP (the debug profile's cookies are not `Secure`): an https origin is another one.
+    let http = TestApp::spawn().await;
+    let token = http.user_token("alice").await;
+    assert_eq!(
+        logout_from(&http, "https://api.example", &token).await,
+        Status::Forbidden
+    );
+    assert_eq!(http.me(&token).await.status(), Status::Ok);
+    assert_eq!(
+        logout_from(&http, "http://api.example", &token).await,
+        Status::Ok
+    );
+    assert_eq!(http.me(&token).await.status(), Status::Unauthorized);
+
+    // `cookie_secure = true`: the public side is HTTPS (a proxy terminates TLS).
+    let https = TestApp::spawn_with(|f| f.merge(("cookie_secure", true))).await;
+    let token = https.user_token("alice").await;
+    assert_eq!(
+        logout_from(&https, "http://api.example", &token).await,
+        Status::Forbidden
+    );
+    assert_eq!(https.me(&token).await.status(), Status::Ok);
+    assert_eq!(
+        logout_from(&https, "https://api.example", &token).await,
+        Status::Ok
+    );
+    assert_eq!(https.me(&token).await.status(), Status::Unauthorized);
+}
