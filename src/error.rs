@@ -35,6 +35,10 @@ pub enum ApiError {
         retry_after_secs: u64,
     },
     Unavailable,
+    /// Too much work already waits (the password hashing queue is full): try again shortly.
+    Busy {
+        retry_after_secs: u64,
+    },
     Internal,
     /// Any other status (404, 405, ...), answered by a catcher with a code from its reason.
     Other(Status),
@@ -51,7 +55,7 @@ impl ApiError {
             Self::Unprocessable(_) => Status::UnprocessableEntity,
             Self::PayloadTooLarge => Status::PayloadTooLarge,
             Self::TooManyRequests { .. } => Status::TooManyRequests,
-            Self::Unavailable => Status::ServiceUnavailable,
+            Self::Unavailable | Self::Busy { .. } => Status::ServiceUnavailable,
             Self::Internal => Status::InternalServerError,
             Self::Other(status) => *status,
         }
@@ -70,7 +74,7 @@ impl ApiError {
             Self::Unprocessable(_) => "unprocessable_entity",
             Self::PayloadTooLarge => "payload_too_large",
             Self::TooManyRequests { .. } => "too_many_requests",
-            Self::Unavailable => "service_unavailable",
+            Self::Unavailable | Self::Busy { .. } => "service_unavailable",
             Self::Internal => "internal_error",
             Self::Other(status) => match status.code {
                 404 => "not_found",
@@ -99,6 +103,9 @@ impl ApiError {
                 format!("too many failed attempts; try again in {retry_after_secs} s")
             }
             Self::Unavailable => "the session store cannot be reached; try again shortly".into(),
+            Self::Busy { retry_after_secs } => {
+                format!("the server is busy; try again in {retry_after_secs} s")
+            }
             Self::Internal => "the server could not complete the request".into(),
             Self::Other(status) if status.code == 404 => "no such resource".into(),
             Self::Other(status) => status.reason_lossy().to_ascii_lowercase(),
@@ -149,6 +156,13 @@ impl From<DbError> for ApiError {
                 rocket::error!("database unavailable: {cause}");
                 Self::Unavailable
             }
+            DbError::TimedOut(bound) => {
+                rocket::error!(
+                    "database call gave up after db_timeout_ms = {}",
+                    bound.as_millis()
+                );
+                Self::Unavailable
+            }
             DbError::Query(cause) => {
                 rocket::error!("database query failed: {cause}");
                 Self::Unavailable
@@ -178,23 +192,88 @@ impl<'r> Responder<'r, 'static> for ApiError {
         res.status(self.status())
             .header(ContentType::JSON)
             .sized_body(body.len(), Cursor::new(body));
-        if let Self::TooManyRequests { retry_after_secs } = self {
-            res.header(Header::new("Retry-After", retry_after_secs.to_string()));
-        }
-        if self.status() == Status::ServiceUnavailable {
-            res.header(Header::new("Retry-After", "1"));
+        match &self {
+            Self::TooManyRequests { retry_after_secs } | Self::Busy { retry_after_secs } => {
+                res.header(Header::new("Retry-After", retry_after_secs.to_string()));
+            }
+            _ if self.status() == Status::ServiceUnavailable => {
+                res.header(Header::new("Retry-After", "1"));
+            }
+            _ => {}
         }
         Ok(res.finalize())
     }
 }
 
+/// A catcher's answer: the error, and on a 405 the `Allow` header that HTTP requires with it.
+struct Caught {
+    error: ApiError,
+    allow: Option<String>,
+}
+
+impl<'r> Responder<'r, 'static> for Caught {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let mut res = self.error.respond_to(req)?;
+        if let Some(allow) = self.allow {
+            res.set_raw_header("Allow", allow);
+        }
+        Ok(res)
+    }
+}
+
 /// Answers with the error a guard left in the request's cache, or a generic one for the status.
+/// A 404 for a path that other methods serve becomes a 405 naming them: Rocket 0.5 routes by
+/// method and path together and so answers 404 where HTTP (and the OpenAPI document) mean 405.
 #[catch(default)]
-fn json_catcher(status: Status, req: &Request<'_>) -> ApiError {
+fn json_catcher(status: Status, req: &Request<'_>) -> Caught {
     let cached: &Option<ApiError> = req.local_cache(|| None);
-    match cached {
+    let error = match cached {
         Some(err) if err.status() == status => err.clone(),
         _ => generic(status),
+    };
+    if status == Status::NotFound && cached.is_none() {
+        if let Some(allow) = allowed_methods(req) {
+            let error = ApiError::Other(Status::MethodNotAllowed);
+            return Caught {
+                error,
+                allow: Some(allow),
+            };
+        }
+    }
+    Caught { error, allow: None }
+}
+
+/// The methods of the routes whose path matches the request's, when none of them has the
+/// request's method (`GET, PATCH`), or `None`.
+fn allowed_methods(req: &Request<'_>) -> Option<String> {
+    let path = req.uri().path();
+    let mut methods: Vec<&str> = Vec::new();
+    for route in req.rocket().routes() {
+        if !path_matches(route.uri.path(), path.as_str()) {
+            continue;
+        }
+        if route.method == req.method() {
+            return None;
+        }
+        methods.push(route.method.as_str());
+    }
+    methods.sort_unstable();
+    methods.dedup();
+    (!methods.is_empty()).then(|| methods.join(", "))
+}
+
+/// Whether a route's path (`/api/users/<username>`, `/assets/<file..>`) matches a request path.
+fn path_matches(route: &str, path: &str) -> bool {
+    let mut wanted = route.split('/');
+    let mut given = path.split('/');
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return true,
+            (Some(w), _) if w.starts_with('<') && w.ends_with("..>") => return true,
+            (Some(w), Some(_)) if w.starts_with('<') && w.ends_with('>') => {}
+            (Some(w), Some(g)) if w == g => {}
+            _ => return false,
+        }
     }
 }
 

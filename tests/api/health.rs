@@ -30,8 +30,22 @@ async fn unknown_routes_answer_a_json_404() {
     let app = TestApp::spawn().await;
     let res = app.client.get("/no/such/thing").dispatch().await;
     assert_eq!(error_code(res, Status::NotFound).await, "not_found");
+}
+
+#[rocket::async_test]
+async fn a_method_the_path_does_not_serve_is_a_405_naming_the_ones_it_does() {
+    let app = TestApp::spawn().await;
     let res = app.client.delete("/api/me").dispatch().await;
-    assert_eq!(res.status(), Status::NotFound);
+    assert_eq!(res.headers().get_one("Allow"), Some("GET"));
+    assert_eq!(
+        error_code(res, Status::MethodNotAllowed).await,
+        "method_not_allowed"
+    );
+    let res = app.client.get("/api/users/alice").dispatch().await;
+    assert_eq!(res.headers().get_one("Allow"), Some("DELETE, PATCH"));
+    assert_eq!(res.status(), Status::MethodNotAllowed);
+    let res = app.client.put("/no/such/thing").dispatch().await;
+    assert_eq!(error_code(res, Status::NotFound).await, "not_found");
 }
 
 #[get("/boom")]

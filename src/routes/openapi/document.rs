@@ -16,8 +16,9 @@ use crate::routes::{
     info(description = "Session server: JWT in an HttpOnly cookie, and a logout that really \
         works.\n\nAll bodies are JSON, times RFC 3339 UTC. Every 4xx/5xx body is the \
         `ErrorBody` envelope `{\"error\": \"<code>\", \"message\": \"<text>\"}`. Every answer \
-        carries `Cache-Control: no-store`. A POST, PATCH or DELETE from a foreign `Origin` is \
-        refused with 403 `cross_origin_request`."),
+        carries `Cache-Control: no-store`. A POST, PATCH or DELETE from a foreign `Origin` \
+        (scheme, host and port compared), or without `Origin` but with `Sec-Fetch-Site: \
+        cross-site` or `same-site`, is refused with 403 `cross_origin_request`."),
     paths(
         session::authenticate,
         session::refresh,
@@ -55,6 +56,7 @@ use crate::routes::{
             errors::TooLarge,
             errors::Throttled,
             errors::Unavailable,
+            errors::UnavailableOrBusy,
             errors::OtherError,
             pages::HtmlPage,
         ),

@@ -60,7 +60,8 @@ pub struct Unauthorized(ErrorBody);
 #[derive(ToResponse)]
 pub struct NotAdmin(ErrorBody);
 
-/// A foreign `Origin` (neither this server nor `allowed_origins`): nothing was changed
+/// A foreign `Origin` (neither this server, scheme included, nor `allowed_origins`), or no
+/// `Origin` and a `Sec-Fetch-Site` of `cross-site` or `same-site`: nothing was changed
 /// (`cross_origin_request`).
 #[derive(ToResponse)]
 pub struct CrossOrigin(ErrorBody);
@@ -78,7 +79,8 @@ pub struct NotJson(ErrorBody);
 #[derive(ToResponse)]
 pub struct TooLarge(ErrorBody);
 
-/// Too many failed password checks for this user or address (`too_many_requests`).
+/// Too many failed password checks (or sign-ups) from this client, on this account from
+/// untrusted clients, or from this device (`too_many_requests`).
 #[derive(ToResponse)]
 #[response(headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed.")))]
 pub struct Throttled(ErrorBody);
@@ -88,6 +90,13 @@ pub struct Throttled(ErrorBody);
 #[derive(ToResponse)]
 #[response(headers(("Retry-After" = u64, description = "Seconds to wait before retrying (1).")))]
 pub struct Unavailable(ErrorBody);
+
+/// The database cannot serve or the revocation view cannot vouch that it is current (the
+/// server fails closed), or the password hashing queue is full (the request was not attempted;
+/// a login refused so does not count as a failure) (`service_unavailable`).
+#[derive(ToResponse)]
+#[response(headers(("Retry-After" = u64, description = "Seconds to wait before retrying.")))]
+pub struct UnavailableOrBusy(ErrorBody);
 
 /// Any other error, e.g. 404 for an unknown path, 405, 500 (`internal_error`): the same envelope.
 #[derive(ToResponse)]
@@ -121,6 +130,9 @@ mod tests {
                 retry_after_secs: 1,
             },
             ApiError::Unavailable,
+            ApiError::Busy {
+                retry_after_secs: 1,
+            },
             ApiError::Internal,
         ];
         for err in &named {
@@ -137,6 +149,7 @@ mod tests {
                 | ApiError::PayloadTooLarge
                 | ApiError::TooManyRequests { .. }
                 | ApiError::Unavailable
+                | ApiError::Busy { .. }
                 | ApiError::Internal
                 | ApiError::Other(_) => {}
             }
