@@ -99,14 +99,35 @@ fn note(text: &str) {
         .write_all(format!("note: {text}\n").as_bytes());
 }
 
+/// Runs the binary, which must stop with an error within 30 s (a server that starts instead is
+/// killed, and the test fails rather than hangs); returns its output.
 fn failed_start(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run the server binary");
-    assert!(!out.status.success());
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("output");
+    let file = std::fs::File::create(&path).expect("output file");
+    let mut child = cmd
+        .stdout(file.try_clone().expect("output file"))
+        .stderr(file)
+        .spawn()
+        .expect("run the server binary");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the server") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "the server did not stop with an error: {status:?}\n{text}"
+    );
+    text
 }
 
 #[test]
@@ -629,4 +650,95 @@ async fn verify_full_reaches_a_server_with_the_right_certificate_and_refuses_a_w
     url.set_host(Some("127.0.0.1")).expect("host");
     let text = failed_start(&mut server(url.as_str()));
     assert!(text.contains("does not match host name"), "{text}");
+}
+
+#[rocket::async_test]
+async fn secrets_from_the_environment_keep_their_exact_characters() {
+    // Both look like numbers to figment's `Env` (which read them as 123456789 and as a number
+    // without its leading zeros).
+    const PASSWORD: &str = "00123456789";
+    const SECRET: &str = "00123456789012345678901234567890123";
+    let db = TestDb::new();
+    let server = Instance::spawn(
+        server(&db.url)
+            .env("ROCKET_ADMIN_PASSWORD", PASSWORD)
+            .env("ROCKET_JWT_SECRET", SECRET),
+    );
+    let http = reqwest::Client::new();
+    let login = http
+        .post(server.url("/authenticate"))
+        .json(&serde_json::json!({ "username": ADMIN, "password": PASSWORD }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), StatusCode::OK, "{}", server.log());
+    let signed = crate::helpers::forge_with(
+        &claims("alice", "user"),
+        jsonwebtoken::Algorithm::HS256,
+        SECRET.as_bytes(),
+    );
+    let me = http
+        .get(server.url("/api/me"))
+        .bearer_auth(signed)
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(
+        me.status(),
+        StatusCode::OK,
+        "a token signed with the exact text of ROCKET_JWT_SECRET verifies"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_secret_that_is_not_utf8_stops_start_up_naming_it() {
+    use std::os::unix::ffi::OsStrExt;
+    let db = TestDb::sqlite();
+    let text = failed_start(server(&db.url).env(
+        "ROCKET_ADMIN_PASSWORD",
+        std::ffi::OsStr::from_bytes(b"admin-pass\xffword"),
+    ));
+    assert!(
+        text.contains("ROCKET_ADMIN_PASSWORD must be UTF-8"),
+        "{text}"
+    );
+    assert!(!text.contains("panicked"), "{text}");
+}
+
+#[rocket::async_test]
+async fn start_up_stops_when_the_admin_username_belongs_to_a_plain_user() {
+    let db = TestDb::new();
+    {
+        let first = Instance::start(&db.url);
+        let signed_up = reqwest::Client::new()
+            .post(first.url("/api/users"))
+            .json(&serde_json::json!({ "username": "boss", "password": "boss-password" }))
+            .send()
+            .await
+            .expect("sign up");
+        assert_eq!(signed_up.status(), StatusCode::CREATED);
+    }
+    let text = failed_start(server(&db.url).env("ROCKET_ADMIN_USERNAME", "boss"));
+    assert!(
+        text.contains("admin_username `boss` names an existing user who is not an admin"),
+        "{text}"
+    );
+    assert!(text.contains("PATCH /api/users/boss"), "{text}");
+
+    // An existing admin is kept as it is: a changed admin_password is not applied.
+    let again = Instance::spawn(server(&db.url).env("ROCKET_ADMIN_PASSWORD", "another-password"));
+    let http = reqwest::Client::new();
+    for (password, status) in [
+        (ADMIN_PASSWORD, StatusCode::OK),
+        ("another-password", StatusCode::UNAUTHORIZED),
+    ] {
+        let login = http
+            .post(again.url("/authenticate"))
+            .json(&serde_json::json!({ "username": ADMIN, "password": password }))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(login.status(), status, "{password}");
+    }
 }
