@@ -131,7 +131,7 @@ async fn build_state(rocket: &Rocket<Build>) -> Result<State, String> {
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
     if let Some((name, password)) = &config.admin {
-        bootstrap_admin(&db, &hasher, name, password).await?;
+        bootstrap_admin(&db.for_start_up(), &hasher, name, password).await?;
     }
     Ok(State {
         codec: TokenCodec::new(&config.jwt_secret, &config.jwt_issuer, config.token_ttl),

@@ -29,6 +29,11 @@ pub enum DbConnection {
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
+/// How long start-up work may wait for a connection, a lock or a statement (see
+/// [`Db::for_start_up`]): long enough for a loaded machine or a large table, short enough that a
+/// server that cannot start says so.
+pub const START_UP_WAIT: Duration = Duration::from_secs(60);
+
 /// Serialises migrations when several instances start at once on one PostgreSQL database.
 const MIGRATION_LOCK_KEY: i64 = 0x006a_7774_5f62_6c6b;
 
@@ -138,6 +143,8 @@ pub struct Db {
     url: DatabaseUrl,
     /// The end-to-end bound of [`Db::run`] (`db_timeout_ms`).
     timeout: Duration,
+    /// Set on a handle from [`Db::for_start_up`].
+    start_up: bool,
 }
 
 impl Db {
@@ -177,35 +184,42 @@ impl Db {
             pool,
             url,
             timeout: settings.timeout,
+            start_up: false,
         })
     }
 
     /// Runs `f` with a pooled connection on a blocking thread, for a request: fails with
     /// `Unavailable` once `db_timeout_ms` has passed, whatever it is waiting for. The statement
     /// timeouts of [`SessionSettings`] then stop the query itself shortly after, so the
-    /// abandoned thread and its connection come back too.
+    /// abandoned thread and its connection come back too. On a [`Db::for_start_up`] handle the
+    /// wait is [`START_UP_WAIT`] instead.
     pub async fn run<F, R>(&self, f: F) -> Result<R, DbError>
     where
         F: FnOnce(&mut DbConnection) -> QueryResult<R> + Send + 'static,
         R: Send + 'static,
     {
-        let timeout = self.timeout;
-        tokio::time::timeout(timeout, self.run_unbounded(f))
-            .await
-            .unwrap_or_else(|_| Err(DbError::TimedOut(timeout)))
+        let db = self.clone();
+        let call = tokio::task::spawn_blocking(move || db.run_blocking(f));
+        let joined = if self.start_up {
+            call.await
+        } else {
+            match tokio::time::timeout(self.timeout, call).await {
+                Ok(joined) => joined,
+                Err(_) => return Err(DbError::TimedOut(self.timeout)),
+            }
+        };
+        joined.map_err(|e| DbError::Internal(e.to_string()))?
     }
 
-    /// Like [`Db::run`] without the overall deadline: for start-up and background work, which
-    /// no client waits on (each statement is still bounded on PostgreSQL).
-    pub async fn run_unbounded<F, R>(&self, f: F) -> Result<R, DbError>
-    where
-        F: FnOnce(&mut DbConnection) -> QueryResult<R> + Send + 'static,
-        R: Send + 'static,
-    {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || db.run_blocking(f))
-            .await
-            .map_err(|e| DbError::Internal(e.to_string()))?
+    /// The same pool for start-up work (loading the revocation view, creating the admin), which
+    /// no client waits on: no overall deadline, and up to [`START_UP_WAIT`] for a connection, a
+    /// lock or a statement. With `db_timeout_ms` alone, a loaded machine or a large table could
+    /// keep the server from starting at all.
+    pub fn for_start_up(&self) -> Self {
+        Self {
+            start_up: true,
+            ..self.clone()
+        }
     }
 
     /// The bound on a request's database call (`db_timeout_ms`).
@@ -219,11 +233,20 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConnection) -> QueryResult<R>,
     ) -> Result<R, DbError> {
+        let wait = if self.start_up {
+            START_UP_WAIT
+        } else {
+            self.timeout
+        };
         let mut pooled = self
             .pool
-            .get()
+            .get_timeout(wait)
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
-        let result = f(&mut pooled.conn);
+        let result = if self.start_up {
+            with_start_up_timeouts(&mut pooled.conn, f)
+        } else {
+            f(&mut pooled.conn)
+        };
         if let Err(e) = &result {
             pooled.suspect = connection_may_be_dead(e);
         }
@@ -310,6 +333,26 @@ fn migrate(conn: &mut DbConnection) -> Result<(), Box<dyn std::error::Error + Se
         }
     }
     Ok(())
+}
+
+/// Runs start-up work with PostgreSQL's lock and statement timeouts at [`START_UP_WAIT`] instead
+/// of `db_timeout_ms`, for this transaction only (`SET LOCAL`): the connection goes back to the
+/// pool with the request bounds. SQLite's busy timeout is left alone: at start-up the process
+/// owns the file (`db::instance_lock`), so nothing else holds its lock.
+fn with_start_up_timeouts<R>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> QueryResult<R>,
+) -> QueryResult<R> {
+    if !matches!(conn, DbConnection::Pg(_)) {
+        return f(conn);
+    }
+    let ms = START_UP_WAIT.as_millis();
+    conn.transaction(|conn| {
+        conn.batch_execute(&format!(
+            "SET LOCAL lock_timeout = {ms}; SET LOCAL statement_timeout = {ms};"
+        ))?;
+        f(conn)
+    })
 }
 
 /// Per-connection settings, applied once when the pool opens a connection.

@@ -256,7 +256,8 @@ impl Memory {
         stop: Arc<AtomicBool>,
     ) -> Result<Self, String> {
         let rows = db
-            .run_unbounded(blacklist::count)
+            .for_start_up()
+            .run(blacklist::count)
             .await
             .map_err(|e| format!("cannot size the revocation view: {e}"))?;
         let view = Arc::new(View::with_capacity(usize::try_from(rows).unwrap_or(0)));
@@ -265,9 +266,8 @@ impl Memory {
             // revocation, so the view is current from the moment it is loaded.
             let target = view.clone();
             let loaded = db
-                .run_unbounded(move |conn| {
-                    load::everything(conn, &target, OffsetDateTime::now_utc())
-                })
+                .for_start_up()
+                .run(move |conn| load::everything(conn, &target, OffsetDateTime::now_utc()))
                 .await
                 .map_err(|e| format!("cannot load the revocation view: {e}"))?;
             rocket::info!("revocation view: {loaded} revoked token ids loaded");

@@ -131,7 +131,7 @@ async fn a_postgres_outage_fails_closed_and_recovers_without_a_restart() {
         jwt_blacklist::rocket_from(
             figment(db)
                 .merge(("database_url", proxied))
-                .merge(("db_timeout_ms", 500)),
+                .merge(("db_timeout_ms", 1000)),
         )
     })
     .await;
