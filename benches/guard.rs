@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use jwt_blacklist::auth::claims::TokenCodec;
+use jwt_blacklist::auth::claims::{Subject, TokenCodec};
 use jwt_blacklist::config::Secret;
 use jwt_blacklist::domain::Role;
 use jwt_blacklist::revocation::{check_view, Entry, Freshness, Presented, View};
@@ -56,8 +56,11 @@ fn guard(c: &mut Criterion) {
     let codec = codec();
     let (token, _) = codec
         .issue(
-            "alice",
-            Role::User,
+            Subject {
+                uid: Some(Uuid::new_v4()),
+                username: "alice",
+                role: Role::User,
+            },
             Some(uuid::Uuid::new_v4()),
             OffsetDateTime::now_utc(),
         )

@@ -21,7 +21,7 @@ use diesel::sql_types::{BigInt, Timestamp};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use jwt_blacklist::auth::claims::TokenCodec;
+use jwt_blacklist::auth::claims::{Subject, TokenCodec};
 use jwt_blacklist::config::{DatabaseUrl, Secret};
 use jwt_blacklist::db::blacklist::Entry;
 use jwt_blacklist::db::schema::blacklist;
@@ -268,7 +268,12 @@ fn tokens(args: &[String]) -> Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for _ in 0..count {
         // A session id of its own, as a login would give: the guard looks it up too.
-        let (token, _) = codec.issue(username, role, Some(Uuid::new_v4()), now)?;
+        let to = Subject {
+            uid: None,
+            username,
+            role,
+        };
+        let (token, _) = codec.issue(to, Some(Uuid::new_v4()), now)?;
         writeln!(out, "{token}")?;
     }
     out.flush()?;

@@ -2,6 +2,7 @@
 //! variables) and validated at ignite, so a bad value stops start-up instead of a request.
 
 mod database_url;
+mod limits;
 mod secret;
 
 use std::num::NonZeroUsize;
@@ -14,6 +15,7 @@ use rocket::serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 pub use self::database_url::{DatabaseUrl, PostgresUrl};
+pub use self::limits::AccountLimits;
 use self::secret::lenient;
 #[cfg(test)]
 pub(crate) use self::secret::tests_secret;
@@ -98,6 +100,7 @@ pub struct AppConfig {
     pub signup_enabled: bool,
     pub allowed_origins: Vec<String>,
     pub throttle: ThrottleSettings,
+    pub limits: AccountLimits,
     pub password: PasswordSettings,
     pub revocation: RevocationSettings,
     pub refresh: RefreshSettings,
@@ -154,6 +157,12 @@ pub struct ThrottleSettings {
     pub max_failures_per_ip: u32,
     /// Sign-up attempts per client key, whatever their outcome.
     pub signup_max_per_ip: u32,
+    /// Failures of all trusted devices of one username together.
+    pub max_trusted_failures_per_user: u32,
+    /// Logins per client key, whatever their outcome.
+    pub max_logins_per_ip: u32,
+    /// Password checks one client key may have in flight at once.
+    pub max_in_flight_per_ip: u32,
     pub window: Duration,
     /// Keys each throttle table keeps at most (least recently used go first).
     pub capacity: NonZeroUsize,
@@ -308,6 +317,7 @@ impl AppConfig {
             )));
         }
         let raw: RawConfig = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        let limits = AccountLimits::from_figment(figment)?;
         // Only the debug profile is lenient: any other (release, prod, ...) is run like release.
         let release = figment.profile() != "debug";
         let database =
@@ -460,9 +470,13 @@ impl AppConfig {
                 max_untrusted_failures_per_user: raw.login_max_untrusted_failures_per_user.max(1),
                 max_failures_per_ip: raw.login_max_failures_per_ip.max(1),
                 signup_max_per_ip: raw.signup_max_per_ip.max(1),
+                max_trusted_failures_per_user: limits.max_trusted_failures_per_user,
+                max_logins_per_ip: limits.max_logins_per_ip,
+                max_in_flight_per_ip: limits.max_in_flight_per_ip,
                 window: Duration::from_secs(raw.login_failure_window),
                 capacity,
             },
+            limits,
             password,
             revocation,
             refresh,

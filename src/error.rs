@@ -17,6 +17,27 @@ use rocket::{catch, catchers, Catcher};
 use crate::db::DbError;
 use crate::revocation::CheckError;
 
+/// Which limit a 429 hit: its message says what happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttled {
+    /// Failed password checks (or, per client, logins whatever their outcome).
+    Failures,
+    /// Sign-ups from this client, each counted whatever its outcome.
+    SignUps,
+    /// This client already has the most password checks in flight that it may.
+    InFlight,
+}
+
+impl Throttled {
+    fn says(self) -> &'static str {
+        match self {
+            Self::Failures => "too many login attempts",
+            Self::SignUps => "too many sign-ups from this address",
+            Self::InFlight => "too many password checks from this address at once",
+        }
+    }
+}
+
 /// An error answer: status, stable code and a message that is safe to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -33,6 +54,7 @@ pub enum ApiError {
     PayloadTooLarge,
     TooManyRequests {
         retry_after_secs: u64,
+        reason: Throttled,
     },
     Unavailable,
     /// Too much work already waits (the password hashing queue is full): try again shortly.
@@ -99,9 +121,10 @@ impl ApiError {
             Self::CrossOrigin => "cross-origin requests that change state are refused".into(),
             Self::UsernameTaken => "that username is already taken".into(),
             Self::PayloadTooLarge => "the request body is larger than the server accepts".into(),
-            Self::TooManyRequests { retry_after_secs } => {
-                format!("too many failed attempts; try again in {retry_after_secs} s")
-            }
+            Self::TooManyRequests {
+                retry_after_secs,
+                reason,
+            } => format!("{}; try again in {retry_after_secs} s", reason.says()),
             Self::Unavailable => "the session store cannot be reached; try again shortly".into(),
             Self::Busy { retry_after_secs } => {
                 format!("the server is busy; try again in {retry_after_secs} s")
@@ -193,7 +216,10 @@ impl<'r> Responder<'r, 'static> for ApiError {
             .header(ContentType::JSON)
             .sized_body(body.len(), Cursor::new(body));
         match &self {
-            Self::TooManyRequests { retry_after_secs } | Self::Busy { retry_after_secs } => {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            }
+            | Self::Busy { retry_after_secs } => {
                 res.header(Header::new("Retry-After", retry_after_secs.to_string()));
             }
             _ if self.status() == Status::ServiceUnavailable => {
@@ -288,6 +314,7 @@ fn generic(status: Status) -> ApiError {
         ),
         429 => ApiError::TooManyRequests {
             retry_after_secs: 1,
+            reason: Throttled::Failures,
         },
         503 => ApiError::Unavailable,
         500 => ApiError::Internal,

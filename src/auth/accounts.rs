@@ -1,21 +1,22 @@
-//! Accounts: creation, login, password change, role change and removal; the steps behind
-//! `POST /api/users`, `POST /authenticate`, `POST /api/password` and `/api/users/<username>`,
-//! free of HTTP types so that the admin bootstrap and tests can call them. A change that must
-//! end sessions commits together with their end, through [`Revocation::end_user_sessions`].
+//! Accounts: creation, password change, role change and removal; the steps behind
+//! `POST /api/users`, `POST /api/password` and `/api/users/<username>`, free of HTTP types so
+//! that the admin bootstrap and tests can call them. A change that must end sessions commits
+//! together with their end, through [`Revocation::end_user_sessions`], which also moves the
+//! account's generation on: a login whose password check began before it cannot commit.
 
 use std::net::IpAddr;
 use std::time::Instant;
 
 use time::OffsetDateTime;
-
 use uuid::Uuid;
 
+use super::claims::{Subject, TokenCodec};
 use super::password::{HashError, PasswordHasher};
-use super::sessions::{self as session, Issued, SessionDeps};
 use super::throttle::{Attempt, LoginThrottle};
-use crate::db::{sessions, to_db_time, users, Db};
+use crate::db::users::{self, UserRow};
+use crate::db::{to_db_time, Db};
 use crate::domain::{Password, Role, Username};
-use crate::error::ApiError;
+use crate::error::{ApiError, Throttled};
 use crate::revocation::{AccountChange, Refused, Revocation};
 
 /// Creates the account; `Err(UsernameTaken)` when the name exists.
@@ -29,11 +30,13 @@ pub async fn create(
     let hash = hasher.hash(password).await.map_err(hashing_failed)?;
     let name = username.as_str().to_owned();
     let created_at = to_db_time(OffsetDateTime::now_utc());
+    let id = Uuid::new_v4().to_string();
     let created = db
         .run(move |conn| {
             users::create(
                 conn,
                 &users::NewUser {
+                    id: &id,
                     username: &name,
                     password_hash: &hash,
                     role: role.as_str(),
@@ -59,9 +62,13 @@ pub async fn sign_up(
     username: &str,
     password: String,
 ) -> Result<Username, ApiError> {
+    let _slot = throttle.in_flight(addr).map_err(too_many_in_flight)?;
     let attempt = throttle
         .begin_sign_up(addr, Instant::now())
-        .map_err(too_many)?;
+        .map_err(|wait| ApiError::TooManyRequests {
+            retry_after_secs: wait.as_secs().max(1),
+            reason: Throttled::SignUps,
+        })?;
     let created = async {
         let username = Username::parse(username).map_err(ApiError::Unprocessable)?;
         let password = Password::parse(password).map_err(ApiError::Unprocessable)?;
@@ -76,72 +83,23 @@ pub async fn sign_up(
     created
 }
 
-/// The services a login needs.
-pub struct LoginDeps<'a> {
-    pub hasher: &'a PasswordHasher,
-    pub throttle: &'a LoginThrottle,
-    pub sessions: SessionDeps<'a>,
-}
-
-/// A login: the new session, and a new device cookie value for the browser.
-pub struct LoggedIn {
-    pub issued: Issued,
-    pub device: String,
-}
-
-/// Who is logging in from where: the client's address and the device cookie it presented.
-pub struct Client<'a> {
-    pub addr: Option<IpAddr>,
-    pub device: Option<&'a str>,
-    pub user_agent: String,
-}
-
-/// Checks the throttle (on the device's own budget when `client` presents a device cookie for
-/// `username`), then the password (an unknown user costs one argon2 verification too, and fails
-/// with the same error), and starts a session.
-pub async fn login(
-    deps: LoginDeps<'_>,
-    username: &str,
-    password: &str,
-    client: Client<'_>,
-) -> Result<LoggedIn, ApiError> {
-    // A name that cannot exist is looked up as nobody: same path, same cost. Such names share
-    // one throttle bucket, so junk input cannot grow the throttle's memory.
-    let lookup = Username::parse(username).ok();
-    let bucket = lookup
-        .as_ref()
-        .map(Username::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let attempt = deps
-        .throttle
-        .begin_login(&bucket, client.addr, client.device, Instant::now())
-        .map_err(too_many)?;
-    let user = judged(deps.throttle, attempt, async {
-        verify(deps.sessions.db, deps.hasher, lookup, password).await
-    })
-    .await?;
-    let issued = session::start(
-        &deps.sessions,
-        &user.username,
-        Role::from_stored(&user.role),
-        client.user_agent,
-    )
-    .await?;
-    Ok(LoggedIn {
-        issued,
-        device: deps.throttle.device_cookie(&user.username),
-    })
-}
-
-fn too_many(wait: std::time::Duration) -> ApiError {
+pub(super) fn too_many(wait: std::time::Duration) -> ApiError {
     ApiError::TooManyRequests {
         retry_after_secs: wait.as_secs().max(1),
+        reason: Throttled::Failures,
+    }
+}
+
+/// A client with too many password checks in flight: 429 at once, before any work.
+pub(super) fn too_many_in_flight(wait: std::time::Duration) -> ApiError {
+    ApiError::TooManyRequests {
+        retry_after_secs: wait.as_secs().max(1),
+        reason: Throttled::InFlight,
     }
 }
 
 /// The answer for a hashing job that did not run: a full queue is 503 with `Retry-After`.
-fn hashing_failed(e: HashError) -> ApiError {
+pub(super) fn hashing_failed(e: HashError) -> ApiError {
     match e {
         HashError::Busy => ApiError::Busy {
             retry_after_secs: 1,
@@ -156,7 +114,7 @@ fn hashing_failed(e: HashError) -> ApiError {
 /// Settles an admitted attempt by the outcome of its password check: a wrong password counts
 /// as a failure; any other error (a full hashing queue, the store down) tells nothing about
 /// the password and is given back.
-async fn judged<T>(
+pub(super) async fn judged<T>(
     throttle: &LoginThrottle,
     attempt: Attempt,
     check: impl std::future::Future<Output = Result<T, ApiError>>,
@@ -170,17 +128,21 @@ async fn judged<T>(
     outcome
 }
 
-/// The user, if `password` is theirs; `InvalidCredentials` otherwise.
-async fn verify(
-    db: &Db,
+/// The account called `name` (whatever its case), if any.
+pub(super) async fn find(db: &Db, name: Option<Username>) -> Result<Option<UserRow>, ApiError> {
+    match name {
+        Some(name) => Ok(db.run(move |conn| users::find(conn, name.as_str())).await?),
+        None => Ok(None),
+    }
+}
+
+/// The user, if `password` is theirs; `InvalidCredentials` otherwise. An unknown user costs one
+/// argon2 verification too.
+pub(super) async fn check_password(
     hasher: &PasswordHasher,
-    lookup: Option<Username>,
+    user: Option<UserRow>,
     password: &str,
-) -> Result<users::UserRow, ApiError> {
-    let user = match lookup {
-        Some(name) => db.run(move |conn| users::find(conn, name.as_str())).await?,
-        None => None,
-    };
+) -> Result<UserRow, ApiError> {
     // An oversized password cannot match; it is verified as empty so its length costs nothing.
     let password = if password.len() <= 1024 { password } else { "" };
     let verified = hasher
@@ -191,6 +153,17 @@ async fn verify(
         .ok_or(ApiError::InvalidCredentials)
 }
 
+/// The answer for an account change or login that the database refused.
+pub(super) fn refused(why: Refused) -> ApiError {
+    match why {
+        Refused::NotFound => ApiError::NotFound("no such user"),
+        Refused::Conflict(why) => ApiError::Conflict(why),
+        Refused::Changed => {
+            ApiError::Conflict("the account changed while this request was checked; try again")
+        }
+    }
+}
+
 /// The caller of a password change: who, the session that goes on, and the token presented.
 pub struct Caller<'a> {
     pub username: &'a str,
@@ -199,13 +172,22 @@ pub struct Caller<'a> {
     pub jti: Uuid,
 }
 
-/// Changes the caller's password, ends every other session of theirs in the same transaction,
-/// and re-issues the caller's access token (the cut-off refuses the one it presented). Wrong
-/// current passwords count per session and per client key, never on the username: a session
-/// holder must not be able to lock the owner's logins.
+/// What a password change needs.
+pub struct PasswordDeps<'a> {
+    pub hasher: &'a PasswordHasher,
+    pub throttle: &'a LoginThrottle,
+    pub db: &'a Db,
+    pub codec: &'a TokenCodec,
+    pub revocation: &'a Revocation,
+}
+
+/// Changes the caller's password, ends every other session of theirs and voids their device
+/// cookies in the same transaction, and re-issues the caller's access token (the cut-off
+/// refuses the one it presented). The new password is set only if the account has not changed
+/// since the current one was checked. Wrong current passwords count per session and per client
+/// key, never on the username: a session holder must not be able to lock the owner's logins.
 pub async fn change_password(
-    deps: LoginDeps<'_>,
-    revocation: &Revocation,
+    deps: PasswordDeps<'_>,
     caller: Caller<'_>,
     current: &str,
     new: String,
@@ -214,45 +196,49 @@ pub async fn change_password(
     let new = Password::parse(new).map_err(ApiError::Unprocessable)?;
     let lookup = Username::parse(caller.username).ok();
     let session = caller.sid.unwrap_or(caller.jti);
+    let _slot = deps.throttle.in_flight(addr).map_err(too_many_in_flight)?;
     let attempt = deps
         .throttle
         .begin_password_change(session, addr, Instant::now())
         .map_err(too_many)?;
     let user = judged(deps.throttle, attempt, async {
-        verify(deps.sessions.db, deps.hasher, lookup, current).await
+        check_password(deps.hasher, find(deps.db, lookup).await?, current).await
     })
     .await?;
     let hash = deps.hasher.hash(&new).await.map_err(hashing_failed)?;
-    let now = OffsetDateTime::now_utc();
-    let access_until =
-        to_db_time(now + time::Duration::seconds(deps.sessions.codec.ttl().as_secs() as i64));
-    let name = user.username.clone();
-    let keep = caller.sid;
-    let change: AccountChange = Box::new(move |conn| {
-        if users::set_password(conn, &name, &hash)? == 0 {
-            return Ok(Err(Refused::NotFound));
+    let (id, generation) = (user.id.clone(), user.generation);
+    let change: AccountChange = Box::new(move |conn, current| {
+        if current.id != id || current.generation != generation {
+            return Ok(Err(Refused::Changed));
         }
-        if let Some(sid) = keep {
-            sessions::extend_access(conn, &sid.to_string(), access_until)?;
-        }
+        users::set_password(conn, &current.id, &hash)?;
         Ok(Ok(()))
     });
-    let sessions_ended = revocation
+    let keep = caller.sid;
+    let outcome = deps
+        .revocation
         .end_user_sessions(&user.username, keep, Some(change))
         .await?
-        .map_err(|_| ApiError::Unauthorized("the account no longer exists"))?;
-    let role = Role::from_stored(&user.role);
+        .map_err(|why| match why {
+            Refused::NotFound => ApiError::Unauthorized("the account no longer exists"),
+            why => refused(why),
+        })?;
+    let subject = Subject {
+        uid: Uuid::parse_str(&user.id).ok(),
+        username: &user.username,
+        role: Role::from_stored(&user.role),
+    };
+    let jti = outcome.reissued.unwrap_or_else(Uuid::now_v7);
     let (access_token, _) = deps
-        .sessions
         .codec
-        .issue(&user.username, role, keep, now)
+        .issue_with_id(subject, keep, jti, OffsetDateTime::now_utc())
         .map_err(|e| {
             rocket::error!("token signing failed: {e}");
             ApiError::Internal
         })?;
     Ok(PasswordChanged {
         access_token,
-        sessions_ended,
+        sessions_ended: outcome.sessions_ended,
     })
 }
 
@@ -276,33 +262,25 @@ pub async fn administer(
     username: &str,
     change: AdminChange,
 ) -> Result<usize, ApiError> {
-    let name = username.to_owned();
-    let account: AccountChange = Box::new(move |conn| {
-        let Some(user) = users::find(conn, &name)? else {
-            return Ok(Err(Refused::NotFound));
-        };
+    let account: AccountChange = Box::new(move |conn, user: &UserRow| {
         let stays_admin = change == AdminChange::SetRole(Role::Admin);
         if Role::from_stored(&user.role) == Role::Admin && !stays_admin {
-            // Locked on PostgreSQL: two admins demoting each other at once cannot both pass.
             let admins = users::admins_locked(conn)?;
-            if admins.iter().all(|a| *a == name) {
+            if admins.iter().all(|a| *a == user.id) {
                 return Ok(Err(Refused::Conflict(
                     "this is the last admin: promote another user first",
                 )));
             }
         }
         match change {
-            AdminChange::SetRole(role) => users::set_role(conn, &name, role.as_str())?,
-            AdminChange::Remove => users::delete(conn, &name)?,
+            AdminChange::SetRole(role) => users::set_role(conn, &user.id, role.as_str())?,
+            AdminChange::Remove => users::delete(conn, &user.id)?,
         };
         Ok(Ok(()))
     });
-    match revocation
+    let outcome = revocation
         .end_user_sessions(username, None, Some(account))
         .await?
-    {
-        Ok(ended) => Ok(ended),
-        Err(Refused::NotFound) => Err(ApiError::NotFound("no such user")),
-        Err(Refused::Conflict(why)) => Err(ApiError::Conflict(why)),
-    }
+        .map_err(refused)?;
+    Ok(outcome.sessions_ended)
 }

@@ -26,6 +26,10 @@ pub struct Claims {
     /// The session this token belongs to (absent from tokens issued before sessions existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<Uuid>,
+    /// The account's id, which outlives nothing of the name: a re-created username is another
+    /// account. (Absent only from tokens issued before accounts had ids.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<Uuid>,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -35,6 +39,14 @@ impl Claims {
     pub fn expires_at(&self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(self.exp).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
+}
+
+/// Whom a token is issued to: the account's id, its name as stored, and its role.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub uid: Option<Uuid>,
+    pub username: &'a str,
+    pub role: Role,
 }
 
 /// Why a presented token was refused.
@@ -79,17 +91,28 @@ impl TokenCodec {
     /// configured lifetime from `now`.
     pub fn issue(
         &self,
-        username: &str,
-        role: Role,
+        to: Subject<'_>,
         sid: Option<Uuid>,
+        now: OffsetDateTime,
+    ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
+        self.issue_with_id(to, sid, Uuid::now_v7(), now)
+    }
+
+    /// Issues a token with the id `jti`, chosen by the caller (one recorded before signing).
+    pub fn issue_with_id(
+        &self,
+        to: Subject<'_>,
+        sid: Option<Uuid>,
+        jti: Uuid,
         now: OffsetDateTime,
     ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
         let iat = now.unix_timestamp();
         let claims = Claims {
-            sub: username.to_owned(),
-            role,
-            jti: Uuid::now_v7(),
+            sub: to.username.to_owned(),
+            role: to.role,
+            jti,
             sid,
+            uid: to.uid,
             iat,
             exp: iat + self.ttl.as_secs() as i64,
             iss: self.issuer.clone(),
@@ -138,6 +161,12 @@ impl TokenCodec {
 mod tests {
     use super::*;
 
+    const ALICE: Subject<'static> = Subject {
+        uid: None,
+        username: "alice",
+        role: Role::User,
+    };
+
     fn codec() -> TokenCodec {
         let secret = crate::config::tests_secret();
         TokenCodec::new(&secret, "test-issuer", Duration::from_secs(60))
@@ -147,7 +176,7 @@ mod tests {
     fn an_issued_token_decodes_to_the_same_claims() {
         let codec = codec();
         let (token, claims) = codec
-            .issue("alice", Role::User, None, OffsetDateTime::now_utc())
+            .issue(ALICE, None, OffsetDateTime::now_utc())
             .expect("issue");
         assert_eq!(codec.decode(&token), Ok(claims));
     }
@@ -156,7 +185,7 @@ mod tests {
     fn once_a_token_is_verified_a_tampered_copy_is_still_refused() {
         let codec = codec();
         let (token, claims) = codec
-            .issue("alice", Role::User, None, OffsetDateTime::now_utc())
+            .issue(ALICE, None, OffsetDateTime::now_utc())
             .expect("issue");
         assert_eq!(codec.decode(&token), Ok(claims.clone()));
         assert_eq!(codec.decode(&token), Ok(claims), "the second decode agrees");
@@ -174,9 +203,7 @@ mod tests {
         let codec = codec();
         let long_ago =
             OffsetDateTime::now_utc() - time::Duration::seconds(60 + LEEWAY_SECS as i64 + 2);
-        let (token, _) = codec
-            .issue("alice", Role::User, None, long_ago)
-            .expect("issue");
+        let (token, _) = codec.issue(ALICE, None, long_ago).expect("issue");
         assert_eq!(codec.decode(&token), Err(TokenError::Expired));
         assert!(
             codec.decode_any_age(&token).is_ok(),

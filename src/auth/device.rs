@@ -34,11 +34,22 @@ impl DeviceKey {
         }
     }
 
-    /// A new cookie value for a browser that just logged in as `username`, with a fresh nonce.
-    pub fn issue(&self, username: &str) -> String {
+    /// A fresh device id, for a browser that logs in without a device cookie of the account.
+    pub fn new_nonce() -> Nonce {
         let mut nonce = [0_u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let mac = self.mac(&nonce, username).finalize().into_bytes();
+        nonce
+    }
+
+    /// The nonce as the `devices` table keeps it (hex).
+    pub fn id_of(nonce: &Nonce) -> String {
+        nonce.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The cookie value naming device `nonce` for a browser that just logged in as `username`
+    /// (a login re-uses the presented device's nonce, so a browser stays one device).
+    pub fn issue(&self, nonce: &Nonce, username: &str) -> String {
+        let mac = self.mac(nonce, username).finalize().into_bytes();
         format!(
             "{}.{}.{username}",
             URL_SAFE_NO_PAD.encode(nonce),
@@ -83,22 +94,24 @@ mod tests {
     #[test]
     fn a_cookie_is_valid_for_its_own_username_only() {
         let k = key();
-        let cookie = k.issue("alice");
+        let cookie = k.issue(&DeviceKey::new_nonce(), "alice");
         assert!(cookie.len() <= MAX_LEN);
         let nonce = k.verify(&cookie, "alice").expect("valid for alice");
         assert_eq!(k.verify(&cookie, "alice"), Some(nonce));
         assert_eq!(k.verify(&cookie, "bob"), None);
-        assert_ne!(
-            k.verify(&k.issue("alice"), "alice"),
+        assert_ne!(DeviceKey::new_nonce(), nonce, "fresh nonce");
+        assert_eq!(
+            k.verify(&k.issue(&nonce, "alice"), "alice"),
             Some(nonce),
-            "fresh nonce"
+            "a re-issued cookie names the same device"
         );
+        assert_eq!(DeviceKey::id_of(&nonce).len(), 32);
     }
 
     #[test]
     fn altered_forged_or_foreign_cookies_count_as_none() {
         let k = key();
-        let cookie = k.issue("alice");
+        let cookie = k.issue(&DeviceKey::new_nonce(), "alice");
         let (nonce, rest) = cookie.split_once('.').expect("dots");
         let mut other = nonce.as_bytes().to_vec();
         other[0] = if other[0] == b'A' { b'B' } else { b'A' };

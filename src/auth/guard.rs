@@ -25,6 +25,8 @@ pub struct AuthUser {
     pub jti: Uuid,
     /// The session the token belongs to (`None` for tokens from before sessions).
     pub sid: Option<Uuid>,
+    /// The account's id (`None` for tokens from before accounts had ids).
+    pub uid: Option<Uuid>,
     pub expires_at: OffsetDateTime,
 }
 
@@ -120,6 +122,7 @@ impl<'r> FromRequest<'r> for AuthUser {
                 role: claims.role,
                 jti: claims.jti,
                 sid: claims.sid,
+                uid: claims.uid,
             }),
             Ok(true) => fail(
                 req,

@@ -6,6 +6,7 @@ pub mod claims;
 pub mod cookie;
 pub mod device;
 pub mod guard;
+pub mod login;
 pub mod origin;
 pub mod password;
 pub mod refresh;

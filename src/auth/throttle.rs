@@ -12,8 +12,19 @@
 //!   is what bounds guessing at one account from a botnet of many addresses. Strangers can
 //!   exhaust it, but it then refuses only untrusted clients; the owner's browsers go on.
 //!
+//! Trusted devices have a ceiling of their own too: failures of all trusted devices of a
+//! username together, higher than the untrusted one, so that however many device cookies an
+//! attacker holds the guessing rate per account stays bounded. (A device is trusted only while
+//! the account still lists it: a password change, a logout everywhere, a lock or a removal
+//! forgets every device of the account.)
+//!
 //! A password change counts per session and per client key, never on the username, so a
 //! session holder cannot lock the owner's logins. Sign-up counts every attempt per client key.
+//!
+//! Beside failures: every login counts per client key whatever its outcome (a correct password
+//! costs an argon2 run and a session as much as a wrong one), and one client key may have only
+//! a few password checks in flight at once, well below the hashing queue, so that no single
+//! client can fill the queue and turn everyone else's logins into 503s.
 //!
 //! Every table is a fixed-capacity LRU map under its own mutex, held for one O(1) step: memory
 //! is bounded whatever the key space, windows expire lazily when their key is touched, and
@@ -63,8 +74,10 @@ enum Counted {
     UserClient(String, Option<ClientKey>),
     Untrusted(String),
     Device(Nonce),
+    Trusted(String),
     Session(Uuid),
     SignUp(ClientKey),
+    Login(ClientKey),
 }
 
 /// An admitted attempt: settle it with [`LoginThrottle::succeeded`] or
@@ -143,8 +156,38 @@ pub struct LoginThrottle {
     user_clients: Table<(String, Option<ClientKey>)>,
     untrusted: Table<String>,
     devices: Table<Nonce>,
+    trusted: Table<String>,
     sessions: Table<Uuid>,
     sign_ups: Table<ClientKey>,
+    logins: Table<ClientKey>,
+    in_flight: InFlightTable,
+}
+
+/// Password checks in flight per client key; a key is present only while it has some, so the
+/// table holds at most as many keys as there are checks in flight.
+struct InFlightTable {
+    max: u32,
+    counts: Mutex<std::collections::HashMap<ClientKey, u32>>,
+}
+
+/// One password check in flight for a client key; given back when dropped.
+#[must_use]
+pub struct InFlight<'a> {
+    table: &'a InFlightTable,
+    key: Option<ClientKey>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let Some(key) = self.key else { return };
+        let mut counts = self.table.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.get_mut(&key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&key);
+            }
+        }
+    }
 }
 
 impl LoginThrottle {
@@ -157,25 +200,62 @@ impl LoginThrottle {
             user_clients: Table::new(settings.max_failures_per_user, cap),
             untrusted: Table::new(settings.max_untrusted_failures_per_user, cap),
             devices: Table::new(settings.max_failures_per_user, cap),
+            trusted: Table::new(settings.max_trusted_failures_per_user, cap),
             sessions: Table::new(settings.max_failures_per_user, cap),
             sign_ups: Table::new(settings.signup_max_per_ip, cap),
+            logins: Table::new(settings.max_logins_per_ip, cap),
+            in_flight: InFlightTable {
+                max: settings.max_in_flight_per_ip.max(1),
+                counts: Mutex::new(std::collections::HashMap::new()),
+            },
         }
     }
 
-    /// Admits a login attempt for `user`, trusted when `device` is a valid device cookie for
-    /// `user`; `Err(retry_after)` while the budget it counts on is spent.
+    /// Takes one of the client's password-check slots (clients without an address, in-process
+    /// tests, are not counted); `Err(retry_after)` while it has its maximum in flight.
+    pub fn in_flight(&self, addr: Option<IpAddr>) -> Result<InFlight<'_>, Duration> {
+        let key = addr.map(ClientKey::of);
+        if let Some(key) = key {
+            let mut counts = self
+                .in_flight
+                .counts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let n = counts.entry(key).or_insert(0);
+            if *n >= self.in_flight.max {
+                return Err(Duration::from_secs(1));
+            }
+            *n += 1;
+        }
+        Ok(InFlight {
+            table: &self.in_flight,
+            key,
+        })
+    }
+
+    /// The device's nonce, when `cookie` is a device cookie this server signed for `user`
+    /// (whether the account still lists that device is the caller's to ask).
+    pub fn device_nonce(&self, cookie: &str, user: &str) -> Option<Nonce> {
+        self.devices_key.verify(cookie, user)
+    }
+
+    /// Admits a login attempt for `user`, trusted when `trusted` names a device the account
+    /// lists; `Err(retry_after)` while a budget it counts on is spent.
     pub fn begin_login(
         &self,
         user: &str,
         addr: Option<IpAddr>,
-        device: Option<&str>,
+        trusted: Option<Nonce>,
         now: Instant,
     ) -> Result<Attempt, Duration> {
-        if let Some(nonce) = device.and_then(|d| self.devices_key.verify(d, user)) {
-            return self.admit(vec![Counted::Device(nonce)], now);
-        }
         let client = addr.map(ClientKey::of);
-        let mut counts: Vec<Counted> = client.map(Counted::Client).into_iter().collect();
+        let mut counts: Vec<Counted> = client.map(Counted::Login).into_iter().collect();
+        if let Some(nonce) = trusted {
+            counts.push(Counted::Device(nonce));
+            counts.push(Counted::Trusted(user.to_owned()));
+            return self.admit(counts, now);
+        }
+        counts.extend(client.map(Counted::Client));
         counts.push(Counted::UserClient(user.to_owned(), client));
         counts.push(Counted::Untrusted(user.to_owned()));
         self.admit(counts, now)
@@ -201,9 +281,9 @@ impl LoginThrottle {
         self.admit(counts.into_iter().collect(), now)
     }
 
-    /// A new device cookie value for a browser that just logged in as `user`.
-    pub fn device_cookie(&self, user: &str) -> String {
-        self.devices_key.issue(user)
+    /// The device cookie value naming device `nonce` for a browser that logged in as `user`.
+    pub fn device_cookie(&self, nonce: &Nonce, user: &str) -> String {
+        self.devices_key.issue(nonce, user)
     }
 
     /// The password was right: the per-account counts of this client are cleared, and the
@@ -215,8 +295,11 @@ impl LoginThrottle {
                 Counted::UserClient(..) | Counted::Device(_) | Counted::Session(_) => {
                     self.settle(counted, true)
                 }
-                Counted::Client(_) | Counted::Untrusted(_) => self.settle(counted, false),
-                Counted::SignUp(_) => {}
+                Counted::Client(_) | Counted::Untrusted(_) | Counted::Trusted(_) => {
+                    self.settle(counted, false)
+                }
+                // Every login and sign-up counts, whatever its outcome.
+                Counted::SignUp(_) | Counted::Login(_) => {}
             }
         }
     }
@@ -238,8 +321,10 @@ impl LoginThrottle {
                 Counted::UserClient(u, k) => self.user_clients.admit((u.clone(), *k), w, now),
                 Counted::Untrusted(u) => self.untrusted.admit(u.clone(), w, now),
                 Counted::Device(n) => self.devices.admit(*n, w, now),
+                Counted::Trusted(u) => self.trusted.admit(u.clone(), w, now),
                 Counted::Session(s) => self.sessions.admit(*s, w, now),
                 Counted::SignUp(k) => self.sign_ups.admit(*k, w, now),
+                Counted::Login(k) => self.logins.admit(*k, w, now),
             };
             if let Err(wait) = admitted {
                 for taken in &counts[..i] {
@@ -265,8 +350,10 @@ impl LoginThrottle {
             Counted::UserClient(u, k) => apply(&self.user_clients, &(u.clone(), *k), clear),
             Counted::Untrusted(u) => apply(&self.untrusted, u, clear),
             Counted::Device(n) => apply(&self.devices, n, clear),
+            Counted::Trusted(u) => apply(&self.trusted, u, clear),
             Counted::Session(s) => apply(&self.sessions, s, clear),
             Counted::SignUp(k) => apply(&self.sign_ups, k, clear),
+            Counted::Login(k) => apply(&self.logins, k, clear),
         }
     }
 }

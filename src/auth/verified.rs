@@ -67,6 +67,7 @@ mod tests {
 
     fn claims(exp: i64) -> Arc<Claims> {
         Arc::new(Claims {
+            uid: None,
             sub: "alice".into(),
             role: Role::User,
             jti: uuid::Uuid::new_v4(),

@@ -2,10 +2,14 @@
 //! touch it. Nothing here knows about HTTP; every call runs on a blocking thread.
 
 pub mod blacklist;
+pub mod devices;
+pub mod health_probe;
 pub mod instance_lock;
+pub mod refresh_tokens;
 pub mod revocations_hourly;
 pub mod schema;
 pub mod sessions;
+pub mod user_cutoffs;
 pub mod users;
 
 use std::time::Duration;

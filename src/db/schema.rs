@@ -6,6 +6,8 @@ diesel::table! {
         password_hash -> Text,
         role -> Text,
         created_at -> Timestamp,
+        id -> Text,
+        generation -> BigInt,
     }
 }
 
@@ -28,6 +30,8 @@ diesel::table! {
         access_until -> Timestamp,
         user_agent -> Text,
         ended_at -> Nullable<Timestamp>,
+        user_id -> Text,
+        access_issued_at -> Nullable<Timestamp>,
     }
 }
 
@@ -57,6 +61,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    devices (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        last_login_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    health_probe (id) {
+        id -> Integer,
+        written_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -65,5 +85,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     user_cutoffs,
-    revocations_hourly
+    revocations_hourly,
+    devices,
+    health_probe
 );

@@ -1,4 +1,4 @@
-//! Queries on `sessions`, `refresh_tokens` and `user_cutoffs`.
+//! Queries on `sessions` (and the first refresh token a login creates).
 //!
 //! Writes that race each other (a rotation, a logout, a logout everywhere) meet on the session
 //! row: each updates it under the condition `ended_at IS NULL`, so the database orders them and
@@ -6,9 +6,9 @@
 //! transaction opened with [`super::write_transaction`].
 
 use diesel::prelude::*;
-use time::{Duration, PrimitiveDateTime};
+use time::PrimitiveDateTime;
 
-use super::schema::{refresh_tokens, sessions, user_cutoffs, users};
+use super::schema::{refresh_tokens, sessions, user_cutoffs};
 use super::DbConnection;
 
 /// A session as listed to its owner or an admin.
@@ -27,7 +27,9 @@ pub struct SessionRow {
 #[diesel(table_name = sessions)]
 struct NewSessionRow<'a> {
     id: &'a str,
+    user_id: &'a str,
     username: &'a str,
+    access_issued_at: PrimitiveDateTime,
     created_at: PrimitiveDateTime,
     last_used_at: PrimitiveDateTime,
     expires_at: PrimitiveDateTime,
@@ -35,19 +37,15 @@ struct NewSessionRow<'a> {
     user_agent: &'a str,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = refresh_tokens)]
-struct NewRefreshRow<'a> {
-    hash: &'a str,
-    session_id: &'a str,
-    created_at: PrimitiveDateTime,
-    expires_at: PrimitiveDateTime,
-}
-
 /// A new login: the session and its first refresh token.
 pub struct NewSession<'a> {
     pub id: &'a str,
+    /// The account's id: the session belongs to it, not to the name.
+    pub user_id: &'a str,
+    /// The name as stored, shown in lists.
     pub username: &'a str,
+    /// When the access token issued with it was issued (its `iat`).
+    pub access_issued_at: PrimitiveDateTime,
     pub user_agent: &'a str,
     pub refresh_hash: &'a str,
     pub now: PrimitiveDateTime,
@@ -59,7 +57,9 @@ pub fn create(conn: &mut DbConnection, new: &NewSession<'_>) -> QueryResult<()> 
     diesel::insert_into(sessions::table)
         .values(NewSessionRow {
             id: new.id,
+            user_id: new.user_id,
             username: new.username,
+            access_issued_at: new.access_issued_at,
             created_at: new.now,
             last_used_at: new.now,
             expires_at: new.refresh_expires_at,
@@ -68,7 +68,7 @@ pub fn create(conn: &mut DbConnection, new: &NewSession<'_>) -> QueryResult<()> 
         })
         .execute(conn)?;
     diesel::insert_into(refresh_tokens::table)
-        .values(NewRefreshRow {
+        .values(super::refresh_tokens::NewRefreshRow {
             hash: new.refresh_hash,
             session_id: new.id,
             created_at: new.now,
@@ -78,144 +78,24 @@ pub fn create(conn: &mut DbConnection, new: &NewSession<'_>) -> QueryResult<()> 
     Ok(())
 }
 
-/// A rotation request: the presented token's hash, its successor's, and the instants involved.
-pub struct Rotate<'a> {
-    pub presented_hash: &'a str,
-    pub successor_hash: &'a str,
-    pub now: PrimitiveDateTime,
-    pub grace: Duration,
-    pub refresh_expires_at: PrimitiveDateTime,
-    pub access_expires_at: PrimitiveDateTime,
+/// An access token's issue time as sessions keep it: whole seconds, as the token's `iat`.
+pub fn issued_at(t: time::OffsetDateTime) -> PrimitiveDateTime {
+    let secs = time::OffsetDateTime::from_unix_timestamp(t.unix_timestamp()).unwrap_or(t);
+    super::to_db_time(secs)
 }
 
-/// The session a refresh continues, with its owner's current role.
-#[derive(Debug, Clone)]
-pub struct Continued {
-    pub session_id: String,
-    pub username: String,
-    pub role: String,
-}
-
-/// What presenting a refresh token amounted to.
-#[derive(Debug)]
-pub enum Rotation {
-    /// This caller rotated the token: the successor row now exists.
-    Rotated(Continued),
-    /// Another caller rotated it less than `grace` ago: the successor is the same one.
-    /// (A grace of zero turns this off.)
-    WithinGrace(Continued),
-    /// Rotated longer ago than `grace`: a copy is in other hands. The session must end.
-    Reused { session_id: String },
-    /// Unknown, expired, or its session has ended (or its user is gone).
-    Dead,
-}
-
-/// The rotation as one step: the token is marked used only if it was not (a conditional
-/// update, so that of many concurrent callers exactly one wins), and the session is continued
-/// only if it has not ended (so that a committed logout beats any later refresh).
-pub fn rotate(conn: &mut DbConnection, r: &Rotate<'_>) -> QueryResult<Rotation> {
-    let won = diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::hash.eq(r.presented_hash))
-            .filter(refresh_tokens::used_at.is_null())
-            .filter(refresh_tokens::expires_at.gt(r.now)),
-    )
-    .set(refresh_tokens::used_at.eq(r.now))
-    .execute(conn)?
-        == 1;
-    let Some((session_id, expires_at, used_at)) = refresh_tokens::table
-        .find(r.presented_hash)
-        .select((
-            refresh_tokens::session_id,
-            refresh_tokens::expires_at,
-            refresh_tokens::used_at,
-        ))
-        .first::<(String, PrimitiveDateTime, Option<PrimitiveDateTime>)>(conn)
-        .optional()?
-    else {
-        return Ok(Rotation::Dead);
-    };
-    if !won {
-        if expires_at <= r.now {
-            return Ok(Rotation::Dead);
-        }
-        let rotated_at = used_at.unwrap_or(r.now);
-        if r.now - rotated_at >= r.grace {
-            return Ok(if is_live(conn, &session_id)? {
-                Rotation::Reused { session_id }
-            } else {
-                Rotation::Dead
-            });
-        }
-    }
-    // Continue the session, unless it has ended. A rotation slides its expiry; the grace path
-    // does not (the winner already did).
-    let live = sessions::table
-        .filter(sessions::id.eq(&session_id))
-        .filter(sessions::ended_at.is_null());
-    let continued = if won {
-        diesel::update(live)
-            .set((
-                sessions::last_used_at.eq(r.now),
-                sessions::expires_at.eq(r.refresh_expires_at),
-            ))
-            .execute(conn)?
-    } else {
-        diesel::update(live)
-            .set(sessions::last_used_at.eq(r.now))
-            .execute(conn)?
-    };
-    if continued == 0 {
-        return Ok(Rotation::Dead);
-    }
-    extend_access(conn, &session_id, r.access_expires_at)?;
-    if won {
-        diesel::insert_into(refresh_tokens::table)
-            .values(NewRefreshRow {
-                hash: r.successor_hash,
-                session_id: &session_id,
-                created_at: r.now,
-                expires_at: r.refresh_expires_at,
-            })
-            .execute(conn)?;
-    }
-    let owner = sessions::table
-        .inner_join(users::table.on(users::username.eq(sessions::username)))
-        .filter(sessions::id.eq(&session_id))
-        .select((sessions::username, users::role))
-        .first::<(String, String)>(conn)
-        .optional()?;
-    let Some((username, role)) = owner else {
-        return Ok(Rotation::Dead);
-    };
-    let continued = Continued {
-        session_id,
-        username,
-        role,
-    };
-    Ok(if won {
-        Rotation::Rotated(continued)
-    } else {
-        Rotation::WithinGrace(continued)
-    })
-}
-
-fn is_live(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        sessions::table
-            .filter(sessions::id.eq(id))
-            .filter(sessions::ended_at.is_null()),
-    ))
-    .get_result(conn)
-}
-
-/// Records that an access token of this session lives until `until`: the session's id must be
+/// Records that the session's latest access token was issued at `issued_at` and lives until
+/// `until`: older tokens no longer end the session at logout, and the session's id must be
 /// refused at least that long once it ends.
-pub fn extend_access(
+pub fn reissued(
     conn: &mut DbConnection,
     id: &str,
+    issued_at: PrimitiveDateTime,
     until: PrimitiveDateTime,
 ) -> QueryResult<()> {
+    diesel::update(sessions::table.filter(sessions::id.eq(id)))
+        .set(sessions::access_issued_at.eq(issued_at))
+        .execute(conn)?;
     diesel::update(
         sessions::table
             .filter(sessions::id.eq(id))
@@ -226,14 +106,14 @@ pub fn extend_access(
     Ok(())
 }
 
-/// The live sessions of `username` at `now`, newest first.
+/// The live sessions of the account `user_id` at `now`, newest first.
 pub fn live_for(
     conn: &mut DbConnection,
-    username: &str,
+    user_id: &str,
     now: PrimitiveDateTime,
 ) -> QueryResult<Vec<SessionRow>> {
     sessions::table
-        .filter(sessions::username.eq(username))
+        .filter(sessions::user_id.eq(user_id))
         .filter(sessions::ended_at.is_null())
         .filter(sessions::expires_at.gt(now))
         .order((sessions::created_at.desc(), sessions::id.asc()))
@@ -248,20 +128,40 @@ pub struct Ended {
     pub access_until: PrimitiveDateTime,
 }
 
-/// Ends the session `id` (if `owner` is given, only if it belongs to them); `None` when there
-/// is no such live session.
+/// Which session to end, and who may end it.
+pub enum EndBy<'a> {
+    /// An admin, or the server itself: any live session.
+    Anyone,
+    /// Its owner (the account's id), from the session list.
+    Owner(&'a str),
+    /// A logout with an access token of the session, given as the token's `iat` plus the
+    /// refresh grace: only the session's latest token (or one issued within the grace before
+    /// it, by a tab refreshing at the same moment) ends it. An older one, say weeks old and
+    /// expired, must not be able to end a session refreshed since.
+    TokenIssuedBy(PrimitiveDateTime),
+}
+
+/// Ends the session `id` if `by` may; `None` when there is no such live session.
 pub fn end(
     conn: &mut DbConnection,
     id: &str,
-    owner: Option<&str>,
+    by: EndBy<'_>,
     now: PrimitiveDateTime,
 ) -> QueryResult<Option<Ended>> {
     let mut target = sessions::table
         .filter(sessions::id.eq(id))
         .filter(sessions::ended_at.is_null())
         .into_boxed();
-    if let Some(owner) = owner {
-        target = target.filter(sessions::username.eq(owner));
+    match by {
+        EndBy::Anyone => {}
+        EndBy::Owner(user_id) => target = target.filter(sessions::user_id.eq(user_id)),
+        EndBy::TokenIssuedBy(latest_from) => {
+            target = target.filter(
+                sessions::access_issued_at
+                    .is_null()
+                    .or(sessions::access_issued_at.le(latest_from)),
+            )
+        }
     }
     let found = target
         .select((sessions::id, sessions::access_until))
@@ -278,16 +178,17 @@ pub fn end(
     Ok((ended == 1).then_some(found))
 }
 
-/// Ends every session of `username` except `keep`; returns those it ended. On PostgreSQL the
-/// rows are locked as they are read, so none can be continued between the read and the update.
+/// Ends every session of the account `user_id` except `keep`; returns those it ended. On
+/// PostgreSQL the rows are locked as they are read, so none can be continued between the read
+/// and the update.
 pub fn end_all(
     conn: &mut DbConnection,
-    username: &str,
+    user_id: &str,
     keep: Option<&str>,
     now: PrimitiveDateTime,
 ) -> QueryResult<Vec<Ended>> {
     let live = sessions::table
-        .filter(sessions::username.eq(username))
+        .filter(sessions::user_id.eq(user_id))
         .filter(sessions::ended_at.is_null())
         .filter(sessions::id.ne(keep.unwrap_or("")))
         .select((sessions::id, sessions::access_until));
@@ -295,57 +196,42 @@ pub fn end_all(
         DbConnection::Pg(c) => live.for_update().load(c)?,
         DbConnection::Sqlite(c) => live.load(c)?,
     };
+    end_listed(conn, &ended, now)?;
+    Ok(ended)
+}
+
+/// Ends the oldest live sessions of the account `user_id` beyond the newest `keep`; returns
+/// those it ended (a new login past `max_sessions_per_user` ends the oldest).
+pub fn end_beyond(
+    conn: &mut DbConnection,
+    user_id: &str,
+    keep: i64,
+    now: PrimitiveDateTime,
+) -> QueryResult<Vec<Ended>> {
+    let oldest = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .order((sessions::created_at.desc(), sessions::id.desc()))
+        .offset(keep)
+        .limit(10_000)
+        .select((sessions::id, sessions::access_until));
+    let ended: Vec<Ended> = match conn {
+        DbConnection::Pg(c) => oldest.for_update().load(c)?,
+        DbConnection::Sqlite(c) => oldest.load(c)?,
+    };
+    end_listed(conn, &ended, now)?;
+    Ok(ended)
+}
+
+fn end_listed(conn: &mut DbConnection, ended: &[Ended], now: PrimitiveDateTime) -> QueryResult<()> {
     let ids: Vec<&str> = ended.iter().map(|e| e.id.as_str()).collect();
     for chunk in ids.chunks(500) {
         diesel::update(sessions::table.filter(sessions::id.eq_any(chunk)))
             .set(sessions::ended_at.eq(now))
             .execute(conn)?;
     }
-    Ok(ended)
-}
-
-/// Records (or moves forward) the cut-off of `username`.
-pub fn set_cutoff(
-    conn: &mut DbConnection,
-    username: &str,
-    cutoff: &str,
-    cut_at: PrimitiveDateTime,
-    kept_until: PrimitiveDateTime,
-) -> QueryResult<()> {
-    let row = (
-        user_cutoffs::username.eq(username),
-        user_cutoffs::cutoff.eq(cutoff),
-        user_cutoffs::cut_at.eq(cut_at),
-        user_cutoffs::kept_until.eq(kept_until),
-    );
-    let update = (
-        user_cutoffs::cutoff.eq(cutoff),
-        user_cutoffs::cut_at.eq(cut_at),
-        user_cutoffs::kept_until.eq(kept_until),
-    );
-    match conn {
-        DbConnection::Sqlite(c) => diesel::insert_into(user_cutoffs::table)
-            .values(row)
-            .on_conflict(user_cutoffs::username)
-            .do_update()
-            .set(update)
-            .execute(c)?,
-        DbConnection::Pg(c) => diesel::insert_into(user_cutoffs::table)
-            .values(row)
-            .on_conflict(user_cutoffs::username)
-            .do_update()
-            .set(update)
-            .execute(c)?,
-    };
     Ok(())
-}
-
-/// A per-user cut-off as the revocation view needs it.
-#[derive(Debug, Clone, Queryable)]
-pub struct Cutoff {
-    pub username: String,
-    pub cutoff: String,
-    pub kept_until: PrimitiveDateTime,
 }
 
 /// Sessions ended whose ids still matter at `live_at` (for loading the view), or, with
@@ -362,26 +248,6 @@ pub fn ended(
         .into_boxed();
     if let Some(from) = ended_from {
         query = query.filter(sessions::ended_at.ge(from));
-    }
-    query.load(conn)
-}
-
-/// Cut-offs that still matter at `live_at`, or only those set since `cut_from`.
-pub fn cutoffs(
-    conn: &mut DbConnection,
-    live_at: PrimitiveDateTime,
-    cut_from: Option<PrimitiveDateTime>,
-) -> QueryResult<Vec<Cutoff>> {
-    let mut query = user_cutoffs::table
-        .filter(user_cutoffs::kept_until.ge(live_at))
-        .select((
-            user_cutoffs::username,
-            user_cutoffs::cutoff,
-            user_cutoffs::kept_until,
-        ))
-        .into_boxed();
-    if let Some(from) = cut_from {
-        query = query.filter(user_cutoffs::cut_at.ge(from));
     }
     query.load(conn)
 }
@@ -423,8 +289,7 @@ pub fn purge(conn: &mut DbConnection, cutoff: PrimitiveDateTime, batch: i64) -> 
             break;
         }
     }
-    purged += diesel::delete(user_cutoffs::table.filter(user_cutoffs::kept_until.lt(cutoff)))
-        .execute(conn)?;
+    purged += super::user_cutoffs::purge(conn, cutoff)?;
     Ok(purged)
 }
 

@@ -1,40 +1,55 @@
 //! Queries on `users`.
+//!
+//! An account is its `id` (a UUID that never changes and is never re-used); its name is unique
+//! whatever its case, and found whatever case it is typed in. `generation` moves on with every
+//! change that must stop what was decided before it (a new password, role, a logout everywhere,
+//! removal): a login commits its session only while the generation it read is still current.
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::Text;
 use time::PrimitiveDateTime;
 
 use super::schema::users;
 use super::DbConnection;
 
+diesel::define_sql_function! {
+    /// SQL's `lower()`, which both backends have; names are ASCII, so it folds them exactly.
+    fn lower(x: Text) -> Text;
+}
+
 /// A stored account.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
+    pub id: String,
     pub username: String,
     pub password_hash: String,
     pub role: String,
     pub created_at: PrimitiveDateTime,
+    pub generation: i64,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUser<'a> {
+    pub id: &'a str,
     pub username: &'a str,
     pub password_hash: &'a str,
     pub role: &'a str,
     pub created_at: PrimitiveDateTime,
 }
 
+/// The account called `name`, whatever the case it is written in.
 pub fn find(conn: &mut DbConnection, name: &str) -> QueryResult<Option<UserRow>> {
     users::table
-        .find(name)
+        .filter(lower(users::username).eq(name.to_ascii_lowercase()))
         .select(UserRow::as_select())
         .first(conn)
         .optional()
 }
 
-/// Inserts the user; `Ok(false)` when the name is already taken (also under a race).
+/// Inserts the user; `Ok(false)` when the name is already taken in any case (also under a race).
 pub fn create(conn: &mut DbConnection, user: &NewUser<'_>) -> QueryResult<bool> {
     match diesel::insert_into(users::table).values(user).execute(conn) {
         Ok(_) => Ok(true),
@@ -43,30 +58,68 @@ pub fn create(conn: &mut DbConnection, user: &NewUser<'_>) -> QueryResult<bool> 
     }
 }
 
-pub fn set_password(conn: &mut DbConnection, name: &str, hash: &str) -> QueryResult<usize> {
-    diesel::update(users::table.find(name))
+/// The account called `name`, locked for a change (on PostgreSQL, until the transaction ends,
+/// so that a login committing its session waits for the change or the change waits for it),
+/// with its generation moved on. The row is returned as it was read.
+pub fn lock_for_change(conn: &mut DbConnection, name: &str) -> QueryResult<Option<UserRow>> {
+    let row = match conn {
+        DbConnection::Pg(c) => users::table
+            .filter(lower(users::username).eq(name.to_ascii_lowercase()))
+            .select(UserRow::as_select())
+            .for_update()
+            .first(c)
+            .optional()?,
+        DbConnection::Sqlite(_) => find(conn, name)?,
+    };
+    if let Some(user) = &row {
+        diesel::update(users::table.filter(users::id.eq(&user.id)))
+            .set(users::generation.eq(users::generation + 1))
+            .execute(conn)?;
+    }
+    Ok(row)
+}
+
+/// The account's current generation, the row held (on PostgreSQL) against changes until the
+/// transaction ends; `None` when the account is gone.
+pub fn generation_held(conn: &mut DbConnection, id: &str) -> QueryResult<Option<i64>> {
+    let query = users::table
+        .filter(users::id.eq(id))
+        .select(users::generation);
+    match conn {
+        DbConnection::Pg(c) => query.for_share().first(c).optional(),
+        DbConnection::Sqlite(c) => query.first(c).optional(),
+    }
+}
+
+pub fn set_password(conn: &mut DbConnection, id: &str, hash: &str) -> QueryResult<usize> {
+    diesel::update(users::table.filter(users::id.eq(id)))
         .set(users::password_hash.eq(hash))
         .execute(conn)
 }
 
-pub fn set_role(conn: &mut DbConnection, name: &str, role: &str) -> QueryResult<usize> {
-    diesel::update(users::table.find(name))
+pub fn set_role(conn: &mut DbConnection, id: &str, role: &str) -> QueryResult<usize> {
+    diesel::update(users::table.filter(users::id.eq(id)))
         .set(users::role.eq(role))
         .execute(conn)
 }
 
-pub fn delete(conn: &mut DbConnection, name: &str) -> QueryResult<usize> {
-    diesel::delete(users::table.find(name)).execute(conn)
+pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+    diesel::delete(users::table.filter(users::id.eq(id))).execute(conn)
 }
 
-/// The admins' names. On PostgreSQL their rows stay locked until the transaction ends, so that
-/// concurrent demotions are decided one after the other (SQLite has one writer anyway).
+/// Key of the PostgreSQL advisory lock that orders changes which could remove the last admin.
+const ADMINS_LOCK: i64 = 0x6a77_7462_6164_6d6e;
+
+/// The admins' ids, read under a lock that orders every change which could leave no admin
+/// (on PostgreSQL an advisory lock held to the end of the transaction: two admins demoting each
+/// other at once are decided one after the other; SQLite has one writer anyway). Not row locks:
+/// each change already holds its target's row, and locking the others' would deadlock.
 pub fn admins_locked(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
-    let admins = users::table
-        .filter(users::role.eq("admin"))
-        .select(users::username);
-    match conn {
-        DbConnection::Pg(c) => admins.for_update().load(c),
-        DbConnection::Sqlite(c) => admins.load(c),
+    if let DbConnection::Pg(c) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({ADMINS_LOCK})")).execute(c)?;
     }
+    users::table
+        .filter(users::role.eq("admin"))
+        .select(users::id)
+        .load(conn)
 }

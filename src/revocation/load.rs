@@ -8,7 +8,8 @@ use uuid::Uuid;
 use super::purge_cutoff;
 use super::view::{Entry, View};
 use crate::db::blacklist::{self, Live};
-use crate::db::sessions::{self, Cutoff, Ended};
+use crate::db::sessions::{self, Ended};
+use crate::db::user_cutoffs::{self, Cutoff};
 use crate::db::{from_db_time, to_db_time, DbConnection};
 
 const CHUNK: i64 = 20_000;
@@ -37,7 +38,7 @@ pub fn everything(
         loaded += apply(view, &rows);
     })?;
     loaded += apply_sessions(view, &sessions::ended(conn, live_at, None)?);
-    loaded += apply_cutoffs(view, &sessions::cutoffs(conn, live_at, None)?);
+    loaded += apply_cutoffs(view, &user_cutoffs::cutoffs(conn, live_at, None)?);
     Ok(loaded)
 }
 
@@ -52,7 +53,7 @@ pub fn since(
     let rows = blacklist::recorded_since(conn, from)?;
     Ok(apply(view, &rows)
         + apply_sessions(view, &sessions::ended(conn, live_at, Some(from))?)
-        + apply_cutoffs(view, &sessions::cutoffs(conn, live_at, Some(from))?))
+        + apply_cutoffs(view, &user_cutoffs::cutoffs(conn, live_at, Some(from))?))
 }
 
 fn apply_sessions(view: &View, rows: &[Ended]) -> usize {

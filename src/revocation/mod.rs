@@ -26,7 +26,7 @@ use uuid::Uuid;
 pub use self::freshness::Freshness;
 pub use self::listener::APPLICATION_NAME as LISTENER_APPLICATION_NAME;
 pub use self::view::{Entry, Presented, View};
-pub use self::writer::{AccountChange, Outcome, Refused};
+pub use self::writer::{AccountChange, Login, Outcome, Refused};
 use self::writer::{Work, Writer};
 use crate::config::{RevocationCheck, RevocationSettings, LEEWAY_SECS};
 use crate::db::{blacklist, revocations_hourly, sessions, to_db_time, Db, DbError};
@@ -133,12 +133,14 @@ impl Revocation {
         }
     }
 
-    /// Logs a token out: commits its id (when `token` is given) and the end of its session,
-    /// then puts both into the view.
+    /// Logs a token out: commits its id (when `token` is given) and the end of its session
+    /// (`session`: the session, and the token's `iat` plus the refresh grace: it ends the
+    /// session only if the session's latest token was issued by then), then puts both into the
+    /// view.
     pub async fn logout(
         &self,
         token: Option<Revoked>,
-        session: Option<Uuid>,
+        session: Option<(Uuid, OffsetDateTime)>,
         now: OffsetDateTime,
     ) -> Result<Outcome, DbError> {
         let token = token.map(|token| {
@@ -157,22 +159,24 @@ impl Revocation {
         self.writer.submit(Work::Logout { token, session }).await
     }
 
-    /// Ends the session `id` if it is live (and, given `owner`, theirs); returns whether it was.
+    /// Ends the session `id` if it is live (and, given `owner`, an account id, theirs); returns
+    /// whether it was.
     pub async fn end_session(&self, id: Uuid, owner: Option<&str>) -> Result<bool, DbError> {
         let owner = owner.map(str::to_owned);
         let outcome = self.writer.submit(Work::EndSession { id, owner }).await?;
         Ok(outcome.sessions_ended > 0)
     }
 
-    /// Ends every session of `username` but `keep`, and refuses every access token of theirs
-    /// issued until now, after applying `account` in the same transaction. Returns how many
-    /// sessions ended, or why the account change refused (then nothing happened).
+    /// Ends every session of the account `username` but `keep`, refuses every access token of
+    /// theirs issued until now and voids their device cookies, after applying `account` in the
+    /// same transaction. Returns what was committed (with the id `keep`'s new token must carry),
+    /// or why the account change refused (then nothing happened).
     pub async fn end_user_sessions(
         &self,
         username: &str,
         keep: Option<Uuid>,
         account: Option<AccountChange>,
-    ) -> Result<Result<usize, Refused>, DbError> {
+    ) -> Result<Result<Outcome, Refused>, DbError> {
         let kept_until = OffsetDateTime::now_utc().unix_timestamp()
             + i64::try_from(self.token_ttl.as_secs()).unwrap_or(i64::MAX / 2);
         let outcome = self
@@ -183,6 +187,19 @@ impl Revocation {
                 kept_until,
                 account,
             })
+            .await?;
+        Ok(match outcome.refused {
+            Some(refused) => Err(refused),
+            None => Ok(outcome),
+        })
+    }
+
+    /// Commits a login's session unless the account changed since its password was checked;
+    /// ends its oldest sessions past the cap. Returns how many ended, or why it refused.
+    pub async fn start_session(&self, login: Login) -> Result<Result<usize, Refused>, DbError> {
+        let outcome = self
+            .writer
+            .submit(Work::StartSession(Box::new(login)))
             .await?;
         Ok(match outcome.refused {
             Some(refused) => Err(refused),

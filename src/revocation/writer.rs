@@ -9,6 +9,11 @@
 //! A revocation is a token id, the end of one session, or the end of every session of a user
 //! with a per-user cut-off; the last may carry a change to the account (a new password, a new
 //! role, its removal) that commits with it or not at all.
+//!
+//! Logins commit their session here too: a login's session is committed only if the account's
+//! generation is the one read before its password check, in the same transaction as the end
+//! of its oldest sessions past the cap. So a login in flight and an account change are ordered
+//! by the database (the account's row), and whichever comes second sees the first.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -21,9 +26,10 @@ use uuid::Uuid;
 
 use super::notice;
 use super::view::{Entry, View};
-use crate::db::write_transaction;
-use crate::db::{blacklist, from_db_time, revocations_hourly, sessions, to_db_time};
-use crate::db::{Db, DbConnection, DbError};
+use crate::db::sessions::{EndBy, NewSession};
+use crate::db::users::{self, UserRow};
+use crate::db::{blacklist, devices, from_db_time, revocations_hourly, sessions, user_cutoffs};
+use crate::db::{to_db_time, write_transaction, Db, DbConnection, DbError};
 
 /// More than this many waiting revocations go in the next transaction.
 const MAX_GROUP: usize = 512;
@@ -37,31 +43,57 @@ pub enum Refused {
     NotFound,
     /// The change would break a rule of the accounts; the text says which.
     Conflict(&'static str),
+    /// The account changed since the caller read it (its generation moved on).
+    Changed,
 }
 
-/// A change to an account that commits together with the end of its sessions. It must check
-/// before it writes: a refusal leaves the transaction as it found it. It may run again (when a
-/// group is retried one job at a time), so it is `Fn`.
+/// A change to an account (given as it was read, locked) that commits together with the end of
+/// its sessions. It must check before it writes: a refusal leaves the transaction as it found
+/// it. It may run again (when a group is retried one job at a time), so it is `Fn`.
 pub type AccountChange =
-    Box<dyn Fn(&mut DbConnection) -> diesel::QueryResult<Result<(), Refused>> + Send>;
+    Box<dyn Fn(&mut DbConnection, &UserRow) -> diesel::QueryResult<Result<(), Refused>> + Send>;
+
+/// A login whose password was verified against the account at `generation`.
+pub struct Login {
+    pub user_id: String,
+    pub generation: i64,
+    pub username: String,
+    pub session_id: Uuid,
+    /// The access token's `iat`, whole seconds.
+    pub access_issued_at: OffsetDateTime,
+    pub user_agent: String,
+    pub refresh_hash: String,
+    pub now: OffsetDateTime,
+    pub refresh_expires_at: OffsetDateTime,
+    pub access_expires_at: OffsetDateTime,
+    /// The device cookie's nonce (hex): the one presented, or a new one.
+    pub device: String,
+    pub max_sessions: i64,
+    pub max_devices: i64,
+}
 
 /// What a request asks the writer to commit.
 pub enum Work {
     /// A logout: the token's id (when it still needs refusing) and the token's session.
+    /// `session` is the token's session and its `iat` plus the refresh grace: only a token
+    /// issued that late ends it (the session's latest, or one just before it).
     Logout {
         token: Option<(blacklist::Entry, Entry)>,
-        session: Option<Uuid>,
+        session: Option<(Uuid, OffsetDateTime)>,
     },
-    /// Ends one session if it is live (and, with `owner`, belongs to them).
+    /// Ends one session if it is live (and, with `owner`, belongs to that account id).
     EndSession { id: Uuid, owner: Option<String> },
-    /// Ends every session of `username` but `keep`, and refuses every access token of theirs
-    /// issued so far (a cut-off kept until `kept_until`, Unix seconds).
+    /// Ends every session of the account `username` but `keep`, refuses every access token of
+    /// theirs issued so far (a cut-off kept until `kept_until`, Unix seconds), forgets their
+    /// devices and moves the account's generation on. `keep` is re-issued a token.
     EndUser {
         username: String,
         keep: Option<Uuid>,
         kept_until: i64,
         account: Option<AccountChange>,
     },
+    /// Starts a session, if the account has not changed since its password was checked.
+    StartSession(Box<Login>),
 }
 
 /// What was committed.
@@ -72,6 +104,11 @@ pub struct Outcome {
     pub sessions_ended: usize,
     /// The account change refused; nothing of this job was committed.
     pub refused: Option<Refused>,
+    /// The id of the access token the kept session of an `EndUser` is to be issued (taken after
+    /// the cut-off, so that the cut-off does not refuse it).
+    pub reissued: Option<Uuid>,
+    /// The account a job acted on, with its name as stored.
+    pub account: Option<(String, String)>,
 }
 
 /// One revocation to commit, and where to send the outcome.
@@ -209,12 +246,14 @@ fn execute(
                 outcome.token_added = blacklist::insert_ignore(conn, row)? > 0;
                 entries.push(entry.clone());
             }
-            if let Some(sid) = session {
-                ended_sessions.extend(sessions::end(conn, &sid.to_string(), None, at)?);
+            if let Some((sid, latest_from)) = session {
+                let by = EndBy::TokenIssuedBy(to_db_time(*latest_from));
+                ended_sessions.extend(sessions::end(conn, &sid.to_string(), by, at)?);
             }
         }
         Work::EndSession { id, owner } => {
-            ended_sessions.extend(sessions::end(conn, &id.to_string(), owner.as_deref(), at)?);
+            let by = owner.as_deref().map_or(EndBy::Anyone, EndBy::Owner);
+            ended_sessions.extend(sessions::end(conn, &id.to_string(), by, at)?);
         }
         Work::EndUser {
             username,
@@ -222,31 +261,64 @@ fn execute(
             kept_until,
             account,
         } => {
+            let Some(user) = users::lock_for_change(conn, username)? else {
+                outcome.refused = Some(Refused::NotFound);
+                return Ok((outcome, Vec::new()));
+            };
             if let Some(change) = account {
-                if let Err(refused) = change(conn)? {
+                if let Err(refused) = change(conn, &user)? {
                     outcome.refused = Some(refused);
                     return Ok((outcome, Vec::new()));
                 }
             }
             let keep = keep.map(|k| k.to_string());
-            ended_sessions = sessions::end_all(conn, username, keep.as_deref(), at)?;
+            ended_sessions = sessions::end_all(conn, &user.id, keep.as_deref(), at)?;
+            devices::forget_all(conn, &user.id)?;
             // Taken here, inside the transaction: every token this process issued before this
             // instant has a smaller id, every token issued after it a greater one.
             let cutoff = Uuid::now_v7();
             let kept_until_at = OffsetDateTime::from_unix_timestamp(*kept_until)
                 .unwrap_or(now + time::Duration::days(30));
-            sessions::set_cutoff(
-                conn,
-                username,
-                &cutoff.to_string(),
-                at,
-                to_db_time(kept_until_at),
-            )?;
+            let kept_until_db = to_db_time(kept_until_at);
+            user_cutoffs::set(conn, &user.username, &cutoff.to_string(), at, kept_until_db)?;
+            if let Some(keep) = &keep {
+                let jti = Uuid::now_v7();
+                sessions::reissued(conn, keep, sessions::issued_at(now), kept_until_db)?;
+                outcome.reissued = Some(jti);
+            }
             entries.push(Entry::UserCutoff {
-                username: username.as_str().into(),
+                username: user.username.as_str().into(),
                 cutoff,
                 exp: *kept_until,
             });
+            outcome.account = Some((user.id, user.username));
+        }
+        Work::StartSession(login) => {
+            match users::generation_held(conn, &login.user_id)? {
+                Some(current) if current == login.generation => {}
+                current => {
+                    let why = current.map_or(Refused::NotFound, |_| Refused::Changed);
+                    outcome.refused = Some(why);
+                    return Ok((outcome, Vec::new()));
+                }
+            }
+            let now = to_db_time(login.now);
+            sessions::create(
+                conn,
+                &NewSession {
+                    id: &login.session_id.to_string(),
+                    user_id: &login.user_id,
+                    username: &login.username,
+                    access_issued_at: sessions::issued_at(login.access_issued_at),
+                    user_agent: &login.user_agent,
+                    refresh_hash: &login.refresh_hash,
+                    now,
+                    refresh_expires_at: to_db_time(login.refresh_expires_at),
+                    access_expires_at: to_db_time(login.access_expires_at),
+                },
+            )?;
+            devices::logged_in(conn, &login.user_id, &login.device, now, login.max_devices)?;
+            ended_sessions = sessions::end_beyond(conn, &login.user_id, login.max_sessions, now)?;
         }
     }
     outcome.sessions_ended = ended_sessions.len();

@@ -38,10 +38,12 @@ pub struct LoggedOut {
 
 /// Log out: every token presented is revoked, its session ends, both cookies are cleared.
 ///
-/// Revokes every correctly signed token the request carries (the bearer header's and the
-/// cookie's, even when they belong to different users: this client held both) and ends their
-/// sessions, all committed before answering, and clears both cookies. An expired token's
-/// session is ended too (its id needs no blacklisting). Without a correctly signed token there
+/// Revokes every correctly signed token the request carries (the bearer header's and every
+/// `jwt` cookie's, even when they belong to different users: this client held them all) and
+/// ends their sessions, all committed before answering, and clears both cookies. A token ends
+/// its session only if it is the session's latest (or was issued within `refresh_reuse_grace`
+/// before it, by a tab refreshing at the same moment), expired or not: an older token, say a
+/// weeks-old one, ends nothing (`logged_out: false` when it is expired). Without a correctly signed token there
 /// is nothing to revoke, and the answer is still 200 with the cookies cleared. If any write
 /// fails the answer is 503 and the cookies are kept: a retry revokes again what already was,
 /// harmlessly.
@@ -65,12 +67,17 @@ async fn logout(
     revocation: &State<Revocation>,
     metrics: &State<Metrics>,
 ) -> Result<Json<LoggedOut>, ApiError> {
-    let revoked = !tokens.0.is_empty();
+    // A live token is revoked whatever else happens; an expired one counts only if it ended
+    // its session (it was the session's latest).
+    let mut revoked = tokens.0.iter().any(|(_, expired)| !expired);
     let now = OffsetDateTime::now_utc();
     // Submitted together, so the writer commits them in one group and the whole logout stays
     // within one `db_timeout_ms`; any failure answers 503 before the cookies are cleared.
     let logouts = tokens.0.into_iter().map(|(claims, expired)| {
-        let session = claims.sid;
+        let latest_from = OffsetDateTime::from_unix_timestamp(claims.iat)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+            + config.refresh.reuse_grace;
+        let session = claims.sid.map(|sid| (sid, latest_from));
         let token = (!expired).then(|| Revoked {
             jti: claims.jti,
             expires_at: claims.expires_at(),
@@ -78,7 +85,8 @@ async fn logout(
         });
         revocation.logout(token, session, now)
     });
-    for _ in rocket::futures::future::try_join_all(logouts).await? {
+    for outcome in rocket::futures::future::try_join_all(logouts).await? {
+        revoked |= outcome.sessions_ended > 0;
         metrics.logout(LogoutKind::token);
     }
     cookie::clear_pair(jar, config.cookie);
@@ -121,7 +129,8 @@ async fn logout_all(
     let ended = revocation
         .end_user_sessions(&user.username, None, None)
         .await?
-        .map_err(|_| ApiError::Internal)?;
+        .map_err(|_| ApiError::Unauthorized("the account no longer exists"))?
+        .sessions_ended;
     metrics.logout(LogoutKind::everywhere);
     cookie::clear_pair(jar, config.cookie);
     Ok(Json(LoggedOutEverywhere {

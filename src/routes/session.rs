@@ -15,9 +15,9 @@ use super::openapi::errors::{
     CrossOrigin, ErrorBody, NotJson, Throttled, TooLarge, Unavailable, UnavailableOrBusy,
 };
 use super::{body, JsonBody};
-use crate::auth::accounts::{self, Client, LoginDeps};
 use crate::auth::claims::{Claims, TokenCodec};
 use crate::auth::cookie;
+use crate::auth::login::{self, Client, LoginDeps};
 use crate::auth::origin::SameOrigin;
 use crate::auth::password::PasswordHasher;
 use crate::auth::refresh::RefreshTokens;
@@ -80,12 +80,15 @@ pub(super) fn session_deps<'a>(
     db: &'a Db,
     codec: &'a TokenCodec,
     refresh: &'a RefreshTokens,
+    revocation: &'a Revocation,
 ) -> SessionDeps<'a> {
     SessionDeps {
         db,
         codec,
         refresh,
+        revocation,
         settings: config.refresh,
+        limits: config.limits,
     }
 }
 
@@ -128,13 +131,14 @@ async fn authenticate(
     throttle: &State<LoginThrottle>,
     codec: &State<TokenCodec>,
     refresh_tokens: &State<RefreshTokens>,
+    revocation: &State<Revocation>,
     metrics: &State<Metrics>,
 ) -> Result<Json<LoggedIn>, ApiError> {
     let creds = body(data)?;
     let deps = LoginDeps {
         hasher,
         throttle,
-        sessions: session_deps(config, db, codec, refresh_tokens),
+        sessions: session_deps(config, db, codec, refresh_tokens, revocation),
     };
     let device = jar
         .get(cookie::DEVICE_COOKIE_NAME)
@@ -144,7 +148,7 @@ async fn authenticate(
         device: device.as_deref(),
         user_agent: agent.0,
     };
-    let result = accounts::login(deps, &creds.username, &creds.password, client).await;
+    let result = login::login(deps, &creds.username, &creds.password, client).await;
     metrics.login(&result);
     let logged_in = result?;
     let issued = logged_in.issued;
@@ -188,8 +192,8 @@ async fn refresh(
         .get(cookie::REFRESH_COOKIE_NAME)
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
-    let deps = session_deps(config, db, codec, refresh_tokens);
-    match sessions::refresh(&deps, revocation, &presented).await {
+    let deps = session_deps(config, db, codec, refresh_tokens, revocation);
+    match sessions::refresh(&deps, &presented).await {
         Ok(issued) => {
             metrics.refresh(RefreshOutcome::rotated);
             cookie::set_pair(jar, issued.access_token, issued.refresh_token, config);

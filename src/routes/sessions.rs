@@ -81,6 +81,19 @@ impl From<Vec<Listed>> for Sessions {
 
 const NO_SUCH_SESSION: ApiError = ApiError::NotFound("no such live session");
 
+/// The caller's account id: the token's `uid`, or (for a token without one) the account that
+/// now has its name; a live token's account always does, since removing it revokes the token.
+async fn account_id(db: &Db, user: &AuthUser) -> Result<String, ApiError> {
+    if let Some(uid) = user.uid {
+        return Ok(uid.to_string());
+    }
+    let name = user.username.clone();
+    db.run(move |conn| users::find(conn, &name))
+        .await?
+        .map(|u| u.id)
+        .ok_or(ApiError::Unauthorized("the account no longer exists"))
+}
+
 /// The caller's live sessions, newest first.
 #[utoipa::path(
     tag = "sessions",
@@ -93,9 +106,8 @@ const NO_SUCH_SESSION: ApiError = ApiError::NotFound("no such live session");
 )]
 #[get("/api/sessions")]
 async fn mine(user: AuthUser, db: &State<Db>) -> Result<Json<Sessions>, ApiError> {
-    Ok(Json(
-        sessions::list(db, &user.username, user.sid).await?.into(),
-    ))
+    let id = account_id(db, &user).await?;
+    Ok(Json(sessions::list(db, &id, user.sid).await?.into()))
 }
 
 /// End one of the caller's sessions: its tokens are refused at once.
@@ -122,10 +134,12 @@ async fn end_mine(
     id: &str,
     jar: &CookieJar<'_>,
     config: &State<AppConfig>,
+    db: &State<Db>,
     revocation: &State<Revocation>,
 ) -> Result<Status, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| NO_SUCH_SESSION)?;
-    if !revocation.end_session(id, Some(&user.username)).await? {
+    let owner = account_id(db, &user).await?;
+    if !revocation.end_session(id, Some(&owner)).await? {
         return Err(NO_SUCH_SESSION);
     }
     if user.sid == Some(id) {
@@ -157,13 +171,12 @@ async fn of_user(
     let username = username.filter(|u| !u.is_empty()).ok_or_else(|| {
         ApiError::Unprocessable("the username query parameter is required".into())
     })?;
-    let username = super::users::existing_name(username)?.to_owned();
-    let name = username.clone();
+    let name = super::users::existing_name(username)?.to_owned();
     let user = db
         .run(move |conn| users::find(conn, &name))
         .await?
         .ok_or(ApiError::NotFound("no such user"))?;
-    let Sessions { items } = sessions::list(db, &username, admin.0.sid).await?.into();
+    let Sessions { items } = sessions::list(db, &user.id, admin.0.sid).await?.into();
     Ok(Json(UserSessions {
         role: Role::from_stored(&user.role),
         username: user.username,

@@ -16,13 +16,12 @@ use super::openapi::errors::{
     Unavailable, UnavailableOrBusy,
 };
 use super::{body, JsonBody};
-use crate::auth::accounts::{self, AdminChange, Caller, LoginDeps};
+use crate::auth::accounts::{self, AdminChange, Caller, PasswordDeps};
 use crate::auth::claims::TokenCodec;
 use crate::auth::cookie;
 use crate::auth::guard::{AdminUser, AuthUser};
 use crate::auth::origin::SameOrigin;
 use crate::auth::password::PasswordHasher;
-use crate::auth::refresh::RefreshTokens;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::AppConfig;
 use crate::db::Db;
@@ -188,14 +187,15 @@ async fn change_password(
     hasher: &State<PasswordHasher>,
     throttle: &State<LoginThrottle>,
     codec: &State<TokenCodec>,
-    refresh: &State<RefreshTokens>,
     revocation: &State<Revocation>,
 ) -> Result<Json<PasswordChanged>, ApiError> {
     let form = body(data)?;
-    let deps = LoginDeps {
+    let deps = PasswordDeps {
         hasher,
         throttle,
-        sessions: super::session::session_deps(config, db, codec, refresh),
+        db,
+        codec,
+        revocation,
     };
     let caller = Caller {
         username: &user.username,
@@ -204,7 +204,6 @@ async fn change_password(
     };
     let changed = accounts::change_password(
         deps,
-        revocation,
         caller,
         &form.current_password,
         form.new_password,

@@ -14,6 +14,7 @@ mod metrics;
 mod openapi;
 mod pages;
 mod postgres;
+mod races;
 mod refresh;
 mod revocation;
 mod session;

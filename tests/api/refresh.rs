@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::blacklist::assert_clears_cookie;
 use crate::helpers::{
-    claims, error_code, forge, json_body, jwt_cookie, refresh_cookie, set_cookies, TestApp,
+    error_code, forge, json_body, jwt_cookie, refresh_cookie, set_cookies, TestApp,
 };
 
 fn sha256_hex(value: &str) -> String {
@@ -210,40 +210,79 @@ async fn unknown_expired_or_missing_refresh_tokens_are_401_and_clear_both_cookie
 }
 
 #[rocket::async_test]
-async fn logout_ends_the_session_so_neither_its_refresh_token_nor_a_refreshed_jwt_works() {
+async fn logout_ends_the_session_so_neither_its_refresh_token_nor_an_older_jwt_works() {
     let app = TestApp::spawn().await;
     let (jwt, refresh) = app.user_session("alice").await;
     let refreshed = app.refresh(&refresh).await;
     let refreshed_jwt = jwt_cookie(&refreshed).expect("jwt");
     let successor = refresh_cookie(&refreshed).expect("refresh");
-    let res = app.logout(Some(&jwt)).await;
+    let res = app.logout(Some(&refreshed_jwt)).await;
     assert_eq!(res.status(), Status::Ok);
     assert_clears_cookie(&set_cookies(&res));
     assert_eq!(app.refresh(&successor).await.status(), Status::Unauthorized);
     assert_eq!(app.refresh(&refresh).await.status(), Status::Unauthorized);
     assert_eq!(
-        app.me(&refreshed_jwt).await.status(),
+        app.me(&jwt).await.status(),
         Status::Unauthorized,
         "another access token of the logged-out session"
     );
 }
 
+/// The session's access token `jwt`, re-signed as expired long ago (same id, session, iat).
+fn expired_copy(jwt: &str, iat_shift: i64) -> String {
+    let payload = jwt.split('.').nth(1).expect("payload");
+    let bytes = base64_url(payload);
+    let mut claims: serde_json::Value = serde_json::from_slice(&bytes).expect("claims");
+    let iat = claims["iat"].as_i64().expect("iat") + iat_shift;
+    claims["iat"] = json!(iat);
+    claims["exp"] = json!(OffsetDateTime::now_utc().unix_timestamp() - 3600);
+    forge(&claims)
+}
+
+fn base64_url(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .expect("base64url")
+}
+
 #[rocket::async_test]
-async fn logout_with_an_expired_access_token_still_ends_its_session() {
+async fn logout_with_the_sessions_latest_access_token_ends_it_even_when_expired() {
     let app = TestApp::spawn().await;
     let (jwt, refresh) = app.user_session("alice").await;
-    let sid = session_ids(&app, &jwt).await.remove(0);
-    let mut expired = claims("alice", "user");
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    expired["sid"] = json!(sid);
-    expired["jti"] = json!(uuid::Uuid::now_v7().to_string());
-    expired["iat"] = json!(now - 7200);
-    expired["exp"] = json!(now - 3600);
-    let res = app.logout(Some(&forge(&expired))).await;
+    let res = app.logout(Some(&expired_copy(&jwt, 0))).await;
     assert_eq!(res.status(), Status::Ok);
     assert_eq!(json_body(res).await["logged_out"], true);
     assert_eq!(app.refresh(&refresh).await.status(), Status::Unauthorized);
     assert_eq!(app.me(&jwt).await.status(), Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn an_older_access_token_cannot_end_a_session_refreshed_since() {
+    let app = TestApp::spawn().await;
+    let (jwt, refresh) = app.user_session("alice").await;
+    // A token of this session from long before its latest refresh (weeks-old, expired).
+    let weeks_old = expired_copy(&jwt, -14 * 24 * 3600);
+    let res = app.logout(Some(&weeks_old)).await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_clears_cookie(&set_cookies(&res));
+    assert_eq!(json_body(res).await["logged_out"], false);
+    assert_eq!(
+        app.me(&jwt).await.status(),
+        Status::Ok,
+        "the session goes on"
+    );
+    let refreshed = app.refresh(&refresh).await;
+    assert_eq!(refreshed.status(), Status::Ok);
+    // Once refreshed past the grace, even the login's own token is an older one.
+    let latest = jwt_cookie(&refreshed).expect("jwt");
+    let before_refresh = expired_copy(&jwt, -10);
+    let res = app.logout(Some(&before_refresh)).await;
+    assert_eq!(json_body(res).await["logged_out"], false);
+    assert_eq!(app.me(&latest).await.status(), Status::Ok);
+    let res = app.logout(Some(&latest)).await;
+    assert_eq!(json_body(res).await["logged_out"], true);
+    assert_eq!(app.me(&latest).await.status(), Status::Unauthorized);
 }
 
 #[rocket::async_test]

@@ -12,6 +12,9 @@ fn settings(capacity: usize) -> ThrottleSettings {
         max_untrusted_failures_per_user: 6,
         max_failures_per_ip: 5,
         signup_max_per_ip: 2,
+        max_trusted_failures_per_user: 8,
+        max_logins_per_ip: 20,
+        max_in_flight_per_ip: 2,
         window: WINDOW,
         capacity: NonZeroUsize::new(capacity).expect("non-zero"),
     }
@@ -57,7 +60,7 @@ fn attempts_count_before_their_outcome_is_known() {
 fn untrusted_clients_share_one_budget_per_username_but_a_device_has_its_own() {
     let t = throttle();
     let now = Instant::now();
-    let device = t.device_cookie("bob");
+    let device = DeviceKey::new_nonce();
     for i in 0..6 {
         assert!(
             t.begin_login("bob", v4(i), None, now).is_ok(),
@@ -65,28 +68,98 @@ fn untrusted_clients_share_one_budget_per_username_but_a_device_has_its_own() {
         );
     }
     assert!(t.begin_login("bob", v4(100), None, now).is_err());
-    assert!(t.begin_login("bob", v4(100), Some(&device), now).is_ok());
-    // Another username's cookie, or an altered one, is no cookie.
-    let carols = t.device_cookie("carol");
-    assert!(t.begin_login("bob", v4(100), Some(&carols), now).is_err());
-    let altered = format!("{device}x");
-    assert!(t.begin_login("bob", v4(100), Some(&altered), now).is_err());
+    assert!(t.begin_login("bob", v4(100), Some(device), now).is_ok());
+}
+
+#[test]
+fn only_a_cookie_signed_for_the_username_names_a_device() {
+    let t = throttle();
+    let nonce = DeviceKey::new_nonce();
+    let cookie = t.device_cookie(&nonce, "bob");
+    assert_eq!(t.device_nonce(&cookie, "bob"), Some(nonce));
+    assert_eq!(
+        t.device_nonce(&t.device_cookie(&nonce, "carol"), "bob"),
+        None
+    );
+    assert_eq!(t.device_nonce(&format!("{cookie}x"), "bob"), None);
+}
+
+#[test]
+fn trusted_devices_together_have_a_ceiling_per_username() {
+    let t = throttle();
+    let now = Instant::now();
+    // Each device may fail 3 times; together the username's devices may fail 8 times.
+    let mut admitted = 0;
+    for _ in 0..5 {
+        let device = DeviceKey::new_nonce();
+        admitted += (0..3)
+            .filter(|_| t.begin_login("bob", None, Some(device), now).is_ok())
+            .count();
+    }
+    assert_eq!(
+        admitted, 8,
+        "twelve devices' budgets do not add up past the ceiling"
+    );
+    assert!(t
+        .begin_login("bob", None, Some(DeviceKey::new_nonce()), now)
+        .is_err());
+    assert!(
+        t.begin_login("carol", None, Some(DeviceKey::new_nonce()), now)
+            .is_ok(),
+        "per username"
+    );
+}
+
+#[test]
+fn every_login_of_a_client_counts_even_a_successful_one() {
+    let t = throttle();
+    let now = Instant::now();
+    for i in 0..20 {
+        let attempt = t
+            .begin_login(&format!("user{i}"), v4(7), None, now)
+            .expect("within the limit");
+        t.succeeded(attempt);
+    }
+    assert!(t.begin_login("user99", v4(7), None, now).is_err());
+    assert!(
+        t.begin_login("user99", v4(8), None, now).is_ok(),
+        "per client"
+    );
+}
+
+#[test]
+fn a_client_may_have_only_a_few_password_checks_in_flight() {
+    let t = throttle();
+    let first = t.in_flight(v4(1)).expect("one");
+    let second = t.in_flight(v4(1)).expect("two");
+    assert!(t.in_flight(v4(1)).is_err(), "a third waits for one to end");
+    assert!(t.in_flight(v4(2)).is_ok(), "another client is not held up");
+    drop(first);
+    let third = t.in_flight(v4(1)).expect("a slot came back");
+    drop((second, third));
+    assert!(
+        t.in_flight.counts.lock().expect("lock").is_empty(),
+        "nothing kept"
+    );
+    for _ in 0..10 {
+        let _untracked = t.in_flight(None).expect("no address: not counted");
+    }
 }
 
 #[test]
 fn a_device_that_fails_too_often_is_locked_and_its_success_clears_it() {
     let t = throttle();
     let now = Instant::now();
-    let device = t.device_cookie("bob");
+    let device = DeviceKey::new_nonce();
     for _ in 0..2 {
-        let _failed = t.begin_login("bob", None, Some(&device), now).expect("ok");
+        let _failed = t.begin_login("bob", None, Some(device), now).expect("ok");
     }
-    let right = t.begin_login("bob", None, Some(&device), now).expect("ok");
+    let right = t.begin_login("bob", None, Some(device), now).expect("ok");
     t.succeeded(right);
     for _ in 0..3 {
-        let _failed = t.begin_login("bob", None, Some(&device), now).expect("ok");
+        let _failed = t.begin_login("bob", None, Some(device), now).expect("ok");
     }
-    assert!(t.begin_login("bob", None, Some(&device), now).is_err());
+    assert!(t.begin_login("bob", None, Some(device), now).is_err());
     // The untrusted path is its own.
     assert!(t.begin_login("bob", v4(1), None, now).is_ok());
 }

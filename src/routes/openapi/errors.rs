@@ -128,6 +128,7 @@ mod tests {
             ApiError::PayloadTooLarge,
             ApiError::TooManyRequests {
                 retry_after_secs: 1,
+                reason: crate::error::Throttled::Failures,
             },
             ApiError::Unavailable,
             ApiError::Busy {

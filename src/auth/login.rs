@@ -1,0 +1,110 @@
+//! A login, the steps behind `POST /authenticate`, free of HTTP types.
+//!
+//! The order matters: the client's slot for password checks, the throttle (trusted only for a
+//! device the account still lists), the password check (argon2, on the account as read before
+//! it), then the session, committed only if the account has not changed since it was read. A
+//! password change, role change, removal or logout everywhere that commits while the password
+//! is being checked therefore stops the login, rather than being outlived by it.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use super::accounts::{check_password, find, judged, too_many, too_many_in_flight};
+use super::device::{DeviceKey, Nonce};
+use super::sessions::{self as session, Issued, SessionDeps};
+use super::throttle::LoginThrottle;
+use crate::db::{devices, users, Db};
+use crate::domain::Username;
+use crate::error::ApiError;
+
+/// The services a login needs.
+pub struct LoginDeps<'a> {
+    pub hasher: &'a super::password::PasswordHasher,
+    pub throttle: &'a LoginThrottle,
+    pub sessions: SessionDeps<'a>,
+}
+
+/// A login: the new session, and the device cookie value for the browser.
+pub struct LoggedIn {
+    pub issued: Issued,
+    pub device: String,
+}
+
+/// Who is logging in from where: the client's address and the device cookie it presented.
+pub struct Client<'a> {
+    pub addr: Option<IpAddr>,
+    pub device: Option<&'a str>,
+    pub user_agent: String,
+}
+
+/// Checks the throttle (on the device's own budget when `client` presents a device cookie the
+/// account still lists), then the password (an unknown user costs one argon2 verification too,
+/// and fails with the same error), and starts a session.
+pub async fn login(
+    deps: LoginDeps<'_>,
+    username: &str,
+    password: &str,
+    client: Client<'_>,
+) -> Result<LoggedIn, ApiError> {
+    let throttle = deps.throttle;
+    let _slot = throttle
+        .in_flight(client.addr)
+        .map_err(too_many_in_flight)?;
+    // A name that cannot exist is looked up as nobody: same path, same cost. Such names share
+    // one throttle bucket, so junk input cannot grow the throttle's memory. Names are counted
+    // and devices bound whatever the case they are typed in.
+    let lookup = Username::parse(username).ok();
+    let bucket = lookup
+        .as_ref()
+        .map(|u| u.as_str().to_ascii_lowercase())
+        .unwrap_or_default();
+    let signed = client
+        .device
+        .and_then(|d| throttle.device_nonce(d, &bucket));
+    let db = deps.sessions.db;
+    // Only a cookie this server signed costs a lookup before the throttle: whether the account
+    // still lists the device decides which budget the attempt counts on.
+    let (user, trusted) = match signed {
+        Some(nonce) => trusted_lookup(db, lookup.clone(), nonce).await?,
+        None => (None, None),
+    };
+    let attempt = throttle
+        .begin_login(&bucket, client.addr, trusted, Instant::now())
+        .map_err(too_many)?;
+    let user = judged(throttle, attempt, async {
+        let user = match (signed, user) {
+            (Some(_), user) => user,
+            (None, _) => find(db, lookup).await?,
+        };
+        check_password(deps.hasher, user, password).await
+    })
+    .await?;
+    // The browser stays one device: the presented one when its cookie is ours, else a new one.
+    let nonce = signed.unwrap_or_else(DeviceKey::new_nonce);
+    let issued = session::start(&deps.sessions, &user, client.user_agent, &nonce).await?;
+    Ok(LoggedIn {
+        issued,
+        device: throttle.device_cookie(&nonce, &user.username.to_ascii_lowercase()),
+    })
+}
+
+/// The account, and the device when the account lists it.
+async fn trusted_lookup(
+    db: &Db,
+    lookup: Option<Username>,
+    nonce: Nonce,
+) -> Result<(Option<users::UserRow>, Option<Nonce>), ApiError> {
+    let Some(name) = lookup else {
+        return Ok((None, None));
+    };
+    let id = DeviceKey::id_of(&nonce);
+    Ok(db
+        .run(move |conn| {
+            let Some(user) = users::find(conn, name.as_str())? else {
+                return Ok((None, None));
+            };
+            let known = devices::is_known(conn, &user.id, &id)?;
+            Ok((Some(user), known.then_some(nonce)))
+        })
+        .await?)
+}
