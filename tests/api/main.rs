@@ -3,6 +3,7 @@
 mod bad_input;
 mod blacklist;
 mod csrf;
+mod devices;
 mod forward_auth;
 mod fuzz;
 mod guard;

@@ -12,7 +12,7 @@ use rocket::serde::json::serde_json::json;
 use crate::helpers::{error_code, set_cookies, TestApp, ADMIN, ADMIN_PASSWORD};
 
 /// `POST /authenticate` from `remote`, with a `device` cookie when given.
-async fn login<'a>(
+pub async fn login<'a>(
     app: &'a TestApp,
     remote: &str,
     device: Option<&str>,
@@ -30,7 +30,7 @@ async fn login<'a>(
 }
 
 /// The `device` cookie a response sets.
-fn device_cookie(res: &LocalResponse<'_>) -> String {
+pub fn device_cookie(res: &LocalResponse<'_>) -> String {
     res.cookies()
         .get("device")
         .map(|c| c.value().to_owned())
@@ -39,7 +39,7 @@ fn device_cookie(res: &LocalResponse<'_>) -> String {
 
 /// Spends `user`'s untrusted budget (3 in these tests) with one wrong guess from each of
 /// several addresses, and checks that a fresh address is now refused.
-async fn lock_untrusted(app: &TestApp, user: &str) {
+pub async fn lock_untrusted(app: &TestApp, user: &str) {
     for i in 0..3 {
         let res = login(
             app,
