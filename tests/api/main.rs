@@ -4,6 +4,7 @@ mod bad_input;
 mod blacklist;
 mod csrf;
 mod devices;
+mod floods;
 mod forward_auth;
 mod fuzz;
 mod guard;
