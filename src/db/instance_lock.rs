@@ -16,17 +16,30 @@ pub struct InstanceLock {
     _file: File,
 }
 
-/// The lock file beside the database: `<file>.lock`.
+/// The lock file beside the database file itself: `<file>.lock`, named from the file's canonical
+/// path, so that a symbolic link to the file, a `..` or another spelling of its folder leads to
+/// the same lock (two servers on `link.db -> real.db` would otherwise each miss the other's
+/// logouts). A file that does not exist yet is named from its folder's canonical path.
 pub fn lock_path(database: &Path) -> PathBuf {
-    let mut name = database.as_os_str().to_owned();
+    let canonical = std::fs::canonicalize(database).unwrap_or_else(|_| {
+        let folder = database
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        match (std::fs::canonicalize(folder), database.file_name()) {
+            (Ok(folder), Some(name)) => folder.join(name),
+            _ => database.to_owned(),
+        }
+    });
+    let mut name = canonical.into_os_string();
     name.push(".lock");
     PathBuf::from(name)
 }
 
 impl InstanceLock {
     pub fn acquire(database: &Path) -> Result<Self, DbError> {
+        super::create_parent_dir(database)?;
         let path = lock_path(database);
-        super::create_parent_dir(&path)?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -64,5 +77,26 @@ mod tests {
         assert!(err.contains("another server process"), "{err}");
         drop(first);
         assert!(InstanceLock::acquire(&db).is_ok());
+    }
+
+    #[test]
+    fn a_symbolic_link_or_another_spelling_of_the_file_leads_to_the_same_lock() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let real = dir.path().join("real.sqlite3");
+        std::fs::write(&real, b"").expect("database file");
+        let link = dir.path().join("link.sqlite3");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        let _first = InstanceLock::acquire(&real).expect("first");
+        for other in [link, dir.path().join("sub/../real.sqlite3")] {
+            std::fs::create_dir_all(dir.path().join("sub")).expect("sub");
+            let err = InstanceLock::acquire(&other)
+                .expect_err("refused")
+                .to_string();
+            assert!(
+                err.contains("another server process"),
+                "{}: {err}",
+                other.display()
+            );
+        }
     }
 }
