@@ -144,6 +144,9 @@ pub struct RefreshSettings {
 pub struct CookieSettings {
     pub secure: bool,
     pub same_site: SameSite,
+    /// `cookie_host_prefix`: the cookies are named `__Host-jwt`, `__Secure-refresh` and
+    /// `__Secure-device`, which a sibling subdomain cannot set (cookie tossing).
+    pub host_prefix: bool,
 }
 
 /// Limits before `/authenticate`, `POST /api/password` and sign-up answer 429 (see
@@ -195,6 +198,8 @@ struct RawConfig {
     cookie_secure: Option<bool>,
     #[serde(default = "defaults::same_site")]
     cookie_same_site: String,
+    #[serde(default)]
+    cookie_host_prefix: bool,
     #[serde(default = "defaults::purge_schedule")]
     purge_schedule: String,
     #[serde(default = "defaults::purge_batch_size")]
@@ -334,6 +339,13 @@ impl AppConfig {
             }
         };
         let secure = raw.cookie_secure.unwrap_or(release);
+        if raw.cookie_host_prefix && !secure {
+            return Err(ConfigError(
+                "cookie_host_prefix = true needs cookie_secure = true: browsers refuse __Host- \
+                 and __Secure- cookies without Secure"
+                    .into(),
+            ));
+        }
         if same_site == SameSite::None && !secure {
             return Err(ConfigError(
                 "cookie_same_site = none needs cookie_secure = true: browsers drop such cookies"
@@ -459,7 +471,11 @@ impl AppConfig {
             jwt_secret,
             jwt_issuer: raw.jwt_issuer,
             token_ttl: Duration::from_secs(raw.token_ttl),
-            cookie: CookieSettings { secure, same_site },
+            cookie: CookieSettings {
+                secure,
+                same_site,
+                host_prefix: raw.cookie_host_prefix,
+            },
             purge_schedule: raw.purge_schedule,
             purge_batch_size: raw.purge_batch_size,
             admin,

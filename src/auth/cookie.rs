@@ -13,6 +13,12 @@ use crate::config::{AppConfig, CookieSettings};
 
 pub const COOKIE_NAME: &str = "jwt";
 pub const REFRESH_COOKIE_NAME: &str = "refresh";
+/// With `cookie_host_prefix`: names a sibling subdomain cannot set. `__Host-` also forbids a
+/// `Domain` and needs `Path=/`, so only the access cookie can carry it; the others, scoped to
+/// their routes, are `__Secure-`.
+const HOST_COOKIE_NAME: &str = "__Host-jwt";
+const SECURE_REFRESH_COOKIE_NAME: &str = "__Secure-refresh";
+const SECURE_DEVICE_COOKIE_NAME: &str = "__Secure-device";
 /// The refresh cookie goes only to the refresh route, never with ordinary requests.
 pub const REFRESH_PATH: &str = "/refresh";
 pub const DEVICE_COOKIE_NAME: &str = "device";
@@ -24,12 +30,39 @@ const DEVICE_MAX_AGE: time::Duration = time::Duration::days(365);
 /// What sets one cookie apart from the other: name, path and `SameSite`.
 struct Kind {
     name: &'static str,
+    prefixed: &'static str,
     path: &'static str,
     same_site: Option<SameSite>,
 }
 
+impl Kind {
+    fn name(&self, settings: CookieSettings) -> &'static str {
+        if settings.host_prefix {
+            self.prefixed
+        } else {
+            self.name
+        }
+    }
+}
+
+/// The access cookie's name under `settings`.
+pub fn access_name(settings: CookieSettings) -> &'static str {
+    ACCESS.name(settings)
+}
+
+/// The refresh cookie's name under `settings`.
+pub fn refresh_name(settings: CookieSettings) -> &'static str {
+    REFRESH.name(settings)
+}
+
+/// The device cookie's name under `settings`.
+pub fn device_name(settings: CookieSettings) -> &'static str {
+    DEVICE.name(settings)
+}
+
 const ACCESS: Kind = Kind {
     name: COOKIE_NAME,
+    prefixed: HOST_COOKIE_NAME,
     path: "/",
     same_site: None, // from the configuration
 };
@@ -37,6 +70,7 @@ const ACCESS: Kind = Kind {
 /// The refresh cookie goes only to `/refresh`, and never with a cross-site request.
 const REFRESH: Kind = Kind {
     name: REFRESH_COOKIE_NAME,
+    prefixed: SECURE_REFRESH_COOKIE_NAME,
     path: REFRESH_PATH,
     same_site: Some(SameSite::Strict),
 };
@@ -44,6 +78,7 @@ const REFRESH: Kind = Kind {
 /// The device cookie (see [`super::device`]): never sent cross-site, outlives sessions.
 const DEVICE: Kind = Kind {
     name: DEVICE_COOKIE_NAME,
+    prefixed: SECURE_DEVICE_COOKIE_NAME,
     path: DEVICE_PATH,
     same_site: Some(SameSite::Strict),
 };
@@ -54,7 +89,7 @@ fn build(
     max_age: time::Duration,
     settings: CookieSettings,
 ) -> Cookie<'static> {
-    Cookie::build((kind.name, value))
+    Cookie::build((kind.name(settings), value))
         .http_only(true)
         .secure(settings.secure)
         .same_site(kind.same_site.unwrap_or(settings.same_site))

@@ -5,13 +5,14 @@
 //! A bad token is an error (401), never a forward to another route; when revocation cannot be
 //! checked the guard fails closed (503). The reason is left for the JSON catcher.
 
-use rocket::http::Status;
+use rocket::http::{Cookie, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::claims::{Claims, TokenCodec, TokenError};
-use super::cookie::COOKIE_NAME;
+use super::cookie;
+use crate::config::AppConfig;
 use crate::domain::Role;
 use crate::error::{remember, ApiError};
 use crate::revocation::{Presented, Revocation};
@@ -34,8 +35,8 @@ pub struct AuthUser {
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub AuthUser);
 
-/// The claims of every correctly signed token the request carried (bearer header and cookie,
-/// at most one each, the same token once), each with whether it has expired (its session can
+/// The claims of every correctly signed token the request carried (the bearer header and every
+/// access cookie, the same token once), each with whether it has expired (its session can
 /// still be ended; its id needs no blacklisting).
 ///
 /// Logout takes all of them, not just the one [`AuthUser`] would pick: a client that sends a
@@ -54,17 +55,50 @@ fn bearer_token<'r>(req: &'r Request<'_>) -> Option<&'r str> {
         .filter(|t| !t.is_empty())
 }
 
-/// The `jwt` cookie's token, if any.
-fn cookie_token<'r>(req: &'r Request<'_>) -> Option<&'r str> {
-    req.cookies()
-        .get(COOKIE_NAME)
-        .map(|c| c.value())
-        .filter(|t| !t.is_empty())
+/// Every distinct non-empty value of the access cookie in the request's `Cookie` headers.
+/// A browser sends two cookies of one name when a sibling subdomain planted one with a wider
+/// `Domain` (cookie tossing); Rocket's jar would keep just one of them.
+fn cookie_tokens(req: &Request<'_>) -> Vec<String> {
+    let name = req
+        .rocket()
+        .state::<AppConfig>()
+        .map_or(cookie::COOKIE_NAME, |c| cookie::access_name(c.cookie));
+    // The jar's value first (in-process requests carry their cookies only there), then every
+    // value in the headers, which the jar keeps only one of.
+    let mut values: Vec<String> = req
+        .cookies()
+        .get(name)
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty())
+        .into_iter()
+        .collect();
+    for header in req.headers().get("Cookie") {
+        for parsed in Cookie::split_parse(header).flatten() {
+            let value = parsed.value();
+            if parsed.name() == name && !value.is_empty() && !values.iter().any(|v| v == value) {
+                values.push(value.to_owned());
+            }
+        }
+    }
+    values
 }
 
-/// The raw token: `Authorization: Bearer` first (an API client's explicit choice), else the cookie.
-fn raw_token<'r>(req: &'r Request<'_>) -> Option<&'r str> {
-    bearer_token(req).or_else(|| cookie_token(req))
+/// The raw token: `Authorization: Bearer` first (an API client's explicit choice), else the
+/// cookie; two different access cookies are refused, as nobody can tell which one is meant.
+fn raw_token(req: &Request<'_>) -> Result<Option<String>, (Rejection, ApiError)> {
+    let mut cookies = cookie_tokens(req);
+    if cookies.len() > 1 {
+        return Err((
+            Rejection::invalid,
+            ApiError::Unauthorized(
+                "the request carries two different session cookies (one may have been set by \
+                 another site of the same parent domain): log out to clear them",
+            ),
+        ));
+    }
+    Ok(bearer_token(req)
+        .map(str::to_owned)
+        .or_else(|| cookies.pop()))
 }
 
 /// Refuses the request, counting the reason in the metrics.
@@ -81,11 +115,11 @@ fn decode(req: &Request<'_>) -> Result<Claims, (Rejection, ApiError)> {
         .rocket()
         .state::<TokenCodec>()
         .ok_or((Rejection::unavailable, ApiError::Internal))?;
-    let token = raw_token(req).ok_or((
+    let token = raw_token(req)?.ok_or((
         Rejection::missing,
         ApiError::Unauthorized("no session token was presented"),
     ))?;
-    codec.decode(token).map_err(|e| match e {
+    codec.decode(&token).map_err(|e| match e {
         TokenError::Expired => (
             Rejection::expired,
             ApiError::Unauthorized("the session token has expired"),
@@ -171,11 +205,12 @@ impl<'r> FromRequest<'r> for PresentedTokens {
             return Outcome::Error((Status::InternalServerError, ApiError::Internal));
         };
         let mut tokens: Vec<(Claims, bool)> = Vec::with_capacity(2);
-        for raw in [bearer_token(req), cookie_token(req)].into_iter().flatten() {
-            let signed = match codec.decode(raw) {
+        let bearer = bearer_token(req).map(str::to_owned);
+        for raw in bearer.into_iter().chain(cookie_tokens(req)) {
+            let signed = match codec.decode(&raw) {
                 Ok(claims) => Some((claims, false)),
                 // Correctly signed but expired: still ends its session.
-                Err(_) => codec.decode_any_age(raw).ok().map(|claims| (claims, true)),
+                Err(_) => codec.decode_any_age(&raw).ok().map(|claims| (claims, true)),
             };
             if let Some((claims, expired)) = signed {
                 if !tokens.iter().any(|(seen, _)| seen.jti == claims.jti) {

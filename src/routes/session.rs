@@ -141,7 +141,7 @@ async fn authenticate(
         sessions: session_deps(config, db, codec, refresh_tokens, revocation),
     };
     let device = jar
-        .get(cookie::DEVICE_COOKIE_NAME)
+        .get(cookie::device_name(config.cookie))
         .map(|c| c.value().to_owned());
     let client = Client {
         addr,
@@ -189,7 +189,7 @@ async fn refresh(
     metrics: &State<Metrics>,
 ) -> Result<Json<LoggedIn>, ApiError> {
     let presented = jar
-        .get(cookie::REFRESH_COOKIE_NAME)
+        .get(cookie::refresh_name(config.cookie))
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
     let deps = session_deps(config, db, codec, refresh_tokens, revocation);

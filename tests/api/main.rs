@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod blacklist;
+mod cookies;
 mod csrf;
 mod devices;
 mod floods;
