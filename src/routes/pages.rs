@@ -21,14 +21,14 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'";
 pub struct Page {
     body: (ContentType, &'static str),
     csp: Header<'static>,
-    nosniff: Header<'static>,
 }
 
 fn page(kind: ContentType, body: &'static str) -> Page {
     Page {
         body: (kind, body),
+        // `X-Content-Type-Options: nosniff` comes from Rocket's Shield, on every answer: setting
+        // it here too made Shield warn on every page.
         csp: Header::new("Content-Security-Policy", CONTENT_SECURITY_POLICY),
-        nosniff: Header::new("X-Content-Type-Options", "nosniff"),
     }
 }
 

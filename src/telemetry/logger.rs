@@ -130,6 +130,9 @@ impl Log for Logger {
         {
             return;
         }
+        if names_a_request(record) {
+            return;
+        }
         let line = self.line(record, OffsetDateTime::now_utc());
         let _ = std::io::stdout().lock().write_all(line.as_bytes());
     }
@@ -170,6 +173,22 @@ impl<'kvs> VisitSource<'kvs> for JsonFields<'_> {
 
 /// Rocket colours some words of its messages when it thinks a terminal is watching; a log
 /// file or shipper wants the plain text.
+/// Whether `record` is one of Rocket's per-request lines that carry the request's path and query
+/// as the client sent them ("No matching routes for GET /x?access_token=...", "GET /x:",
+/// "Matched: ..."), which may hold a token or other secrets. Our own request line names the
+/// route template instead. Rocket's server records of level error that name no request (a
+/// handler or catcher that failed) are kept.
+fn names_a_request(record: &Record<'_>) -> bool {
+    if !record.target().starts_with("rocket::server") {
+        return false;
+    }
+    if record.level() > Level::Error {
+        return true;
+    }
+    let text = record.args().to_string();
+    text.starts_with("No matching routes for") || text.contains("salvaged request")
+}
+
 fn strip_ansi(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();
@@ -253,5 +272,39 @@ mod tests {
         assert!(logger.enabled(&meta("jwt_blacklist::request", Level::Info)));
         assert!(!logger.enabled(&meta("rocket::server", Level::Info)));
         assert!(logger.enabled(&meta("rocket::launch", Level::Warn)));
+    }
+
+    #[test]
+    fn rockets_lines_that_carry_a_requests_path_are_never_written() {
+        let record = |target: &'static str, level, text: std::fmt::Arguments<'_>| {
+            names_a_request(
+                &Record::builder()
+                    .target(target)
+                    .level(level)
+                    .args(text)
+                    .build(),
+            )
+        };
+        let uri = "GET /nope?access_token=secret";
+        assert!(record(
+            "rocket::server::_",
+            Level::Error,
+            format_args!("No matching routes for {uri}.")
+        ));
+        assert!(record(
+            "rocket::server",
+            Level::Info,
+            format_args!("{uri}:")
+        ));
+        assert!(!record(
+            "rocket::server::_",
+            Level::Error,
+            format_args!("Handler login panicked.")
+        ));
+        assert!(!record(
+            "jwt_blacklist::request",
+            Level::Info,
+            format_args!("{uri}")
+        ));
     }
 }

@@ -742,3 +742,40 @@ async fn start_up_stops_when_the_admin_username_belongs_to_a_plain_user() {
         assert_eq!(login.status(), status, "{password}");
     }
 }
+
+#[rocket::async_test]
+async fn no_log_line_holds_a_requests_path_or_query_and_pages_raise_no_shield_warning() {
+    for level in ["critical", "normal"] {
+        let db = TestDb::new();
+        let server = Instance::spawn(server(&db.url).env("ROCKET_LOG_LEVEL", level));
+        let http = reqwest::Client::new();
+        for path in ["/nope?access_token=leaked-0123456789", "/", "/admin"] {
+            let res = http.get(server.url(path)).send().await.expect("request");
+            assert!(res.status().as_u16() < 500, "{path}: {}", res.status());
+        }
+        let logged = http
+            .get(server.url("/api/me?access_token=leaked-0123456789"))
+            .send()
+            .await
+            .expect("me");
+        assert_eq!(logged.status(), StatusCode::UNAUTHORIZED);
+        // The request lines are written after the answers: wait for the last one.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while level == "normal" && !server.log().contains("/api/me") && Instant::now() < deadline {
+            rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let log = server.log();
+        for leaked in [
+            "leaked-0123456789",
+            "access_token",
+            "/nope",
+            "Shield",
+            "overwrite",
+        ] {
+            assert!(
+                !log.contains(leaked),
+                "{level}: the log holds `{leaked}`: {log}"
+            );
+        }
+    }
+}
