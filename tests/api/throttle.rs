@@ -209,10 +209,13 @@ async fn sign_ups_are_limited_per_address_with_retry_after() {
     assert_eq!(sign_up(flood, "user-1").await.status(), Status::Conflict);
     let res = sign_up(flood, "user-2").await;
     assert!(res.headers().get_one("Retry-After").is_some());
-    assert_eq!(
-        error_code(res, Status::TooManyRequests).await,
-        "too_many_requests"
-    );
+    assert_eq!(res.status(), Status::TooManyRequests);
+    let body = crate::helpers::json_body(res).await;
+    assert_eq!(body["error"], "too_many_requests");
+    // It says what happened: every sign-up counts, not only failed ones.
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(message.contains("too many sign-ups"), "{message}");
+    assert!(!message.contains("failed"), "{message}");
     assert_eq!(
         sign_up("192.0.2.51:4000", "user-2").await.status(),
         Status::Created
