@@ -144,3 +144,40 @@ async fn a_name_no_account_can_have_is_not_found_without_asking_the_database() {
         );
     }
 }
+
+#[rocket::async_test]
+async fn usernames_are_unique_whatever_their_case_and_login_finds_the_stored_spelling() {
+    let app = TestApp::spawn().await;
+    for taken in ["ADMIN", "Admin", "aDmIn"] {
+        let res = app.sign_up(taken, "another-password").await;
+        assert_eq!(
+            error_code(res, Status::Conflict).await,
+            "username_taken",
+            "{taken}"
+        );
+    }
+    assert_eq!(
+        app.sign_up("Alice", "alice-password").await.status(),
+        Status::Created
+    );
+    let res = app.sign_up("alice", "other-password").await;
+    assert_eq!(error_code(res, Status::Conflict).await, "username_taken");
+    // Typed in any case, the login finds the account; the token carries the stored spelling.
+    let res = app.login("ALICE", "alice-password").await;
+    assert_eq!(res.status(), Status::Ok);
+    let token = crate::helpers::jwt_cookie(&res).expect("jwt");
+    assert_eq!(json_body(res).await["username"], "Alice");
+    let me = app.me(&token).await;
+    assert_eq!(me.status(), Status::Ok);
+    assert_eq!(json_body(me).await["username"], "Alice");
+    let res = app
+        .with_cookie(app.client.get("/auth/verify"), &token)
+        .dispatch()
+        .await;
+    assert_eq!(res.headers().get_one("X-Auth-Request-User"), Some("Alice"));
+    let wrong = app.login("ALICE", "not-her-password").await;
+    assert_eq!(
+        error_code(wrong, Status::Unauthorized).await,
+        "invalid_credentials"
+    );
+}
