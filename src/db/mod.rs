@@ -9,17 +9,20 @@ pub mod refresh_tokens;
 pub mod revocations_hourly;
 pub mod schema;
 pub mod sessions;
+mod timeouts;
 pub mod user_cutoffs;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool};
+use diesel::r2d2::{ManageConnection, Pool};
 use diesel::{Connection, ConnectionError, PgConnection, QueryResult, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
+use self::timeouts::{with_start_up_timeouts, SessionSettings};
 use crate::config::DatabaseUrl;
 
 /// The connection every query is written against: one code path for both backends. The few
@@ -149,6 +152,7 @@ pub struct Db {
     timeout: Duration,
     /// Set on a handle from [`Db::for_start_up`].
     start_up: bool,
+    write_probe: Arc<health_probe::WriteProbe>,
 }
 
 impl Db {
@@ -189,6 +193,7 @@ impl Db {
             url,
             timeout: settings.timeout,
             start_up: false,
+            write_probe: Arc::default(),
         })
     }
 
@@ -276,6 +281,11 @@ impl Db {
         PgConnection::establish(url.as_str()).map_err(|e| DbError::Unavailable(e.to_string()))
     }
 
+    /// Answers whether the database takes writes right now (see [`health_probe::WriteProbe`]).
+    pub async fn can_write(&self) -> Result<(), DbError> {
+        self.write_probe.check(self).await
+    }
+
     /// Answers whether the database can serve the guard's query right now (an indexed lookup
     /// on the blacklist, so a missing table counts as down, as it would for the guard).
     pub async fn ping(&self) -> Result<(), DbError> {
@@ -337,66 +347,6 @@ fn migrate(conn: &mut DbConnection) -> Result<(), Box<dyn std::error::Error + Se
         }
     }
     Ok(())
-}
-
-/// Runs start-up work with PostgreSQL's lock and statement timeouts at [`START_UP_WAIT`] instead
-/// of `db_timeout_ms`, for this transaction only (`SET LOCAL`): the connection goes back to the
-/// pool with the request bounds. SQLite's busy timeout is left alone: at start-up the process
-/// owns the file (`db::instance_lock`), so nothing else holds its lock.
-fn with_start_up_timeouts<R>(
-    conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> QueryResult<R>,
-) -> QueryResult<R> {
-    if !matches!(conn, DbConnection::Pg(_)) {
-        return f(conn);
-    }
-    let ms = START_UP_WAIT.as_millis();
-    conn.transaction(|conn| {
-        conn.batch_execute(&format!(
-            "SET LOCAL lock_timeout = {ms}; SET LOCAL statement_timeout = {ms};"
-        ))?;
-        f(conn)
-    })
-}
-
-/// Per-connection settings, applied once when the pool opens a connection.
-///
-/// SQLite: wait on locks instead of failing with "database is locked", but no longer than
-/// `db_timeout_ms`; sync every commit so that a logout answered 200 survives a power cut.
-///
-/// PostgreSQL: `lock_timeout` and `statement_timeout` at `db_timeout_ms`, so that a query stuck
-/// behind another session's lock, or a slow one, ends on the server as well and frees its
-/// connection and thread (the caller has already been answered 503 by [`Db::run`]'s deadline);
-/// an open transaction left idle cannot hold locks for long either.
-#[derive(Debug)]
-struct SessionSettings {
-    timeout: Duration,
-}
-
-impl SessionSettings {
-    fn sql(&self, conn: &DbConnection) -> String {
-        let ms = self.timeout.as_millis().max(1);
-        match conn {
-            DbConnection::Sqlite(_) => format!(
-                "PRAGMA busy_timeout = {ms}; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
-            ),
-            DbConnection::Pg(_) => format!(
-                "SET lock_timeout = {ms}; SET statement_timeout = {ms}; \
-                 SET idle_in_transaction_session_timeout = {idle};",
-                idle = ms.saturating_mul(5).max(10_000)
-            ),
-        }
-    }
-}
-
-impl CustomizeConnection<Pooled, diesel::r2d2::Error> for SessionSettings {
-    fn on_acquire(&self, pooled: &mut Pooled) -> Result<(), diesel::r2d2::Error> {
-        let sql = self.sql(&pooled.conn);
-        pooled
-            .conn
-            .batch_execute(&sql)
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
 }
 
 /// Converts to the column type: UTC, microsecond precision (what both backends keep).

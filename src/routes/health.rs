@@ -1,5 +1,5 @@
 //! `GET /health/live` (liveness: the process answers) and `GET /health` (readiness: the
-//! database answers and the revocation view can vouch for itself).
+//! database answers and takes writes, and the revocation view can vouch for itself).
 
 use rocket::serde::json::Json;
 use rocket::serde::Serialize;
@@ -37,7 +37,12 @@ fn live() -> Json<Health> {
     Json(OK)
 }
 
-/// Readiness: the database answers and the revocation view can vouch for itself.
+/// Readiness: the database answers and takes writes, and the revocation view can vouch for
+/// itself.
+///
+/// A database that can be read but refuses writes (a full or read-only disk) fails every login
+/// and logout, so it is not ready: a load balancer should send them elsewhere. The write is a
+/// one-row update, made at most once a second.
 #[utoipa::path(
     tag = "health",
     responses(
@@ -49,5 +54,6 @@ fn live() -> Json<Health> {
 async fn ready(db: &State<Db>, revocation: &State<Revocation>) -> Result<Json<Health>, ApiError> {
     revocation.ready()?;
     db.ping().await?;
+    db.can_write().await?;
     Ok(Json(OK))
 }

@@ -4,7 +4,7 @@ use rocket::http::Status;
 use rocket::serde::json::serde_json::json;
 use rocket::{get, routes};
 
-use crate::helpers::{error_code, figment, json_body, TestApp, TestDb};
+use crate::helpers::{error_code, eventually, figment, json_body, TestApp, TestDb};
 
 #[rocket::async_test]
 async fn health_is_ok_when_the_database_answers() {
@@ -23,6 +23,55 @@ async fn health_is_503_when_the_database_cannot_serve() {
         error_code(res, Status::ServiceUnavailable).await,
         "service_unavailable"
     );
+}
+
+/// Makes the database refuse writes to the readiness probe's row (as a full or read-only disk
+/// refuses every write), or take them again.
+async fn refuse_writes(app: &TestApp, refuse: bool) {
+    use diesel::connection::SimpleConnection;
+    let postgres = crate::helpers::postgres_base_url().is_some();
+    let sql = match (postgres, refuse) {
+        (false, true) => {
+            "CREATE TRIGGER refuse_writes BEFORE UPDATE ON health_probe \
+             BEGIN SELECT RAISE(ABORT, 'disk full'); END;"
+        }
+        (false, false) => "DROP TRIGGER refuse_writes;",
+        (true, true) => {
+            "CREATE FUNCTION refuse_writes() RETURNS trigger AS $$ \
+             BEGIN RAISE EXCEPTION 'disk full'; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse_writes BEFORE UPDATE ON health_probe \
+             FOR EACH ROW EXECUTE FUNCTION refuse_writes();"
+        }
+        (true, false) => "DROP TRIGGER refuse_writes ON health_probe;",
+    };
+    app.pool()
+        .run(move |conn| conn.batch_execute(sql))
+        .await
+        .expect("trigger");
+}
+
+async fn health(app: &TestApp) -> Status {
+    app.client.get("/health").dispatch().await.status()
+}
+
+#[rocket::async_test]
+async fn health_is_503_within_5_s_while_the_database_refuses_writes_and_200_once_it_takes_them() {
+    let app = TestApp::spawn().await;
+    assert_eq!(health(&app).await, Status::Ok);
+    refuse_writes(&app, true).await;
+    let started = std::time::Instant::now();
+    let refused = eventually(5, || async {
+        health(&app).await == Status::ServiceUnavailable
+    })
+    .await;
+    assert!(refused, "still ready after {:?}", started.elapsed());
+    let res = app.client.get("/health").dispatch().await;
+    assert_eq!(
+        error_code(res, Status::ServiceUnavailable).await,
+        "service_unavailable"
+    );
+    refuse_writes(&app, false).await;
+    assert!(eventually(5, || async { health(&app).await == Status::Ok }).await);
 }
 
 #[rocket::async_test]
