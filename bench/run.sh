@@ -424,9 +424,11 @@ bench_logins() {
     # The throttle counts a login in flight as a failure until its password is verified, so more
     # than 5 concurrent logins of one user would be refused (429): every budget a login from one
     # address counts on is raised here, and the hashing queue holds all the logins in flight
-    # (past it they would be shed with 503 instead of measured).
+    # (past it they would be shed with 503 instead of measured); one address may have them all
+    # in flight, and make as many as it likes.
     start_server memory ROCKET_LOGIN_MAX_FAILURES_PER_USER=1000 ROCKET_LOGIN_MAX_FAILURES_PER_IP=1000 \
-        ROCKET_LOGIN_MAX_UNTRUSTED_FAILURES_PER_USER=1000 ROCKET_PASSWORD_QUEUE=$((LOGIN_LOOPS * 2))
+        ROCKET_LOGIN_MAX_UNTRUSTED_FAILURES_PER_USER=1000 ROCKET_PASSWORD_QUEUE=$((LOGIN_LOOPS * 2)) \
+        ROCKET_LOGIN_MAX_PER_IP=1000000 ROCKET_PASSWORD_MAX_IN_FLIGHT_PER_IP=$((LOGIN_LOOPS * 2))
     local body="{\"username\":\"$USER_NAME\",\"password\":\"$USER_PASSWORD\"}" cookie
     expect_status 201 POST /api/users -H 'Content-Type: application/json' -d "$body" || true
     expect_status 200 POST /authenticate -H 'Content-Type: application/json' -d "$body" || true

@@ -37,8 +37,7 @@ fn live() -> Json<Health> {
     Json(OK)
 }
 
-/// Readiness: the database answers and takes writes, and the revocation view can vouch for
-/// itself.
+/// Readiness: the database answers and takes writes; the revocation view is current.
 ///
 /// A database that can be read but refuses writes (a full or read-only disk) fails every login
 /// and logout, so it is not ready: a load balancer should send them elsewhere. The write is a

@@ -98,7 +98,12 @@ pub(super) fn session_deps<'a>(
 /// a while (429): from one client on a username, from one address (an IPv6 /64), or from all
 /// clients without a device cookie for the username together. A browser presenting the
 /// `device` cookie of an earlier login as that username counts on its own budget only, so
-/// strangers' failures cannot lock it out. 503 at once when the password hashing queue is full.
+/// strangers' failures cannot lock it out; all such devices of a username together have a
+/// ceiling of their own. Every login counts per address whatever its outcome, and one address
+/// may have only a few password checks in flight (429 past either). 503 at once when the
+/// password hashing queue is full. A login past `max_sessions_per_user` ends the account's
+/// oldest session. An account change committed while the password was being checked stops the
+/// login (409, or 401 for a removal).
 #[expect(
     clippy::too_many_arguments,
     reason = "Rocket injects each service as its own guard"
@@ -110,8 +115,9 @@ pub(super) fn session_deps<'a>(
         (status = 200, description = "Logged in: a new session.", body = LoggedIn,
             headers(("Set-Cookie" = String, description = "Three cookies: `jwt=<access token>; HttpOnly; SameSite=<cookie_same_site>; Path=/; Max-Age=<token_ttl>`, `refresh=<refresh token>; HttpOnly; SameSite=Strict; Path=/refresh; Max-Age=<refresh_ttl>` and `device=<signed device id>; HttpOnly; SameSite=Strict; Path=/authenticate; Max-Age=31536000`, all `Secure` when `cookie_secure` is set."))),
         (status = 400, response = NotJson),
-        (status = 401, description = "Unknown user or wrong password (`invalid_credentials`).", body = ErrorBody),
+        (status = 401, description = "Unknown user or wrong password (`invalid_credentials`); also an account removed while its password was being checked.", body = ErrorBody),
         (status = 403, response = CrossOrigin),
+        (status = 409, description = "The account changed (password, role, logout everywhere) while its password was being checked: no session was started; log in again (`conflict`).", body = ErrorBody),
         (status = 413, response = TooLarge),
         (status = 422, description = "The body lacks `username` or `password`, or a field is not a string (`unprocessable_entity`).", body = ErrorBody),
         (status = 429, response = Throttled),

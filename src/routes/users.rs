@@ -168,6 +168,7 @@ pub struct PasswordChanged {
         (status = 400, response = NotJson),
         (status = 401, description = "No valid session token (`unauthorized`), or a wrong current password (`invalid_credentials`).", body = ErrorBody),
         (status = 403, response = CrossOrigin),
+        (status = 409, description = "The account changed while the current password was being checked: nothing was changed; try again (`conflict`).", body = ErrorBody),
         (status = 413, response = TooLarge),
         (status = 422, description = "A bad new password, or a body without the two fields (`unprocessable_entity`).", body = ErrorBody),
         (status = 429, response = Throttled),
