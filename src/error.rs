@@ -20,8 +20,10 @@ use crate::revocation::CheckError;
 /// Which limit a 429 hit: its message says what happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Throttled {
-    /// Failed password checks (or, per client, logins whatever their outcome).
+    /// Failed password checks.
     Failures,
+    /// Logins from this client, each counted whatever its outcome.
+    Logins,
     /// Sign-ups from this client, each counted whatever its outcome.
     SignUps,
     /// This client already has the most password checks in flight that it may.
@@ -31,7 +33,8 @@ pub enum Throttled {
 impl Throttled {
     fn says(self) -> &'static str {
         match self {
-            Self::Failures => "too many login attempts",
+            Self::Failures => "too many failed attempts",
+            Self::Logins => "too many logins from this address",
             Self::SignUps => "too many sign-ups from this address",
             Self::InFlight => "too many password checks from this address at once",
         }

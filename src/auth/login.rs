@@ -15,7 +15,7 @@ use super::sessions::{self as session, Issued, SessionDeps};
 use super::throttle::LoginThrottle;
 use crate::db::{devices, users, Db};
 use crate::domain::Username;
-use crate::error::ApiError;
+use crate::error::{ApiError, Throttled};
 
 /// The services a login needs.
 pub struct LoginDeps<'a> {
@@ -68,9 +68,16 @@ pub async fn login(
         Some(nonce) => trusted_lookup(db, lookup.clone(), nonce).await?,
         None => (None, None),
     };
+    let now = Instant::now();
     let attempt = throttle
-        .begin_login(&bucket, client.addr, trusted, Instant::now())
-        .map_err(too_many)?;
+        .begin_login(&bucket, client.addr, trusted, now)
+        .map_err(|wait| match throttle.logins_spent(client.addr, now) {
+            true => ApiError::TooManyRequests {
+                retry_after_secs: wait.as_secs().max(1),
+                reason: Throttled::Logins,
+            },
+            false => too_many(wait),
+        })?;
     let user = judged(throttle, attempt, async {
         let user = match (signed, user) {
             (Some(_), user) => user,

@@ -133,6 +133,13 @@ impl<K: Hash + Eq> Table<K> {
         Ok(())
     }
 
+    /// Whether `key` is at its limit within the current window (without touching its use).
+    fn is_spent(&self, key: &K, window: Duration, now: Instant) -> bool {
+        self.lock()
+            .peek(key)
+            .is_some_and(|w| w.started + window > now && w.count >= self.max)
+    }
+
     fn give_back(&self, key: &K) {
         if let Some(w) = self.lock().peek_mut(key) {
             w.count = w.count.saturating_sub(1);
@@ -231,6 +238,13 @@ impl LoginThrottle {
             table: &self.in_flight,
             key,
         })
+    }
+
+    /// Whether the client at `addr` has made all the logins it may in this window (to say so
+    /// when a login is refused: it is not about failures then).
+    pub fn logins_spent(&self, addr: Option<IpAddr>, now: Instant) -> bool {
+        addr.map(ClientKey::of)
+            .is_some_and(|k| self.logins.is_spent(&k, self.window, now))
     }
 
     /// The device's nonce, when `cookie` is a device cookie this server signed for `user`
