@@ -3,6 +3,7 @@
 
 mod database_url;
 mod limits;
+mod raw;
 mod secret;
 
 use std::num::NonZeroUsize;
@@ -11,12 +12,11 @@ use std::time::Duration;
 use rocket::figment::providers::{Env, Format, Serialized, Toml};
 use rocket::figment::{Figment, Profile};
 use rocket::http::SameSite;
-use rocket::serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 pub use self::database_url::{DatabaseUrl, PostgresUrl};
 pub use self::limits::AccountLimits;
-use self::secret::lenient;
+use self::raw::RawConfig;
 #[cfg(test)]
 pub(crate) use self::secret::tests_secret;
 pub use self::secret::Secret;
@@ -178,133 +178,6 @@ pub struct PasswordSettings {
     /// Jobs that may wait for a thread; past that, a request answers 503 at once instead of
     /// queueing behind a flood.
     pub queue: usize,
-}
-
-/// The raw shape of the settings, before validation.
-#[derive(Deserialize)]
-#[serde(crate = "rocket::serde")]
-struct RawConfig {
-    database_url: Option<String>,
-    #[serde(default = "defaults::pool_size")]
-    db_pool_size: u32,
-    #[serde(default = "defaults::db_timeout_ms")]
-    db_timeout_ms: u64,
-    #[serde(default, deserialize_with = "lenient::string")]
-    jwt_secret: Option<String>,
-    #[serde(default = "defaults::issuer")]
-    jwt_issuer: String,
-    #[serde(default = "defaults::token_ttl")]
-    token_ttl: u64,
-    cookie_secure: Option<bool>,
-    #[serde(default = "defaults::same_site")]
-    cookie_same_site: String,
-    #[serde(default)]
-    cookie_host_prefix: bool,
-    #[serde(default = "defaults::purge_schedule")]
-    purge_schedule: String,
-    #[serde(default = "defaults::purge_batch_size")]
-    purge_batch_size: i64,
-    #[serde(default, deserialize_with = "lenient::string")]
-    admin_username: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string")]
-    admin_password: Option<String>,
-    #[serde(default = "defaults::yes")]
-    signup_enabled: bool,
-    #[serde(default)]
-    allowed_origins: Vec<String>,
-    #[serde(default = "defaults::max_failures_per_user")]
-    login_max_failures_per_user: u32,
-    #[serde(default = "defaults::max_failures_per_ip")]
-    login_max_failures_per_ip: u32,
-    #[serde(default = "defaults::failure_window")]
-    login_failure_window: u64,
-    #[serde(default = "defaults::max_untrusted_failures_per_user")]
-    login_max_untrusted_failures_per_user: u32,
-    #[serde(default = "defaults::signup_max_per_ip")]
-    signup_max_per_ip: u32,
-    #[serde(default = "defaults::throttle_capacity")]
-    throttle_capacity: usize,
-    password_threads: Option<usize>,
-    #[serde(default = "defaults::password_queue")]
-    password_queue: usize,
-    #[serde(default = "defaults::revocation_check")]
-    revocation_check: String,
-    #[serde(default = "defaults::revocation_max_staleness")]
-    revocation_max_staleness: u64,
-    #[serde(default = "defaults::refresh_ttl")]
-    refresh_ttl: u64,
-    #[serde(default = "defaults::refresh_reuse_grace")]
-    refresh_reuse_grace: u64,
-    #[serde(default = "defaults::log_format")]
-    log_format: String,
-    #[serde(default, deserialize_with = "lenient::string")]
-    metrics_token: Option<String>,
-}
-
-mod defaults {
-    pub fn log_format() -> String {
-        "text".into()
-    }
-    pub fn pool_size() -> u32 {
-        8
-    }
-    pub fn db_timeout_ms() -> u64 {
-        2000
-    }
-    pub fn issuer() -> String {
-        "jwt-blacklist".into()
-    }
-    pub fn token_ttl() -> u64 {
-        3600
-    }
-    pub fn same_site() -> String {
-        "lax".into()
-    }
-    pub fn purge_schedule() -> String {
-        "0 * * * * *".into()
-    }
-    pub fn purge_batch_size() -> i64 {
-        500
-    }
-    pub fn yes() -> bool {
-        true
-    }
-    pub fn max_failures_per_user() -> u32 {
-        5
-    }
-    pub fn max_failures_per_ip() -> u32 {
-        50
-    }
-    pub fn failure_window() -> u64 {
-        300
-    }
-    pub fn max_untrusted_failures_per_user() -> u32 {
-        10
-    }
-    pub fn signup_max_per_ip() -> u32 {
-        10
-    }
-    pub fn throttle_capacity() -> usize {
-        100_000
-    }
-    pub fn password_queue() -> usize {
-        32
-    }
-    pub fn revocation_check() -> String {
-        "memory".into()
-    }
-    /// Milliseconds.
-    pub fn revocation_max_staleness() -> u64 {
-        1000
-    }
-    /// Seconds: 14 days.
-    pub fn refresh_ttl() -> u64 {
-        14 * 24 * 3600
-    }
-    /// Seconds.
-    pub fn refresh_reuse_grace() -> u64 {
-        5
-    }
 }
 
 /// Why the configuration was refused; the message names the offending key.
@@ -502,85 +375,4 @@ impl AppConfig {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn without_rocket_toml_no_client_address_header_is_trusted_and_bodies_are_small() {
-        let figment = Figment::from(rocket::Config::default())
-            .merge(Serialized::defaults(SafeDefaults::default()));
-        let config: rocket::Config = figment.extract().expect("valid config");
-        assert_eq!(config.ip_header, None);
-        assert_eq!(
-            config.limits.get("json"),
-            Some(rocket::data::ByteUnit::Kibibyte(16))
-        );
-    }
-
-    fn base(profile: &str) -> Figment {
-        Figment::from(rocket::Config::default())
-            .merge(Serialized::defaults(SafeDefaults::default()))
-            .merge(("database_url", "x.sqlite3"))
-            .select(profile)
-    }
-
-    #[test]
-    fn numeric_secrets_from_the_environment_are_taken_as_text() {
-        let config = AppConfig::from_figment(
-            &base("debug")
-                .merge(("jwt_secret", 12345678901234567890123456789012345_u128))
-                .merge(("admin_username", 12345))
-                .merge(("admin_password", 12345678)),
-        )
-        .expect("accepted");
-        let (name, password) = config.admin.expect("admin");
-        assert_eq!((name.as_str(), password.expose()), ("12345", "12345678"));
-    }
-
-    #[test]
-    fn any_profile_but_debug_is_strict() {
-        for profile in ["release", "prod", "staging"] {
-            let err = AppConfig::from_figment(&base(profile))
-                .expect_err("refused")
-                .to_string();
-            assert!(err.contains("jwt_secret"), "{err}");
-        }
-        let config = AppConfig::from_figment(&base("prod").merge(("jwt_secret", "s".repeat(32))))
-            .expect("ok");
-        assert!(
-            config.cookie.secure,
-            "non-debug profiles default to Secure cookies"
-        );
-        assert!(
-            !AppConfig::from_figment(&base("debug"))
-                .expect("ok")
-                .cookie
-                .secure
-        );
-    }
-
-    #[test]
-    fn errors_name_the_offending_key() {
-        let cases = [
-            ("purge_batch_size", 20_000_i64, "purge_batch_size"),
-            ("login_failure_window", 1_000_000, "login_failure_window"),
-            ("token_ttl", 0, "token_ttl"),
-            ("revocation_max_staleness", 5, "revocation_max_staleness"),
-            ("refresh_ttl", 60, "refresh_ttl"),
-            ("refresh_reuse_grace", 600, "refresh_reuse_grace"),
-            ("password_queue", 0, "password_queue"),
-            ("password_threads", 0, "password_threads"),
-            ("throttle_capacity", 10, "throttle_capacity"),
-        ];
-        let err = AppConfig::from_figment(&base("debug").merge(("revocation_check", "redis")))
-            .expect_err("refused")
-            .to_string();
-        assert!(err.contains("revocation_check"), "{err}");
-        for (key, value, named) in cases {
-            let err = AppConfig::from_figment(&base("debug").merge((key, value)))
-                .expect_err("refused")
-                .to_string();
-            assert!(err.contains(named), "{err}");
-        }
-    }
-}
+mod tests;

@@ -1,0 +1,82 @@
+//! Reading and validating the settings.
+
+use super::*;
+
+#[test]
+fn without_rocket_toml_no_client_address_header_is_trusted_and_bodies_are_small() {
+    let figment = Figment::from(rocket::Config::default())
+        .merge(Serialized::defaults(SafeDefaults::default()));
+    let config: rocket::Config = figment.extract().expect("valid config");
+    assert_eq!(config.ip_header, None);
+    assert_eq!(
+        config.limits.get("json"),
+        Some(rocket::data::ByteUnit::Kibibyte(16))
+    );
+}
+
+fn base(profile: &str) -> Figment {
+    Figment::from(rocket::Config::default())
+        .merge(Serialized::defaults(SafeDefaults::default()))
+        .merge(("database_url", "x.sqlite3"))
+        .select(profile)
+}
+
+#[test]
+fn numeric_secrets_from_the_environment_are_taken_as_text() {
+    let config = AppConfig::from_figment(
+        &base("debug")
+            .merge(("jwt_secret", 12345678901234567890123456789012345_u128))
+            .merge(("admin_username", 12345))
+            .merge(("admin_password", 12345678)),
+    )
+    .expect("accepted");
+    let (name, password) = config.admin.expect("admin");
+    assert_eq!((name.as_str(), password.expose()), ("12345", "12345678"));
+}
+
+#[test]
+fn any_profile_but_debug_is_strict() {
+    for profile in ["release", "prod", "staging"] {
+        let err = AppConfig::from_figment(&base(profile))
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("jwt_secret"), "{err}");
+    }
+    let config =
+        AppConfig::from_figment(&base("prod").merge(("jwt_secret", "s".repeat(32)))).expect("ok");
+    assert!(
+        config.cookie.secure,
+        "non-debug profiles default to Secure cookies"
+    );
+    assert!(
+        !AppConfig::from_figment(&base("debug"))
+            .expect("ok")
+            .cookie
+            .secure
+    );
+}
+
+#[test]
+fn errors_name_the_offending_key() {
+    let cases = [
+        ("purge_batch_size", 20_000_i64, "purge_batch_size"),
+        ("login_failure_window", 1_000_000, "login_failure_window"),
+        ("token_ttl", 0, "token_ttl"),
+        ("revocation_max_staleness", 5, "revocation_max_staleness"),
+        ("refresh_ttl", 60, "refresh_ttl"),
+        ("refresh_reuse_grace", 600, "refresh_reuse_grace"),
+        ("password_queue", 0, "password_queue"),
+        ("password_threads", 0, "password_threads"),
+        ("throttle_capacity", 10, "throttle_capacity"),
+    ];
+    let err = AppConfig::from_figment(&base("debug").merge(("revocation_check", "redis")))
+        .expect_err("refused")
+        .to_string();
+    assert!(err.contains("revocation_check"), "{err}");
+    for (key, value, named) in cases {
+        let err = AppConfig::from_figment(&base("debug").merge((key, value)))
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains(named), "{err}");
+    }
+}
