@@ -6,7 +6,11 @@
 //!
 //! The value is `<nonce>.<mac>.<username>`: a 128-bit nonce and an HMAC-SHA-256 (under a key
 //! derived from the server secret, as the refresh tokens' is) over both, in base64url. Only the
-//! MAC is secret-dependent; the cookie holds no password and grants no session by itself.
+//! MAC is secret-dependent; the cookie holds no password and grants no session by itself. The
+//! username is the lower-cased name, so the cookie serves however the name is typed.
+//!
+//! A valid MAC is not enough to be trusted: the account must still list the nonce in its
+//! `devices` rows (see [`crate::db::devices`]), which every change of its credentials clears.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -55,28 +55,26 @@ fn bearer_token<'r>(req: &'r Request<'_>) -> Option<&'r str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Every distinct non-empty value of the access cookie in the request's `Cookie` headers.
-/// A browser sends two cookies of one name when a sibling subdomain planted one with a wider
-/// `Domain` (cookie tossing); Rocket's jar would keep just one of them.
-fn cookie_tokens(req: &Request<'_>) -> Vec<String> {
+/// Every distinct non-empty value of the access cookie in the request's `Cookie` headers,
+/// borrowed from the request (this runs on every guarded request). A browser sends two cookies
+/// of one name when a sibling subdomain planted one with a wider `Domain` (cookie tossing);
+/// Rocket's jar would keep just one of them.
+fn cookie_tokens<'r>(req: &'r Request<'_>) -> Vec<&'r str> {
     let name = req
         .rocket()
         .state::<AppConfig>()
         .map_or(cookie::COOKIE_NAME, |c| cookie::access_name(c.cookie));
     // The jar's value first (in-process requests carry their cookies only there), then every
     // value in the headers, which the jar keeps only one of.
-    let mut values: Vec<String> = req
-        .cookies()
-        .get(name)
-        .map(|c| c.value().to_owned())
-        .filter(|v| !v.is_empty())
-        .into_iter()
-        .collect();
+    let jar = req.cookies().get(name).map(|c| c.value());
+    let mut values: Vec<&'r str> = jar.filter(|v| !v.is_empty()).into_iter().collect();
     for header in req.headers().get("Cookie") {
         for parsed in Cookie::split_parse(header).flatten() {
-            let value = parsed.value();
-            if parsed.name() == name && !value.is_empty() && !values.iter().any(|v| v == value) {
-                values.push(value.to_owned());
+            let Some(value) = parsed.value_raw().filter(|_| parsed.name() == name) else {
+                continue;
+            };
+            if !value.is_empty() && !values.contains(&value) {
+                values.push(value);
             }
         }
     }
@@ -85,7 +83,7 @@ fn cookie_tokens(req: &Request<'_>) -> Vec<String> {
 
 /// The raw token: `Authorization: Bearer` first (an API client's explicit choice), else the
 /// cookie; two different access cookies are refused, as nobody can tell which one is meant.
-fn raw_token(req: &Request<'_>) -> Result<Option<String>, (Rejection, ApiError)> {
+fn raw_token<'r>(req: &'r Request<'_>) -> Result<Option<&'r str>, (Rejection, ApiError)> {
     let mut cookies = cookie_tokens(req);
     if cookies.len() > 1 {
         return Err((
@@ -96,9 +94,7 @@ fn raw_token(req: &Request<'_>) -> Result<Option<String>, (Rejection, ApiError)>
             ),
         ));
     }
-    Ok(bearer_token(req)
-        .map(str::to_owned)
-        .or_else(|| cookies.pop()))
+    Ok(bearer_token(req).or_else(|| cookies.pop()))
 }
 
 /// Refuses the request, counting the reason in the metrics.
@@ -119,7 +115,7 @@ fn decode(req: &Request<'_>) -> Result<Claims, (Rejection, ApiError)> {
         Rejection::missing,
         ApiError::Unauthorized("no session token was presented"),
     ))?;
-    codec.decode(&token).map_err(|e| match e {
+    codec.decode(token).map_err(|e| match e {
         TokenError::Expired => (
             Rejection::expired,
             ApiError::Unauthorized("the session token has expired"),
@@ -205,12 +201,11 @@ impl<'r> FromRequest<'r> for PresentedTokens {
             return Outcome::Error((Status::InternalServerError, ApiError::Internal));
         };
         let mut tokens: Vec<(Claims, bool)> = Vec::with_capacity(2);
-        let bearer = bearer_token(req).map(str::to_owned);
-        for raw in bearer.into_iter().chain(cookie_tokens(req)) {
-            let signed = match codec.decode(&raw) {
+        for raw in bearer_token(req).into_iter().chain(cookie_tokens(req)) {
+            let signed = match codec.decode(raw) {
                 Ok(claims) => Some((claims, false)),
                 // Correctly signed but expired: still ends its session.
-                Err(_) => codec.decode_any_age(&raw).ok().map(|claims| (claims, true)),
+                Err(_) => codec.decode_any_age(raw).ok().map(|claims| (claims, true)),
             };
             if let Some((claims, expired)) = signed {
                 if !tokens.iter().any(|(seen, _)| seen.jti == claims.jti) {
