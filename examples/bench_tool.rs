@@ -273,7 +273,7 @@ fn tokens(args: &[String]) -> Result<()> {
             username,
             role,
         };
-        let (token, _) = codec.issue(to, Some(Uuid::new_v4()), now)?;
+        let (token, _) = codec.issue(to, Uuid::new_v4(), now)?;
         writeln!(out, "{token}")?;
     }
     out.flush()?;

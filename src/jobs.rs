@@ -1,9 +1,10 @@
 //! The purge schedule: runs [`purge`] on the `purge_schedule` cron expression (six fields,
 //! seconds first). The expression is parsed at ignite so a typo stops start-up.
 
-use rocket::fairing::AdHoc;
-use rocket::tokio::sync::Mutex;
+use std::sync::Arc;
+
 use time::OffsetDateTime;
+use tokio::sync::Mutex;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use std::time::Instant;
@@ -12,8 +13,20 @@ use crate::db::DbError;
 use crate::revocation::Revocation;
 use crate::telemetry::metrics::Metrics;
 
-/// The scheduler, built at ignite and started at liftoff.
-pub struct PurgeJob(Mutex<JobScheduler>);
+/// The scheduler, built at ignite and started at liftoff. Cheap to clone.
+#[derive(Clone)]
+pub struct PurgeJob(Arc<Mutex<JobScheduler>>);
+
+impl PurgeJob {
+    pub async fn start(&self) -> Result<(), String> {
+        self.0.lock().await.start().await.map_err(|e| e.to_string())
+    }
+
+    /// Stops the schedule (when the server stops).
+    pub async fn stop(&self) {
+        let _ = self.0.lock().await.shutdown().await;
+    }
+}
 
 /// One purge run, by the schedule or an admin (`trigger`): counted in the metrics and logged
 /// in one line, with the rows removed (expired blacklist rows, dead sessions) and the time taken.
@@ -69,28 +82,5 @@ pub async fn schedule(
         .add(job)
         .await
         .map_err(|e| format!("cannot add the purge job: {e}"))?;
-    Ok(PurgeJob(Mutex::new(scheduler)))
-}
-
-/// Starts the scheduler once the server is up, and stops it on shutdown.
-pub fn fairing() -> AdHoc {
-    AdHoc::on_liftoff("purge schedule", |rocket| {
-        Box::pin(async move {
-            if let Some(job) = rocket.state::<PurgeJob>() {
-                if let Err(e) = job.0.lock().await.start().await {
-                    rocket::error!("the purge schedule did not start: {e}");
-                }
-            }
-        })
-    })
-}
-
-pub fn stop() -> AdHoc {
-    AdHoc::on_shutdown("stop purge schedule", |rocket| {
-        Box::pin(async move {
-            if let Some(job) = rocket.state::<PurgeJob>() {
-                let _ = job.0.lock().await.shutdown().await;
-            }
-        })
-    })
+    Ok(PurgeJob(Arc::new(Mutex::new(scheduler))))
 }

@@ -3,22 +3,24 @@
 //! This file is the one place the application is assembled: configuration, database, services,
 //! routes, catchers and the purge job.
 
+pub mod app;
 pub mod auth;
 pub mod background;
 pub mod config;
 pub mod db;
 pub mod domain;
-pub mod error;
+pub mod http;
 pub mod jobs;
 pub mod revocation;
-mod routes;
 pub mod telemetry;
 
 use rocket::fairing::{self, AdHoc};
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
+use crate::app::App;
 use crate::auth::claims::TokenCodec;
+use crate::auth::error::AuthError;
 use crate::auth::password::PasswordHasher;
 use crate::auth::refresh::RefreshTokens;
 use crate::auth::throttle::LoginThrottle;
@@ -27,8 +29,7 @@ use crate::config::DatabaseUrl;
 use crate::db::instance_lock::InstanceLock;
 use crate::db::{Db, PoolSettings};
 use crate::domain::{Password, Role, Username};
-use crate::error::ApiError;
-use crate::revocation::{Revocation, Shutdown};
+use crate::revocation::Revocation;
 use crate::telemetry::metrics::Metrics;
 
 /// The server configured from Rocket.toml and `ROCKET_*` variables (see [`config::figment`]).
@@ -38,31 +39,32 @@ pub fn rocket() -> Rocket<Build> {
 
 /// The server configured from `figment` (tests pass their own).
 pub fn rocket_from(figment: Figment) -> Rocket<Build> {
-    rocket::custom(figment)
+    let rocket = rocket::custom(figment)
         .attach(AdHoc::try_on_ignite("session server", setup))
-        .attach(jobs::fairing())
-        .attach(jobs::stop())
-        .attach(no_store())
-        .attach(telemetry::requests::RequestLog)
-        .mount("/", routes::all())
-        .register("/", error::catchers())
-}
-
-/// Every answer concerns a session (identity, tokens, the blacklist): no browser or proxy may
-/// keep a copy of it.
-fn no_store() -> AdHoc {
-    AdHoc::on_response("Cache-Control: no-store", |_, res| {
-        Box::pin(async move {
-            res.set_raw_header("Cache-Control", "no-store");
-        })
-    })
+        .attach(AdHoc::on_liftoff("purge schedule", |rocket| {
+            Box::pin(async move {
+                if let Some(app) = rocket.state::<App>() {
+                    if let Err(e) = app.purge.start().await {
+                        rocket::error!("the purge schedule did not start: {e}");
+                    }
+                }
+            })
+        }))
+        .attach(AdHoc::on_shutdown("stop purge schedule", |rocket| {
+            Box::pin(async move {
+                if let Some(app) = rocket.state::<App>() {
+                    app.purge.stop().await;
+                }
+            })
+        }));
+    http::stage(rocket)
 }
 
 /// Validates the configuration, opens and migrates the database, and builds every service.
 /// Any failure stops start-up with a message naming the cause.
 async fn setup(rocket: Rocket<Build>) -> fairing::Result {
-    match build_state(&rocket).await {
-        Ok(state) => Ok(state.manage(rocket)),
+    match build_app(&rocket).await {
+        Ok(app) => Ok(rocket.manage(app)),
         Err(message) => {
             rocket::error!("start-up refused: {message}");
             Err(rocket)
@@ -70,39 +72,7 @@ async fn setup(rocket: Rocket<Build>) -> fairing::Result {
     }
 }
 
-struct State {
-    config: AppConfig,
-    db: Db,
-    revocation: Revocation,
-    background: Shutdown,
-    /// SQLite only: held while the server runs, so that a second process is refused.
-    instance_lock: Option<InstanceLock>,
-    codec: TokenCodec,
-    refresh_tokens: RefreshTokens,
-    hasher: PasswordHasher,
-    throttle: LoginThrottle,
-    purge: jobs::PurgeJob,
-    metrics: Metrics,
-}
-
-impl State {
-    fn manage(self, rocket: Rocket<Build>) -> Rocket<Build> {
-        rocket
-            .manage(self.config)
-            .manage(self.db)
-            .manage(self.revocation)
-            .manage(self.background)
-            .manage(self.instance_lock)
-            .manage(self.codec)
-            .manage(self.refresh_tokens)
-            .manage(self.hasher)
-            .manage(self.throttle)
-            .manage(self.purge)
-            .manage(self.metrics)
-    }
-}
-
-async fn build_state(rocket: &Rocket<Build>) -> Result<State, String> {
+async fn build_app(rocket: &Rocket<Build>) -> Result<App, String> {
     let config = AppConfig::from_figment(rocket.figment()).map_err(|e| e.to_string())?;
     let settings = PoolSettings {
         max_size: config.db_pool_size,
@@ -133,7 +103,7 @@ async fn build_state(rocket: &Rocket<Build>) -> Result<State, String> {
     if let Some((name, password)) = &config.admin {
         bootstrap_admin(&db.for_start_up(), &hasher, name, password).await?;
     }
-    Ok(State {
+    Ok(App {
         codec: TokenCodec::new(&config.jwt_secret, &config.jwt_issuer, config.token_ttl),
         refresh_tokens: RefreshTokens::new(&config.jwt_secret),
         throttle: LoginThrottle::new(config.throttle, &config.jwt_secret),
@@ -164,8 +134,8 @@ async fn bootstrap_admin(
             rocket::info!("created admin `{name}`");
             return Ok(());
         }
-        Err(ApiError::UsernameTaken) => {}
-        Err(e) => return Err(format!("cannot create admin `{name}`: {}", e.message())),
+        Err(AuthError::UsernameTaken) => {}
+        Err(e) => return Err(format!("cannot create admin `{name}`: {e}")),
     }
     let lookup = name.as_str().to_owned();
     let existing = db

@@ -1,4 +1,4 @@
-//! Accounts: creation, password change, role change and removal; the steps behind
+//! Accounts: creation, sign-up, password change, role change and removal; the steps behind
 //! `POST /api/users`, `POST /api/password` and `/api/users/<username>`, free of HTTP types so
 //! that the admin bootstrap and tests can call them. A change that must end sessions commits
 //! together with their end, through [`Revocation::end_user_sessions`], which also moves the
@@ -10,14 +10,15 @@ use std::time::Instant;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::claims::{Subject, TokenCodec};
+use super::claims::Subject;
+use super::error::{AuthError, Throttled};
 use super::password::{HashError, PasswordHasher};
 use super::throttle::{Attempt, LoginThrottle};
+use crate::app::App;
 use crate::db::users::{self, UserRow};
 use crate::db::{to_db_time, Db};
 use crate::domain::{Password, Role, Username};
-use crate::error::{ApiError, Throttled};
-use crate::revocation::{AccountChange, Refused, Revocation};
+use crate::revocation::{AccountChange, ChangeError, Refused};
 
 /// Creates the account; `Err(UsernameTaken)` when the name exists.
 pub async fn create(
@@ -26,7 +27,7 @@ pub async fn create(
     username: &Username,
     password: &Password,
     role: Role,
-) -> Result<(), ApiError> {
+) -> Result<(), AuthError> {
     let hash = hasher.hash(password).await.map_err(hashing_failed)?;
     let name = username.as_str().to_owned();
     let created_at = to_db_time(OffsetDateTime::now_utc());
@@ -48,65 +49,51 @@ pub async fn create(
     if created {
         Ok(())
     } else {
-        Err(ApiError::UsernameTaken)
+        Err(AuthError::UsernameTaken)
     }
 }
 
 /// A sign-up from `addr`: counted per client key whatever its outcome (but given back when the
 /// server was too busy to try), then the account is created with the `user` role.
 pub async fn sign_up(
-    db: &Db,
-    hasher: &PasswordHasher,
-    throttle: &LoginThrottle,
+    app: &App,
     addr: Option<IpAddr>,
     username: &str,
     password: String,
-) -> Result<Username, ApiError> {
-    let _slot = throttle.in_flight(addr).map_err(too_many_in_flight)?;
+) -> Result<Username, AuthError> {
+    let throttle = &app.throttle;
+    let _slot = throttle
+        .in_flight(addr)
+        .map_err(|wait| throttled(Throttled::InFlight, wait))?;
     let attempt = throttle
         .begin_sign_up(addr, Instant::now())
-        .map_err(|wait| ApiError::TooManyRequests {
-            retry_after_secs: wait.as_secs().max(1),
-            reason: Throttled::SignUps,
-        })?;
-    let created = async {
-        let username = Username::parse(username).map_err(ApiError::Unprocessable)?;
-        let password = Password::parse(password).map_err(ApiError::Unprocessable)?;
-        create(db, hasher, &username, &password, Role::User).await?;
+        .map_err(|wait| throttled(Throttled::SignUps, wait))?;
+    let created: Result<Username, AuthError> = async {
+        let username = Username::parse(username).map_err(AuthError::Invalid)?;
+        let password = Password::parse(password).map_err(AuthError::Invalid)?;
+        create(&app.db, &app.hasher, &username, &password, Role::User).await?;
         Ok(username)
     }
     .await;
-    match created {
-        Err(ApiError::Busy { .. } | ApiError::Unavailable) => throttle.cancel(attempt),
+    match &created {
+        Err(e) if e.untried() => throttle.cancel(attempt),
         _ => throttle.succeeded(attempt),
     }
     created
 }
 
-pub(super) fn too_many(wait: std::time::Duration) -> ApiError {
-    ApiError::TooManyRequests {
-        retry_after_secs: wait.as_secs().max(1),
-        reason: Throttled::Failures,
-    }
+/// A limit refused the attempt.
+pub(super) fn throttled(limit: Throttled, wait: std::time::Duration) -> AuthError {
+    AuthError::Throttled { limit, wait }
 }
 
-/// A client with too many password checks in flight: 429 at once, before any work.
-pub(super) fn too_many_in_flight(wait: std::time::Duration) -> ApiError {
-    ApiError::TooManyRequests {
-        retry_after_secs: wait.as_secs().max(1),
-        reason: Throttled::InFlight,
-    }
-}
-
-/// The answer for a hashing job that did not run: a full queue is 503 with `Retry-After`.
-pub(super) fn hashing_failed(e: HashError) -> ApiError {
+/// A hashing job that did not run: a full queue says nothing about the password.
+pub(super) fn hashing_failed(e: HashError) -> AuthError {
     match e {
-        HashError::Busy => ApiError::Busy {
-            retry_after_secs: 1,
-        },
+        HashError::Busy => AuthError::Busy,
         e => {
-            rocket::error!("password hashing failed: {e}");
-            ApiError::Internal
+            log::error!("password hashing failed: {e}");
+            AuthError::Internal
         }
     }
 }
@@ -117,19 +104,19 @@ pub(super) fn hashing_failed(e: HashError) -> ApiError {
 pub(super) async fn judged<T>(
     throttle: &LoginThrottle,
     attempt: Attempt,
-    check: impl std::future::Future<Output = Result<T, ApiError>>,
-) -> Result<T, ApiError> {
+    check: impl std::future::Future<Output = Result<T, AuthError>>,
+) -> Result<T, AuthError> {
     let outcome = check.await;
     match &outcome {
         Ok(_) => throttle.succeeded(attempt),
-        Err(ApiError::InvalidCredentials) => {}
+        Err(AuthError::InvalidCredentials) => {}
         Err(_) => throttle.cancel(attempt),
     }
     outcome
 }
 
 /// The account called `name` (whatever its case), if any.
-pub(super) async fn find(db: &Db, name: Option<Username>) -> Result<Option<UserRow>, ApiError> {
+pub(super) async fn find(db: &Db, name: Option<Username>) -> Result<Option<UserRow>, AuthError> {
     match name {
         Some(name) => Ok(db.run(move |conn| users::find(conn, name.as_str())).await?),
         None => Ok(None),
@@ -142,7 +129,7 @@ pub(super) async fn check_password(
     hasher: &PasswordHasher,
     user: Option<UserRow>,
     password: &str,
-) -> Result<UserRow, ApiError> {
+) -> Result<UserRow, AuthError> {
     // An oversized password cannot match; it is verified as empty so its length costs nothing.
     let password = if password.len() <= 1024 { password } else { "" };
     let verified = hasher
@@ -150,35 +137,13 @@ pub(super) async fn check_password(
         .await
         .map_err(hashing_failed)?;
     user.filter(|_| verified)
-        .ok_or(ApiError::InvalidCredentials)
+        .ok_or(AuthError::InvalidCredentials)
 }
 
-/// The answer for an account change or login that the database refused.
-pub(super) fn refused(why: Refused) -> ApiError {
-    match why {
-        Refused::NotFound => ApiError::NotFound("no such user"),
-        Refused::Conflict(why) => ApiError::Conflict(why),
-        Refused::Changed => {
-            ApiError::Conflict("the account changed while this request was checked; try again")
-        }
-    }
-}
-
-/// The caller of a password change: who, the session that goes on, and the token presented.
+/// The caller of a password change: who, and the session that goes on.
 pub struct Caller<'a> {
     pub username: &'a str,
-    pub sid: Option<Uuid>,
-    /// The token's id: counts failures in place of a session id for tokens without one.
-    pub jti: Uuid,
-}
-
-/// What a password change needs.
-pub struct PasswordDeps<'a> {
-    pub hasher: &'a PasswordHasher,
-    pub throttle: &'a LoginThrottle,
-    pub db: &'a Db,
-    pub codec: &'a TokenCodec,
-    pub revocation: &'a Revocation,
+    pub sid: Uuid,
 }
 
 /// Changes the caller's password, ends every other session of theirs and voids their device
@@ -187,41 +152,40 @@ pub struct PasswordDeps<'a> {
 /// since the current one was checked. Wrong current passwords count per session and per client
 /// key, never on the username: a session holder must not be able to lock the owner's logins.
 pub async fn change_password(
-    deps: PasswordDeps<'_>,
+    app: &App,
     caller: Caller<'_>,
     current: &str,
     new: String,
     addr: Option<IpAddr>,
-) -> Result<PasswordChanged, ApiError> {
-    let new = Password::parse(new).map_err(ApiError::Unprocessable)?;
+) -> Result<PasswordChanged, AuthError> {
+    let new = Password::parse(new).map_err(AuthError::Invalid)?;
     let lookup = Username::parse(caller.username).ok();
-    let session = caller.sid.unwrap_or(caller.jti);
-    let _slot = deps.throttle.in_flight(addr).map_err(too_many_in_flight)?;
-    let attempt = deps
+    let _slot = app
         .throttle
-        .begin_password_change(session, addr, Instant::now())
-        .map_err(too_many)?;
-    let user = judged(deps.throttle, attempt, async {
-        check_password(deps.hasher, find(deps.db, lookup).await?, current).await
+        .in_flight(addr)
+        .map_err(|wait| throttled(Throttled::InFlight, wait))?;
+    let attempt = app
+        .throttle
+        .begin_password_change(caller.sid, addr, Instant::now())
+        .map_err(|wait| throttled(Throttled::Failures, wait))?;
+    let user = judged(&app.throttle, attempt, async {
+        check_password(&app.hasher, find(&app.db, lookup).await?, current).await
     })
     .await?;
-    let hash = deps.hasher.hash(&new).await.map_err(hashing_failed)?;
-    let (id, generation) = (user.id.clone(), user.generation);
-    let change: AccountChange = Box::new(move |conn, current| {
-        if current.id != id || current.generation != generation {
-            return Ok(Err(Refused::Changed));
-        }
-        users::set_password(conn, &current.id, &hash)?;
-        Ok(Ok(()))
-    });
+    let hash = app.hasher.hash(&new).await.map_err(hashing_failed)?;
+    let change = AccountChange::SetPassword {
+        user_id: user.id.clone(),
+        generation: user.generation,
+        hash,
+    };
     let keep = caller.sid;
-    let outcome = deps
+    let outcome = app
         .revocation
-        .end_user_sessions(&user.username, keep, Some(change))
-        .await?
-        .map_err(|why| match why {
-            Refused::NotFound => ApiError::Unauthorized("the account no longer exists"),
-            why => refused(why),
+        .end_user_sessions(&user.username, Some(keep), Some(change))
+        .await
+        .map_err(|e| match e {
+            ChangeError::Refused(Refused::NotFound) => AuthError::AccountGone,
+            e => AuthError::from_change(e),
         })?;
     let subject = Subject {
         uid: Uuid::parse_str(&user.id).ok(),
@@ -229,17 +193,20 @@ pub async fn change_password(
         role: Role::from_stored(&user.role),
     };
     let jti = outcome.reissued.unwrap_or_else(Uuid::now_v7);
-    let (access_token, _) = deps
+    let (access_token, _) = app
         .codec
         .issue_with_id(subject, keep, jti, OffsetDateTime::now_utc())
-        .map_err(|e| {
-            rocket::error!("token signing failed: {e}");
-            ApiError::Internal
-        })?;
+        .map_err(signing_failed)?;
     Ok(PasswordChanged {
         access_token,
         sessions_ended: outcome.sessions_ended,
     })
+}
+
+/// A token that could not be signed: logged here, answered as an internal failure.
+pub(super) fn signing_failed(e: jsonwebtoken::errors::Error) -> AuthError {
+    log::error!("token signing failed: {e}");
+    AuthError::Internal
 }
 
 /// A changed password: the caller's re-issued access token, and how many other sessions ended.
@@ -258,29 +225,32 @@ pub enum AdminChange {
 /// Applies `change` to `username` and ends all their sessions, in one transaction. Refuses
 /// to leave the server without an admin. Returns how many sessions ended.
 pub async fn administer(
-    revocation: &Revocation,
+    app: &App,
     username: &str,
     change: AdminChange,
-) -> Result<usize, ApiError> {
-    let account: AccountChange = Box::new(move |conn, user: &UserRow| {
-        let stays_admin = change == AdminChange::SetRole(Role::Admin);
-        if Role::from_stored(&user.role) == Role::Admin && !stays_admin {
-            let admins = users::admins_locked(conn)?;
-            if admins.iter().all(|a| *a == user.id) {
-                return Ok(Err(Refused::Conflict(
-                    "this is the last admin: promote another user first",
-                )));
-            }
-        }
-        match change {
-            AdminChange::SetRole(role) => users::set_role(conn, &user.id, role.as_str())?,
-            AdminChange::Remove => users::delete(conn, &user.id)?,
-        };
-        Ok(Ok(()))
-    });
-    let outcome = revocation
+) -> Result<usize, AuthError> {
+    let account = match change {
+        AdminChange::SetRole(role) => AccountChange::SetRole(role),
+        AdminChange::Remove => AccountChange::Remove,
+    };
+    let outcome = app
+        .revocation
         .end_user_sessions(username, None, Some(account))
-        .await?
-        .map_err(refused)?;
+        .await
+        .map_err(AuthError::from_change)?;
+    Ok(outcome.sessions_ended)
+}
+
+/// Logout everywhere: ends every session of `username` and refuses every token issued to them
+/// so far. Returns how many sessions ended.
+pub async fn logout_everywhere(app: &App, username: &str) -> Result<usize, AuthError> {
+    let outcome = app
+        .revocation
+        .end_user_sessions(username, None, None)
+        .await
+        .map_err(|e| match e {
+            ChangeError::Refused(_) => AuthError::AccountGone,
+            e => AuthError::from_change(e),
+        })?;
     Ok(outcome.sessions_ended)
 }

@@ -20,12 +20,11 @@ pub const MAX_TOKEN_LEN: usize = 4096;
 pub struct Claims {
     pub sub: String,
     pub role: Role,
-    /// A time-ordered (v7) UUID that we minted; a token whose `jti` is not a UUID does not
-    /// decode. (Tokens from before sessions carry v4 ids; both are accepted.)
+    /// A time-ordered (v7) UUID that we minted: its order is the order of issue, which the
+    /// per-user cut-offs compare with. A token whose `jti` is anything else is invalid.
     pub jti: Uuid,
-    /// The session this token belongs to (absent from tokens issued before sessions existed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<Uuid>,
+    /// The session this token belongs to.
+    pub sid: Uuid,
     /// The account's id, which outlives nothing of the name: a re-created username is another
     /// account. (Absent only from tokens issued before accounts had ids.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,7 +91,7 @@ impl TokenCodec {
     pub fn issue(
         &self,
         to: Subject<'_>,
-        sid: Option<Uuid>,
+        sid: Uuid,
         now: OffsetDateTime,
     ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
         self.issue_with_id(to, sid, Uuid::now_v7(), now)
@@ -102,7 +101,7 @@ impl TokenCodec {
     pub fn issue_with_id(
         &self,
         to: Subject<'_>,
-        sid: Option<Uuid>,
+        sid: Uuid,
         jti: Uuid,
         now: OffsetDateTime,
     ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
@@ -136,6 +135,9 @@ impl TokenCodec {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
             })?;
+        if !ours(&data.claims) {
+            return Err(TokenError::Invalid);
+        }
         self.verified
             .insert(token, std::sync::Arc::new(data.claims.clone()));
         Ok(data.claims)
@@ -149,12 +151,19 @@ impl TokenCodec {
         }
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation_any_age)
             .map(|data| data.claims)
-            .map_err(|_| TokenError::Invalid)
+            .ok()
+            .filter(ours)
+            .ok_or(TokenError::Invalid)
     }
 
     pub fn ttl(&self) -> Duration {
         self.ttl
     }
+}
+
+/// Whether the claims are of a token this server issues: a time-ordered `jti`.
+fn ours(claims: &Claims) -> bool {
+    claims.jti.get_version_num() == 7
 }
 
 #[cfg(test)]
@@ -176,7 +185,7 @@ mod tests {
     fn an_issued_token_decodes_to_the_same_claims() {
         let codec = codec();
         let (token, claims) = codec
-            .issue(ALICE, None, OffsetDateTime::now_utc())
+            .issue(ALICE, Uuid::now_v7(), OffsetDateTime::now_utc())
             .expect("issue");
         assert_eq!(codec.decode(&token), Ok(claims));
     }
@@ -185,7 +194,7 @@ mod tests {
     fn once_a_token_is_verified_a_tampered_copy_is_still_refused() {
         let codec = codec();
         let (token, claims) = codec
-            .issue(ALICE, None, OffsetDateTime::now_utc())
+            .issue(ALICE, Uuid::now_v7(), OffsetDateTime::now_utc())
             .expect("issue");
         assert_eq!(codec.decode(&token), Ok(claims.clone()));
         assert_eq!(codec.decode(&token), Ok(claims), "the second decode agrees");
@@ -203,7 +212,7 @@ mod tests {
         let codec = codec();
         let long_ago =
             OffsetDateTime::now_utc() - time::Duration::seconds(60 + LEEWAY_SECS as i64 + 2);
-        let (token, _) = codec.issue(ALICE, None, long_ago).expect("issue");
+        let (token, _) = codec.issue(ALICE, Uuid::now_v7(), long_ago).expect("issue");
         assert_eq!(codec.decode(&token), Err(TokenError::Expired));
         assert!(
             codec.decode_any_age(&token).is_ok(),
@@ -215,6 +224,29 @@ mod tests {
             Err(TokenError::Invalid),
             "but only with a valid signature"
         );
+    }
+
+    #[test]
+    fn a_token_without_a_session_or_with_an_id_that_is_not_time_ordered_is_invalid() {
+        let codec = codec();
+        let now = OffsetDateTime::now_utc();
+        let (v4, _) = codec
+            .issue_with_id(ALICE, Uuid::now_v7(), Uuid::new_v4(), now)
+            .expect("issue");
+        assert_eq!(codec.decode(&v4), Err(TokenError::Invalid));
+        assert_eq!(codec.decode_any_age(&v4), Err(TokenError::Invalid));
+        let (_, mut claims) = codec.issue(ALICE, Uuid::now_v7(), now).expect("issue");
+        claims.jti = Uuid::now_v7();
+        let mut without_sid = serde_json::to_value(&claims).expect("claims");
+        without_sid.as_object_mut().expect("object").remove("sid");
+        let secret = crate::config::tests_secret();
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &without_sid,
+            &EncodingKey::from_secret(secret.expose()),
+        )
+        .expect("encode");
+        assert_eq!(codec.decode(&token), Err(TokenError::Invalid));
     }
 
     #[test]

@@ -9,20 +9,13 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use super::accounts::{check_password, find, judged, too_many, too_many_in_flight};
+use super::accounts::{check_password, find, judged, throttled};
 use super::device::{DeviceKey, Nonce};
-use super::sessions::{self as session, Issued, SessionDeps};
-use super::throttle::LoginThrottle;
+use super::error::{AuthError, Throttled};
+use super::session_tokens::{self, Issued};
+use crate::app::App;
 use crate::db::{devices, users, Db};
 use crate::domain::Username;
-use crate::error::{ApiError, Throttled};
-
-/// The services a login needs.
-pub struct LoginDeps<'a> {
-    pub hasher: &'a super::password::PasswordHasher,
-    pub throttle: &'a LoginThrottle,
-    pub sessions: SessionDeps<'a>,
-}
 
 /// A login: the new session, and the device cookie value for the browser.
 pub struct LoggedIn {
@@ -41,15 +34,15 @@ pub struct Client<'a> {
 /// account still lists), then the password (an unknown user costs one argon2 verification too,
 /// and fails with the same error), and starts a session.
 pub async fn login(
-    deps: LoginDeps<'_>,
+    app: &App,
     username: &str,
     password: &str,
     client: Client<'_>,
-) -> Result<LoggedIn, ApiError> {
-    let throttle = deps.throttle;
+) -> Result<LoggedIn, AuthError> {
+    let throttle = &app.throttle;
     let _slot = throttle
         .in_flight(client.addr)
-        .map_err(too_many_in_flight)?;
+        .map_err(|wait| throttled(Throttled::InFlight, wait))?;
     // A name that cannot exist is looked up as nobody: same path, same cost. Such names share
     // one throttle bucket, so junk input cannot grow the throttle's memory. Names are counted
     // and devices bound whatever the case they are typed in.
@@ -61,7 +54,7 @@ pub async fn login(
     let signed = client
         .device
         .and_then(|d| throttle.device_nonce(d, &bucket));
-    let db = deps.sessions.db;
+    let db = &app.db;
     // Only a cookie this server signed costs a lookup before the throttle: whether the account
     // still lists the device decides which budget the attempt counts on.
     let (user, trusted) = match signed {
@@ -72,23 +65,20 @@ pub async fn login(
     let attempt = throttle
         .begin_login(&bucket, client.addr, trusted, now)
         .map_err(|wait| match throttle.logins_spent(client.addr, now) {
-            true => ApiError::TooManyRequests {
-                retry_after_secs: wait.as_secs().max(1),
-                reason: Throttled::Logins,
-            },
-            false => too_many(wait),
+            true => throttled(Throttled::Logins, wait),
+            false => throttled(Throttled::Failures, wait),
         })?;
     let user = judged(throttle, attempt, async {
         let user = match (signed, user) {
             (Some(_), user) => user,
             (None, _) => find(db, lookup).await?,
         };
-        check_password(deps.hasher, user, password).await
+        check_password(&app.hasher, user, password).await
     })
     .await?;
     // The browser stays one device: the presented one when its cookie is ours, else a new one.
     let nonce = signed.unwrap_or_else(DeviceKey::new_nonce);
-    let issued = session::start(&deps.sessions, &user, client.user_agent, &nonce).await?;
+    let issued = session_tokens::start(app, &user, client.user_agent, &nonce).await?;
     Ok(LoggedIn {
         issued,
         device: throttle.device_cookie(&nonce, &user.username.to_ascii_lowercase()),
@@ -100,7 +90,7 @@ async fn trusted_lookup(
     db: &Db,
     lookup: Option<Username>,
     nonce: Nonce,
-) -> Result<(Option<users::UserRow>, Option<Nonce>), ApiError> {
+) -> Result<(Option<users::UserRow>, Option<Nonce>), AuthError> {
     let Some(name) = lookup else {
         return Ok((None, None));
     };

@@ -1,15 +1,14 @@
-//! Authentication: tokens, the cookie that carries them, password hashing, the login throttle,
-//! the same-origin rule for state-changing requests, and the request guards built on them.
+//! Authentication, free of HTTP: accounts, the login, a session's token pairs, the token codec,
+//! password hashing, device trust and the login throttle. Each returns a domain outcome or an
+//! [`error::AuthError`]; the HTTP layer (`crate::http`) says which status that is.
 
 pub mod accounts;
 pub mod claims;
-pub mod cookie;
 pub mod device;
-pub mod guard;
+pub mod error;
 pub mod login;
-pub mod origin;
 pub mod password;
 pub mod refresh;
-pub mod sessions;
+pub mod session_tokens;
 pub mod throttle;
 pub mod verified;

@@ -71,7 +71,7 @@ mod tests {
             sub: "alice".into(),
             role: Role::User,
             jti: uuid::Uuid::new_v4(),
-            sid: None,
+            sid: uuid::Uuid::now_v7(),
             iat: 0,
             exp,
             iss: "test".into(),

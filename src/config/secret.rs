@@ -25,7 +25,7 @@ impl Secret {
                 "jwt_secret is required in the release profile (set ROCKET_JWT_SECRET to 32 or more random bytes)".into(),
             )),
             None => {
-                rocket::warn!("jwt_secret is not set: using an ephemeral secret; tokens will not survive a restart");
+                log::warn!("jwt_secret is not set: using an ephemeral secret; tokens will not survive a restart");
                 use rand::RngCore;
                 let mut bytes = vec![0u8; 64];
                 rand::rngs::OsRng.fill_bytes(&mut bytes);

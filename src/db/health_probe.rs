@@ -38,7 +38,7 @@ impl WriteProbe {
             .await;
         *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some((now, written.is_ok()));
         if let Err(e) = &written {
-            rocket::warn!("readiness: the database refuses writes: {e}");
+            log::warn!("readiness: the database refuses writes: {e}");
         }
         written
     }

@@ -297,17 +297,18 @@ pub fn purge(conn: &mut DbConnection, cutoff: PrimitiveDateTime, batch: i64) -> 
 /// its session has ended, and the user's cut-off if there is one.
 pub struct RevocationFacts {
     pub token_or_session: bool,
-    pub cutoff: Option<String>,
+    /// The user's cut-off: tokens whose id is not greater are refused.
+    pub issued_before: Option<String>,
 }
 
 pub fn revocation_facts(
     conn: &mut DbConnection,
     jti: &str,
-    sid: Option<&str>,
+    sid: &str,
     username: &str,
 ) -> QueryResult<RevocationFacts> {
     let mut revoked = super::blacklist::contains(conn, jti)?;
-    if let (false, Some(sid)) = (revoked, sid) {
+    if !revoked {
         revoked = diesel::select(diesel::dsl::exists(
             sessions::table
                 .filter(sessions::id.eq(sid))
@@ -315,13 +316,13 @@ pub fn revocation_facts(
         ))
         .get_result(conn)?;
     }
-    let cutoff = user_cutoffs::table
+    let issued_before = user_cutoffs::table
         .find(username)
         .select(user_cutoffs::cutoff)
         .first(conn)
         .optional()?;
     Ok(RevocationFacts {
         token_or_session: revoked,
-        cutoff,
+        issued_before,
     })
 }

@@ -78,7 +78,7 @@ fn run(shared: &Shared, ready: oneshot::Sender<Result<usize, String>>) {
         }
         if confirmed {
             retry = FIRST_RETRY;
-            rocket::warn!(
+            log::warn!(
                 "revocation listener lost its connection ({cause}); the guard answers 503 until it is back"
             );
         }
@@ -134,7 +134,7 @@ fn session(
         if let Some(ready) = ready.take() {
             let _ = ready.send(Ok(loaded));
         } else if seq == 1 {
-            rocket::info!("revocation listener connected again; caught up {loaded} entries");
+            log::info!("revocation listener connected again; caught up {loaded} entries");
         }
         // Until the next heartbeat: apply announcements as they come.
         let next = sent + interval;
@@ -186,7 +186,7 @@ fn drain(
         for entry in notice::decode(&note.payload) {
             match entry {
                 Ok(entry) => view.apply(entry),
-                Err(line) => rocket::warn!(
+                Err(line) => log::warn!(
                     "revocation listener: line {line} of a notification from process {} is not understood",
                     note.process_id
                 ),

@@ -72,7 +72,7 @@ fn apply_cutoffs(view: &View, rows: &[Cutoff]) -> usize {
         .filter_map(|row| {
             Some(Entry::UserCutoff {
                 username: row.username.as_str().into(),
-                cutoff: Uuid::parse_str(&row.cutoff).ok()?,
+                issued_before: Uuid::parse_str(&row.cutoff).ok()?,
                 exp: from_db_time(row.kept_until).unix_timestamp(),
             })
         })

@@ -9,6 +9,7 @@
 //! cannot vouch for its own freshness the check fails, and the guard answers 503. In `database`
 //! mode every check is one indexed lookup in the table.
 
+mod account;
 mod freshness;
 mod listener;
 mod load;
@@ -23,10 +24,11 @@ use std::time::Instant;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use self::account::{AccountChange, Refused};
 pub use self::freshness::Freshness;
 pub use self::listener::APPLICATION_NAME as LISTENER_APPLICATION_NAME;
 pub use self::view::{Entry, Presented, View};
-pub use self::writer::{AccountChange, Login, Outcome, Refused};
+pub use self::writer::{Login, Outcome};
 use self::writer::{Work, Writer};
 use crate::config::{RevocationCheck, RevocationSettings, LEEWAY_SECS};
 use crate::db::{blacklist, revocations_hourly, sessions, to_db_time, Db, DbError};
@@ -46,6 +48,17 @@ pub enum CheckError {
     Stale,
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+/// Why an account change or a login's session was not committed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// The account refused it; nothing of the job was committed.
+    #[error("refused: {0:?}")]
+    Refused(Refused),
+    /// The database did not commit it.
+    #[error(transparent)]
+    Store(#[from] DbError),
 }
 
 /// What the metrics show of the view.
@@ -116,16 +129,14 @@ impl Revocation {
             Some(memory) => memory.check(&token),
             None => {
                 let jti = token.jti.to_string();
-                let sid = token.sid.map(|s| s.to_string());
+                let sid = token.sid.to_string();
                 let username = token.username.to_owned();
                 let facts = self
                     .db
-                    .run(move |conn| {
-                        sessions::revocation_facts(conn, &jti, sid.as_deref(), &username)
-                    })
+                    .run(move |conn| sessions::revocation_facts(conn, &jti, &sid, &username))
                     .await?;
                 let cut = facts
-                    .cutoff
+                    .issued_before
                     .and_then(|c| uuid::Uuid::parse_str(&c).ok())
                     .is_some_and(|c| token.issued_by(c));
                 Ok(facts.token_or_session || cut)
@@ -176,7 +187,7 @@ impl Revocation {
         username: &str,
         keep: Option<Uuid>,
         account: Option<AccountChange>,
-    ) -> Result<Result<Outcome, Refused>, DbError> {
+    ) -> Result<Outcome, ChangeError> {
         let kept_until = OffsetDateTime::now_utc().unix_timestamp()
             + i64::try_from(self.token_ttl.as_secs()).unwrap_or(i64::MAX / 2);
         let outcome = self
@@ -188,23 +199,23 @@ impl Revocation {
                 account,
             })
             .await?;
-        Ok(match outcome.refused {
-            Some(refused) => Err(refused),
+        match outcome.refused {
+            Some(refused) => Err(ChangeError::Refused(refused)),
             None => Ok(outcome),
-        })
+        }
     }
 
     /// Commits a login's session unless the account changed since its password was checked;
     /// ends its oldest sessions past the cap. Returns how many ended, or why it refused.
-    pub async fn start_session(&self, login: Login) -> Result<Result<usize, Refused>, DbError> {
+    pub async fn start_session(&self, login: Login) -> Result<usize, ChangeError> {
         let outcome = self
             .writer
             .submit(Work::StartSession(Box::new(login)))
             .await?;
-        Ok(match outcome.refused {
-            Some(refused) => Err(refused),
+        match outcome.refused {
+            Some(refused) => Err(ChangeError::Refused(refused)),
             None => Ok(outcome.sessions_ended),
-        })
+        }
     }
 
     /// Deletes rows whose tokens the validator would refuse anyway, and trims the view alike,
@@ -287,7 +298,7 @@ impl Memory {
                 .run(move |conn| load::everything(conn, &target, OffsetDateTime::now_utc()))
                 .await
                 .map_err(|e| format!("cannot load the revocation view: {e}"))?;
-            rocket::info!("revocation view: {loaded} revoked token ids loaded");
+            log::info!("revocation view: {loaded} revoked token ids loaded");
             return Ok(Self {
                 view,
                 freshness: Arc::new(Freshness::always()),
@@ -309,7 +320,7 @@ impl Memory {
             .await
             .map_err(|_| "the revocation listener stopped during start-up".to_owned())?
             .map_err(|e| format!("the revocation listener could not start: {e}"))?;
-        rocket::info!(
+        log::info!(
             "revocation view: {loaded} revoked token ids loaded; listening for other instances"
         );
         Ok(Self {

@@ -18,9 +18,9 @@ fn line(entry: &Entry) -> String {
         Entry::Session { sid, exp } => format!("s {} {exp}", sid.simple()),
         Entry::UserCutoff {
             username,
-            cutoff,
+            issued_before,
             exp,
-        } => format!("u {username} {} {exp}", cutoff.simple()),
+        } => format!("u {username} {} {exp}", issued_before.simple()),
     }
 }
 
@@ -66,7 +66,7 @@ fn read_line(line: &str) -> Option<Entry> {
         },
         ["u", username, cutoff, exp] if !username.is_empty() => Entry::UserCutoff {
             username: (*username).into(),
-            cutoff: Uuid::parse_str(cutoff).ok()?,
+            issued_before: Uuid::parse_str(cutoff).ok()?,
             exp: exp.parse().ok()?,
         },
         _ => return None,
@@ -92,7 +92,7 @@ mod tests {
                 },
                 _ => Entry::UserCutoff {
                     username: format!("user.{i}").into(),
-                    cutoff: Uuid::now_v7(),
+                    issued_before: Uuid::now_v7(),
                     exp: 1_700_000_000 + i,
                 },
             })

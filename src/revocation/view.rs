@@ -19,12 +19,13 @@ pub enum Entry {
     Token { jti: Uuid, exp: i64 },
     /// Every token of this session is refused; `exp` is when the last one expires.
     Session { sid: Uuid, exp: i64 },
-    /// Every token of `username` issued up to `cutoff` is refused until `exp`. `cutoff` is a
+    /// The per-user cut-off: every token of `username` whose id is not greater than
+    /// `issued_before` is refused until `exp`. `issued_before` is a
     /// time-ordered UUID (v7) from the same generator as token ids, so a token issued after it
     /// by this process has a greater id, even within the same millisecond.
     UserCutoff {
         username: Arc<str>,
-        cutoff: Uuid,
+        issued_before: Uuid,
         exp: i64,
     },
 }
@@ -43,26 +44,16 @@ impl Entry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Presented<'a> {
     pub jti: Uuid,
-    /// The session the token belongs to (tokens issued before sessions existed have none).
-    pub sid: Option<Uuid>,
+    /// The session the token belongs to.
+    pub sid: Uuid,
     pub username: &'a str,
-    /// `iat`, Unix seconds: compared with a cut-off only for ids that carry no time (v4).
-    pub issued_at: i64,
 }
 
 impl Presented<'_> {
-    /// Whether this token was issued at or before `cutoff`.
-    pub fn issued_by(&self, cutoff: Uuid) -> bool {
-        if self.jti.get_version_num() == 7 {
-            return self.jti <= cutoff;
-        }
-        // An id without a time: its `iat` second, compared so that a tie refuses.
-        let cut_secs = cutoff
-            .get_timestamp()
-            .map(|ts| ts.to_unix().0)
-            .and_then(|secs| i64::try_from(secs).ok())
-            .unwrap_or(i64::MAX);
-        self.issued_at <= cut_secs
+    /// Whether this token was issued at or before the cut-off `issued_before`: token ids are
+    /// time-ordered (v7), and so is the cut-off.
+    pub fn issued_by(&self, issued_before: Uuid) -> bool {
+        self.jti <= issued_before
     }
 }
 
@@ -74,7 +65,7 @@ const USER_SHARDS: usize = 16;
 /// A per-user cut-off: the latest cut-off UUID and the expiry of the last token it can refuse.
 #[derive(Debug, Clone, Copy)]
 struct Cutoff {
-    cutoff: Uuid,
+    issued_before: Uuid,
     exp: u32,
 }
 
@@ -143,7 +134,7 @@ impl View {
         if self.has_id(&token.jti) {
             return true;
         }
-        if token.sid.is_some_and(|sid| self.has_id(&sid)) {
+        if self.has_id(&token.sid) {
             return true;
         }
         if self.user_count.load(Ordering::Acquire) == 0 {
@@ -152,7 +143,7 @@ impl View {
         let users = read(&self.users[self.user_shard(token.username)]);
         users
             .get(token.username)
-            .is_some_and(|c| token.issued_by(c.cutoff))
+            .is_some_and(|c| token.issued_by(c.issued_before))
     }
 
     fn has_id(&self, id: &Uuid) -> bool {
@@ -177,18 +168,18 @@ impl View {
             }
             Entry::UserCutoff {
                 username,
-                cutoff,
+                issued_before,
                 exp,
             } => {
                 let exp = compact_exp(exp);
                 let mut users = write(&self.users[self.user_shard(&username)]);
                 match users.get_mut(&username) {
                     Some(c) => {
-                        c.cutoff = c.cutoff.max(cutoff);
+                        c.issued_before = c.issued_before.max(issued_before);
                         c.exp = c.exp.max(exp);
                     }
                     None => {
-                        users.insert(username, Cutoff { cutoff, exp });
+                        users.insert(username, Cutoff { issued_before, exp });
                         self.user_count.fetch_add(1, Ordering::AcqRel);
                     }
                 }
@@ -196,10 +187,11 @@ impl View {
         }
     }
 
-    /// Drops every entry that expired before `cutoff` (Unix seconds); returns how many went.
-    pub fn trim(&self, cutoff: i64) -> usize {
-        self.trimmed_before.fetch_max(cutoff, Ordering::AcqRel);
-        let cutoff = compact_exp(cutoff);
+    /// Drops every entry that expired before `expired_before` (Unix seconds); returns how many went.
+    pub fn trim(&self, expired_before: i64) -> usize {
+        self.trimmed_before
+            .fetch_max(expired_before, Ordering::AcqRel);
+        let cutoff = compact_exp(expired_before);
         let ids: usize = self
             .ids
             .iter()

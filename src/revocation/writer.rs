@@ -24,10 +24,11 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use super::account::{AccountChange, Refused};
 use super::notice;
 use super::view::{Entry, View};
 use crate::db::sessions::{EndBy, NewSession};
-use crate::db::users::{self, UserRow};
+use crate::db::users;
 use crate::db::{blacklist, devices, from_db_time, revocations_hourly, sessions, user_cutoffs};
 use crate::db::{to_db_time, write_transaction, Db, DbConnection, DbError};
 
@@ -36,22 +37,6 @@ const MAX_GROUP: usize = 512;
 
 /// How often an idle writer looks whether the server is stopping.
 const IDLE_POLL: Duration = Duration::from_millis(200);
-
-/// Why an account change did not happen (and nothing of its job was revoked).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
-    NotFound,
-    /// The change would break a rule of the accounts; the text says which.
-    Conflict(&'static str),
-    /// The account changed since the caller read it (its generation moved on).
-    Changed,
-}
-
-/// A change to an account (given as it was read, locked) that commits together with the end of
-/// its sessions. It must check before it writes: a refusal leaves the transaction as it found
-/// it. It may run again (when a group is retried one job at a time), so it is `Fn`.
-pub type AccountChange =
-    Box<dyn Fn(&mut DbConnection, &UserRow) -> diesel::QueryResult<Result<(), Refused>> + Send>;
 
 /// A login whose password was verified against the account at `generation`.
 pub struct Login {
@@ -266,7 +251,7 @@ fn execute(
                 return Ok((outcome, Vec::new()));
             };
             if let Some(change) = account {
-                if let Err(refused) = change(conn, &user)? {
+                if let Err(refused) = change.apply(conn, &user)? {
                     outcome.refused = Some(refused);
                     return Ok((outcome, Vec::new()));
                 }
@@ -276,11 +261,17 @@ fn execute(
             devices::forget_all(conn, &user.id)?;
             // Taken here, inside the transaction: every token this process issued before this
             // instant has a smaller id, every token issued after it a greater one.
-            let cutoff = Uuid::now_v7();
+            let issued_before = Uuid::now_v7();
             let kept_until_at = OffsetDateTime::from_unix_timestamp(*kept_until)
                 .unwrap_or(now + time::Duration::days(30));
             let kept_until_db = to_db_time(kept_until_at);
-            user_cutoffs::set(conn, &user.username, &cutoff.to_string(), at, kept_until_db)?;
+            user_cutoffs::set(
+                conn,
+                &user.username,
+                &issued_before.to_string(),
+                at,
+                kept_until_db,
+            )?;
             if let Some(keep) = &keep {
                 let jti = Uuid::now_v7();
                 sessions::reissued(conn, keep, sessions::issued_at(now), kept_until_db)?;
@@ -288,7 +279,7 @@ fn execute(
             }
             entries.push(Entry::UserCutoff {
                 username: user.username.as_str().into(),
-                cutoff,
+                issued_before,
                 exp: *kept_until,
             });
             outcome.account = Some((user.id, user.username));

@@ -13,7 +13,7 @@ use std::io::Write;
 use log::kv::{Key, Value, VisitSource};
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use rocket::figment::Figment;
-use rocket::serde::json::serde_json::{self, Map};
+use serde_json::Map;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -52,14 +52,16 @@ impl Logger {
             .ok()
             .and_then(|f| LogFormat::parse(&f))
             .unwrap_or(LogFormat::Text);
+        // Rocket's names for its levels; anything else is refused by Rocket's own check.
         let level = figment
-            .extract_inner::<rocket::config::LogLevel>("log_level")
-            .unwrap_or(rocket::config::LogLevel::Normal);
-        let (own, others) = match level {
-            rocket::config::LogLevel::Off => (LevelFilter::Off, LevelFilter::Off),
-            rocket::config::LogLevel::Critical => (LevelFilter::Warn, LevelFilter::Warn),
-            rocket::config::LogLevel::Normal => (LevelFilter::Info, LevelFilter::Warn),
-            rocket::config::LogLevel::Debug => (LevelFilter::Debug, LevelFilter::Debug),
+            .extract_inner::<String>("log_level")
+            .map(|l| l.to_ascii_lowercase())
+            .unwrap_or_default();
+        let (own, others) = match level.as_str() {
+            "off" => (LevelFilter::Off, LevelFilter::Off),
+            "critical" => (LevelFilter::Warn, LevelFilter::Warn),
+            "debug" => (LevelFilter::Debug, LevelFilter::Debug),
+            _ => (LevelFilter::Info, LevelFilter::Warn),
         };
         Self {
             format,

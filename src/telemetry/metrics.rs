@@ -15,7 +15,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::error::ApiError;
+use crate::auth::error::AuthError;
 use crate::revocation::Revocation;
 
 /// How a login ended.
@@ -220,11 +220,11 @@ impl Metrics {
         }
     }
 
-    pub fn login(&self, result: &Result<impl Sized, ApiError>) {
+    pub fn login(&self, result: &Result<impl Sized, AuthError>) {
         let outcome = match result {
             Ok(_) => LoginOutcome::ok,
-            Err(ApiError::TooManyRequests { .. }) => LoginOutcome::throttled,
-            Err(ApiError::InvalidCredentials) => LoginOutcome::failed,
+            Err(AuthError::Throttled { .. }) => LoginOutcome::throttled,
+            Err(AuthError::InvalidCredentials) => LoginOutcome::failed,
             // Bad input, or the store is down: not an attempt on an account.
             Err(_) => return,
         };

@@ -20,7 +20,7 @@ use rocket::serde::json::serde_json;
 use serde_json::{json, Value};
 
 use crate::helpers::{forge, refresh_cookie, TestApp};
-use strategies::{Carrier, Forgery, GUARDED};
+use strategies::{guarded, Carrier, Forgery};
 
 /// A server on a fresh database, with its own runtime: proptest's runner is synchronous, and
 /// runs each case to completion on this runtime.
@@ -122,8 +122,8 @@ async fn refused_everywhere(
     token: &str,
     logout_may_revoke: bool,
 ) -> Result<(), TestCaseError> {
-    for (method, uri) in GUARDED {
-        let req = carrying(app.client.req(*method, *uri), carrier, token);
+    for (method, uri) in guarded(app.client.rocket()) {
+        let req = carrying(app.client.req(method, uri.clone()), carrier, token);
         let (status, text) = sound(req.dispatch().await).await?;
         prop_assert!(
             !(200..300).contains(&status.code),
@@ -196,8 +196,12 @@ fn correctly_signed_tokens_with_arbitrary_claims_never_cause_a_server_error() {
         |(carrier, claims)| {
             let token = forge(&claims);
             fuzz.block_on(async {
-                for (method, uri) in GUARDED.iter().chain([&(Method::Post, "/blacklist/logout")]) {
-                    let req = carrying(fuzz.app.client.req(*method, *uri), carrier, &token);
+                let logout = (Method::Post, "/blacklist/logout".to_owned());
+                for (method, uri) in guarded(fuzz.app.client.rocket())
+                    .into_iter()
+                    .chain([logout])
+                {
+                    let req = carrying(fuzz.app.client.req(method, uri.clone()), carrier, &token);
                     sound(req.dispatch().await).await?;
                 }
                 Ok(())
@@ -306,4 +310,40 @@ fn an_arbitrary_or_tampered_refresh_cookie_is_refused_never_a_server_error() {
             Ok(())
         })
     });
+}
+
+#[rocket::async_test]
+async fn the_guarded_list_is_every_mounted_route_but_the_public_ones() {
+    let app = TestApp::spawn().await;
+    let mounted: Vec<(Method, String)> = app
+        .client
+        .rocket()
+        .routes()
+        .map(|r| (r.method, r.uri.path().to_string()))
+        .collect();
+    for (method, path) in strategies::PUBLIC {
+        assert!(
+            mounted.contains(&(*method, (*path).to_owned())),
+            "{method} {path} is listed as public but not mounted"
+        );
+    }
+    let guarded = guarded(app.client.rocket());
+    for (method, uri) in [
+        (Method::Get, "/blacklist/hourly"),
+        (Method::Get, "/metrics"),
+        (Method::Post, "/api/password"),
+        (Method::Post, "/blacklist/purge"),
+        (Method::Get, "/api/me"),
+        (Method::Get, "/sessions?username=admin"),
+    ] {
+        assert!(
+            guarded.iter().any(|(m, u)| *m == method && u == uri),
+            "{method} {uri} is not in {guarded:?}"
+        );
+    }
+    assert_eq!(
+        guarded.len() + strategies::PUBLIC.len(),
+        mounted.len(),
+        "every mounted route is either public or guarded"
+    );
 }

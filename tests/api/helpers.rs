@@ -2,6 +2,7 @@
 //! forging with the test secret.
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jwt_blacklist::app::App;
 use jwt_blacklist::db::{blacklist, to_db_time, Db};
 use rocket::figment::Figment;
 use rocket::http::{ContentType, Cookie, Header as HttpHeader, Status};
@@ -140,7 +141,12 @@ impl TestApp {
 
     /// The server's own pool, for arranging rows and breaking things.
     pub fn pool(&self) -> &Db {
-        self.client.rocket().state::<Db>().expect("Db is managed")
+        &self
+            .client
+            .rocket()
+            .state::<App>()
+            .expect("App is managed")
+            .db
     }
 
     pub fn post_json<'c>(&'c self, uri: &'c str, body: Value) -> LocalRequest<'c> {
@@ -354,11 +360,13 @@ pub async fn error_code(res: LocalResponse<'_>, status: Status) -> String {
     body["error"].as_str().expect("error code").to_owned()
 }
 
-/// Valid claims for `sub`, expiring in an hour; tests change fields to break them.
+/// Valid claims for `sub`, expiring in an hour, as the server issues them (a time-ordered
+/// `jti`, a session id); tests change fields to break them.
 pub fn claims(sub: &str, role: &str) -> Value {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     json!({
-        "sub": sub, "role": role, "jti": Uuid::new_v4().to_string(),
+        "sub": sub, "role": role, "jti": Uuid::now_v7().to_string(),
+        "sid": Uuid::new_v4().to_string(),
         "iat": now, "exp": now + 3600, "iss": ISSUER,
     })
 }

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -17,7 +17,6 @@ fn server(database_url: &str) -> Command {
     let mut cmd = Command::new(BINARY);
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("ROCKET_ADDRESS", "127.0.0.1")
-        .env("ROCKET_PORT", "0")
         .env("ROCKET_CLI_COLORS", "false")
         .env("ROCKET_DATABASE_URL", database_url)
         .env("ROCKET_JWT_SECRET", TEST_SECRET)
@@ -43,19 +42,17 @@ impl Instance {
     }
 
     fn spawn(cmd: &mut Command) -> Self {
-        let mut child = cmd.spawn().expect("spawn the server binary");
+        let port = free_port();
+        let mut child = cmd
+            .env("ROCKET_PORT", port.to_string())
+            .spawn()
+            .expect("spawn the server binary");
         let output = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
         let stdout = child.stdout.take().expect("stdout");
         let stderr = child.stderr.take().expect("stderr");
         let (out, err) = (output.clone(), output.clone());
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                // Text or JSON: the URL runs to the next space or quote.
-                if let Some(rest) = line.split("launched from ").nth(1) {
-                    let url = rest.split(['"', ' ']).next().unwrap_or_default();
-                    let _ = tx.send(url.trim().to_owned());
-                }
                 out.lock().expect("log").push_str(&(line + "\n"));
             }
         });
@@ -64,15 +61,22 @@ impl Instance {
             let _ = BufReader::new(stderr).read_to_string(&mut text);
             err.lock().expect("log").push_str(&text);
         });
-        let base = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| {
+        // Listening means launched: Rocket binds its port once start-up has succeeded.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            let exited = child.try_wait().ok().flatten();
+            if exited.is_some() || std::time::Instant::now() > deadline {
                 let _ = child.kill();
-                panic!("the server did not launch: {}", output.lock().expect("log"))
-            });
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+                panic!("the server did not launch: {}", output.lock().expect("log"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         Self {
             child,
-            base,
+            base: format!("http://127.0.0.1:{port}"),
             output,
         }
     }
@@ -91,6 +95,14 @@ impl Drop for Instance {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A port nobody listens on now, given by the kernel; the server is started on it.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 fn note(text: &str) {

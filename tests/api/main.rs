@@ -13,6 +13,7 @@ mod health;
 mod helpers;
 mod instances;
 mod jobs;
+mod layers;
 mod metrics;
 mod openapi;
 mod pages;

@@ -1,6 +1,7 @@
 //! The revocation view: write-through, loading, trimming, the database mode, the readiness
 //! probe, and (on PostgreSQL) what happens when the listener loses its session.
 
+use jwt_blacklist::app::App;
 use jwt_blacklist::revocation::{Revocation, LISTENER_APPLICATION_NAME};
 use rocket::http::Status;
 use time::OffsetDateTime;
@@ -8,10 +9,11 @@ use time::OffsetDateTime;
 use crate::helpers::{claims, eventually, forge, postgres_base_url, TestApp, TestDb};
 
 fn revocation(app: &TestApp) -> &Revocation {
-    app.client
+    &app.client
         .rocket()
-        .state::<Revocation>()
-        .expect("Revocation is managed")
+        .state::<App>()
+        .expect("App is managed")
+        .revocation
 }
 
 /// A token the server accepts, with its id, without paying for a login.

@@ -1,5 +1,6 @@
 //! `POST /authenticate`: the cookie, equal failures, and the throttle.
 
+use jwt_blacklist::app::App;
 use jwt_blacklist::auth::password::PasswordHasher;
 use rocket::futures::future::join_all;
 use rocket::http::{Header, Status};
@@ -74,11 +75,7 @@ async fn an_unknown_user_fails_exactly_like_a_wrong_password() {
 #[rocket::async_test]
 async fn an_unknown_user_costs_one_argon2_verification_like_a_known_one() {
     let app = TestApp::spawn().await;
-    let hasher = app
-        .client
-        .rocket()
-        .state::<PasswordHasher>()
-        .expect("hasher");
+    let hasher: &PasswordHasher = &app.client.rocket().state::<App>().expect("app").hasher;
     let before = hasher.verifications();
     app.login(ADMIN, "wrong-password").await;
     let known = hasher.verifications() - before;

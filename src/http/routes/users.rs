@@ -16,18 +16,13 @@ use super::openapi::errors::{
     Unavailable, UnavailableOrBusy,
 };
 use super::{body, JsonBody};
-use crate::auth::accounts::{self, AdminChange, Caller, PasswordDeps};
-use crate::auth::claims::TokenCodec;
-use crate::auth::cookie;
-use crate::auth::guard::{AdminUser, AuthUser};
-use crate::auth::origin::SameOrigin;
-use crate::auth::password::PasswordHasher;
-use crate::auth::throttle::LoginThrottle;
-use crate::config::AppConfig;
-use crate::db::Db;
+use crate::app::App;
+use crate::auth::accounts::{self, AdminChange, Caller};
 use crate::domain::{Role, Username};
-use crate::error::ApiError;
-use crate::revocation::Revocation;
+use crate::http::cookie;
+use crate::http::error::ApiError;
+use crate::http::guard::{AdminUser, AuthUser};
+use crate::http::origin::SameOrigin;
 
 pub fn routes() -> Vec<Route> {
     routes![sign_up, me, change_password, set_role, remove]
@@ -85,17 +80,13 @@ async fn sign_up(
     _origin: SameOrigin,
     addr: Option<IpAddr>,
     data: JsonBody<'_, SignUp>,
-    config: &State<AppConfig>,
-    db: &State<Db>,
-    hasher: &State<PasswordHasher>,
-    throttle: &State<LoginThrottle>,
+    app: &State<App>,
 ) -> Result<(Status, Json<UserCreated>), ApiError> {
-    if !config.signup_enabled {
+    if !app.config.signup_enabled {
         return Err(ApiError::Forbidden("sign-up is disabled on this server"));
     }
     let form = body(data)?;
-    let username =
-        accounts::sign_up(db, hasher, throttle, addr, &form.username, form.password).await?;
+    let username = accounts::sign_up(app, addr, &form.username, form.password).await?;
     let created = UserCreated {
         username: username.to_string(),
         role: Role::User,
@@ -155,10 +146,6 @@ pub struct PasswordChanged {
 /// session goes on with a re-issued `jwt` cookie (the one presented is refused from now on).
 /// Wrong current passwords are throttled per session and per address (429), never on the
 /// username, so they cannot lock the owner's logins.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "Rocket injects each service as its own guard"
-)]
 #[utoipa::path(
     tag = "users",
     request_body = PasswordChange,
@@ -183,38 +170,20 @@ async fn change_password(
     addr: Option<IpAddr>,
     data: JsonBody<'_, PasswordChange>,
     jar: &CookieJar<'_>,
-    config: &State<AppConfig>,
-    db: &State<Db>,
-    hasher: &State<PasswordHasher>,
-    throttle: &State<LoginThrottle>,
-    codec: &State<TokenCodec>,
-    revocation: &State<Revocation>,
+    app: &State<App>,
 ) -> Result<Json<PasswordChanged>, ApiError> {
     let form = body(data)?;
-    let deps = PasswordDeps {
-        hasher,
-        throttle,
-        db,
-        codec,
-        revocation,
-    };
     let caller = Caller {
         username: &user.username,
         sid: user.sid,
-        jti: user.jti,
     };
-    let changed = accounts::change_password(
-        deps,
-        caller,
-        &form.current_password,
-        form.new_password,
-        addr,
-    )
-    .await?;
+    let changed =
+        accounts::change_password(app, caller, &form.current_password, form.new_password, addr)
+            .await?;
     jar.add(cookie::session(
         changed.access_token,
-        codec.ttl(),
-        config.cookie,
+        app.codec.ttl(),
+        app.config.cookie,
     ));
     Ok(Json(PasswordChanged {
         password_changed: true,
@@ -263,11 +232,11 @@ async fn set_role(
     _admin: AdminUser,
     username: &str,
     data: JsonBody<'_, RoleChange>,
-    revocation: &State<Revocation>,
+    app: &State<App>,
 ) -> Result<Json<RoleChanged>, ApiError> {
     let role = body(data)?.role;
     let username = existing_name(username)?;
-    let ended = accounts::administer(revocation, username, AdminChange::SetRole(role)).await?;
+    let ended = accounts::administer(app, username, AdminChange::SetRole(role)).await?;
     Ok(Json(RoleChanged {
         username: username.to_owned(),
         role,
@@ -296,8 +265,8 @@ async fn remove(
     _origin: SameOrigin,
     _admin: AdminUser,
     username: &str,
-    revocation: &State<Revocation>,
+    app: &State<App>,
 ) -> Result<Status, ApiError> {
-    accounts::administer(revocation, existing_name(username)?, AdminChange::Remove).await?;
+    accounts::administer(app, existing_name(username)?, AdminChange::Remove).await?;
     Ok(Status::NoContent)
 }

@@ -21,8 +21,8 @@
 use rocket::http::Method;
 use rocket::request::{FromRequest, Outcome, Request};
 
-use crate::config::AppConfig;
-use crate::error::{remember, ApiError};
+use super::error::{remember, ApiError};
+use crate::app::App;
 
 /// Request guard; put it first on every POST, PUT, PATCH and DELETE route.
 pub struct SameOrigin;
@@ -86,7 +86,7 @@ impl<'r> FromRequest<'r> for SameOrigin {
         if !mutating {
             return Outcome::Success(SameOrigin);
         }
-        let config = req.rocket().state::<AppConfig>();
+        let config = req.rocket().state::<App>().map(|app| &app.config);
         let allowed_here = match req.headers().get_one("Origin") {
             None => fetch_site_allowed(req.headers().get_one("Sec-Fetch-Site")),
             Some(origin) => {

@@ -1,30 +1,32 @@
 //! HTTP routes, one file per URL family:
-//! `/authenticate` and `/refresh` in `session.rs`; `/api/users...`, `/api/me` and
+//! `/authenticate` in `authenticate.rs`; `/refresh` in `refresh.rs`; `/api/users...`, `/api/me` and
 //! `/api/password` in `users.rs`; `/api/sessions...` and `/sessions...` in `sessions.rs`;
 //! `/blacklist...` in `blacklist.rs`; `/health...` in `health.rs`; `/auth/verify` (forward
 //! auth for reverse proxies) in `forward_auth.rs`; `/metrics` in `metrics.rs`; the browser
 //! pages `/`, `/admin` and `/assets/...` in `pages.rs`; `/openapi.json` (the document of all of
 //! these) in `openapi.rs`.
 
+mod authenticate;
 mod blacklist;
 mod forward_auth;
 mod health;
 mod metrics;
 mod openapi;
 mod pages;
-mod session;
+mod refresh;
 mod sessions;
 mod users;
 
 use rocket::serde::json::{self, Json};
 use rocket::Route;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Every route of the server, mounted at `/`.
 pub fn all() -> Vec<Route> {
     [
-        session::routes(),
+        authenticate::routes(),
+        refresh::routes(),
         sessions::routes(),
         users::routes(),
         blacklist::routes(),

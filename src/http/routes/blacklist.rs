@@ -12,15 +12,16 @@ use utoipa::ToSchema;
 use super::openapi::errors::{
     CrossOrigin, ErrorBody, NotAdmin, NotAdminOrCrossOrigin, Unauthorized, Unavailable,
 };
-use crate::auth::cookie;
-use crate::auth::guard::{AdminUser, AuthUser, PresentedTokens};
-use crate::auth::origin::SameOrigin;
-use crate::config::AppConfig;
-use crate::db::{blacklist, from_db_time, revocations_hourly, to_db_time, Db};
-use crate::error::ApiError;
+use crate::app::App;
+use crate::auth::accounts;
+use crate::db::{blacklist, from_db_time, revocations_hourly, to_db_time};
+use crate::http::cookie;
+use crate::http::error::ApiError;
+use crate::http::guard::{AdminUser, AuthUser, PresentedToken, PresentedTokens};
+use crate::http::origin::SameOrigin;
 use crate::jobs;
-use crate::revocation::{Revocation, Revoked};
-use crate::telemetry::metrics::{LogoutKind, Metrics};
+use crate::revocation::Revoked;
+use crate::telemetry::metrics::LogoutKind;
 
 pub fn routes() -> Vec<Route> {
     routes![logout, logout_all, list, hourly, purge]
@@ -63,33 +64,34 @@ async fn logout(
     _origin: SameOrigin,
     tokens: PresentedTokens,
     jar: &CookieJar<'_>,
-    config: &State<AppConfig>,
-    revocation: &State<Revocation>,
-    metrics: &State<Metrics>,
+    app: &State<App>,
 ) -> Result<Json<LoggedOut>, ApiError> {
     // A live token is revoked whatever else happens; an expired one counts only if it ended
     // its session (it was the session's latest).
-    let mut revoked = tokens.0.iter().any(|(_, expired)| !expired);
+    let mut revoked = tokens.0.iter().any(|token| !token.expired);
     let now = OffsetDateTime::now_utc();
     // Submitted together, so the writer commits them in one group and the whole logout stays
     // within one `db_timeout_ms`; any failure answers 503 before the cookies are cleared.
-    let logouts = tokens.0.into_iter().map(|(claims, expired)| {
-        let latest_from = OffsetDateTime::from_unix_timestamp(claims.iat)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-            + config.refresh.reuse_grace;
-        let session = claims.sid.map(|sid| (sid, latest_from));
-        let token = (!expired).then(|| Revoked {
-            jti: claims.jti,
-            expires_at: claims.expires_at(),
-            username: claims.sub,
+    let logouts = tokens
+        .0
+        .into_iter()
+        .map(|PresentedToken { claims, expired }| {
+            let latest_from = OffsetDateTime::from_unix_timestamp(claims.iat)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+                + app.config.refresh.reuse_grace;
+            let session = Some((claims.sid, latest_from));
+            let token = (!expired).then(|| Revoked {
+                jti: claims.jti,
+                expires_at: claims.expires_at(),
+                username: claims.sub,
+            });
+            app.revocation.logout(token, session, now)
         });
-        revocation.logout(token, session, now)
-    });
     for outcome in rocket::futures::future::try_join_all(logouts).await? {
         revoked |= outcome.sessions_ended > 0;
-        metrics.logout(LogoutKind::token);
+        app.metrics.logout(LogoutKind::token);
     }
-    cookie::clear_pair(jar, config.cookie);
+    cookie::clear_pair(jar, app.config.cookie);
     Ok(Json(LoggedOut {
         logged_out: revoked,
     }))
@@ -122,17 +124,11 @@ async fn logout_all(
     _origin: SameOrigin,
     user: AuthUser,
     jar: &CookieJar<'_>,
-    config: &State<AppConfig>,
-    revocation: &State<Revocation>,
-    metrics: &State<Metrics>,
+    app: &State<App>,
 ) -> Result<Json<LoggedOutEverywhere>, ApiError> {
-    let ended = revocation
-        .end_user_sessions(&user.username, None, None)
-        .await?
-        .map_err(|_| ApiError::Unauthorized("the account no longer exists"))?
-        .sessions_ended;
-    metrics.logout(LogoutKind::everywhere);
-    cookie::clear_pair(jar, config.cookie);
+    let ended = accounts::logout_everywhere(app, &user.username).await?;
+    app.metrics.logout(LogoutKind::everywhere);
+    cookie::clear_pair(jar, app.config.cookie);
     Ok(Json(LoggedOutEverywhere {
         logged_out: true,
         sessions_ended: ended,
@@ -218,13 +214,14 @@ async fn list(
     limit: Option<&str>,
     offset: Option<&str>,
     uri: &Origin<'_>,
-    db: &State<Db>,
+    app: &State<App>,
 ) -> Result<Json<Page>, ApiError> {
     given_at_most_once(uri, "limit")?;
     given_at_most_once(uri, "offset")?;
     let limit = parse_param("limit", limit, DEFAULT_LIMIT, 1..=MAX_LIMIT)?;
     let offset = parse_param("offset", offset, 0, 0..=i64::MAX)?;
-    let (rows, total) = db
+    let (rows, total) = app
+        .db
         .run(move |conn| blacklist::page(conn, limit, offset))
         .await?;
     let items = rows
@@ -269,10 +266,11 @@ pub struct Hourly {
     security(("jwt_cookie" = ["admin"]), ("bearer" = ["admin"])),
 )]
 #[get("/blacklist/hourly")]
-async fn hourly(_admin: AdminUser, db: &State<Db>) -> Result<Json<Hourly>, ApiError> {
+async fn hourly(_admin: AdminUser, app: &State<App>) -> Result<Json<Hourly>, ApiError> {
     let now = revocations_hourly::hour_of(to_db_time(OffsetDateTime::now_utc()));
     let first = now - time::Duration::hours(23);
-    let counted = db
+    let counted = app
+        .db
         .run(move |conn| revocations_hourly::since(conn, first))
         .await?;
     let hours = (0..24)
@@ -314,10 +312,14 @@ pub struct Purged {
 async fn purge(
     _origin: SameOrigin,
     _admin: AdminUser,
-    config: &State<AppConfig>,
-    revocation: &State<Revocation>,
-    metrics: &State<Metrics>,
+    app: &State<App>,
 ) -> Result<Json<Purged>, ApiError> {
-    let purged = jobs::purge(revocation, metrics, config.purge_batch_size, "admin").await?;
+    let purged = jobs::purge(
+        &app.revocation,
+        &app.metrics,
+        app.config.purge_batch_size,
+        "admin",
+    )
+    .await?;
     Ok(Json(Purged { purged }))
 }

@@ -7,9 +7,8 @@ use rocket::{get, routes, Route, State};
 use utoipa::ToSchema;
 
 use super::openapi::errors::Unavailable;
-use crate::db::Db;
-use crate::error::ApiError;
-use crate::revocation::Revocation;
+use crate::app::App;
+use crate::http::error::ApiError;
 
 pub fn routes() -> Vec<Route> {
     routes![live, ready]
@@ -50,9 +49,9 @@ fn live() -> Json<Health> {
     ),
 )]
 #[get("/health")]
-async fn ready(db: &State<Db>, revocation: &State<Revocation>) -> Result<Json<Health>, ApiError> {
-    revocation.ready()?;
-    db.ping().await?;
-    db.can_write().await?;
+async fn ready(app: &State<App>) -> Result<Json<Health>, ApiError> {
+    app.revocation.ready()?;
+    app.db.ping().await?;
+    app.db.can_write().await?;
     Ok(Json(OK))
 }

@@ -1,5 +1,5 @@
 //! [`ApiDoc`]: the OpenAPI document assembled from every handler's `#[utoipa::path]`, with the
-//! security schemes, the tags (one per URL family, named after its file in `src/routes/`) and
+//! security schemes, the tags (one per URL family, named after its file in `src/http/routes/`) and
 //! the error envelope every operation can fall back to.
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -7,8 +7,9 @@ use utoipa::openapi::{OpenApi as Document, Ref};
 use utoipa::{Modify, OpenApi};
 
 use super::errors;
-use crate::routes::{
-    blacklist, forward_auth, health, metrics, openapi, pages, session, sessions, users,
+use crate::http::routes::{
+    authenticate, blacklist, forward_auth, health, metrics, openapi, pages, refresh, sessions,
+    users,
 };
 
 #[derive(OpenApi)]
@@ -20,8 +21,8 @@ use crate::routes::{
         (scheme, host and port compared), or without `Origin` but with `Sec-Fetch-Site: \
         cross-site` or `same-site`, is refused with 403 `cross_origin_request`."),
     paths(
-        session::authenticate,
-        session::refresh,
+        authenticate::authenticate,
+        refresh::refresh,
         users::sign_up,
         users::me,
         users::change_password,

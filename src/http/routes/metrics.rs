@@ -8,11 +8,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::openapi::errors::{NotAdmin, Unauthorized, Unavailable};
-use crate::auth::guard::AdminUser;
-use crate::config::AppConfig;
-use crate::error::ApiError;
-use crate::revocation::Revocation;
-use crate::telemetry::metrics::Metrics;
+use crate::app::App;
+use crate::http::error::ApiError;
+use crate::http::guard::AdminUser;
 
 pub fn routes() -> Vec<Route> {
     routes![metrics]
@@ -27,8 +25,8 @@ pub struct MetricsReader;
 fn presents_metrics_token(req: &Request<'_>) -> bool {
     let Some(expected) = req
         .rocket()
-        .state::<AppConfig>()
-        .and_then(|c| c.metrics_token)
+        .state::<App>()
+        .and_then(|app| app.config.metrics_token)
     else {
         return false;
     };
@@ -73,12 +71,8 @@ impl<'r> FromRequest<'r> for MetricsReader {
     security(("jwt_cookie" = ["admin"]), ("bearer" = ["admin"]), ("metrics_token" = [])),
 )]
 #[get("/metrics")]
-fn metrics(
-    _reader: MetricsReader,
-    metrics: &State<Metrics>,
-    revocation: &State<Revocation>,
-) -> (Status, (ContentType, String)) {
+fn metrics(_reader: MetricsReader, app: &State<App>) -> (Status, (ContentType, String)) {
     let kind = ContentType::new(OPENMETRICS.0, OPENMETRICS.1)
         .with_params([("version", "1.0.0"), ("charset", "utf-8")]);
-    (Status::Ok, (kind, metrics.render(revocation)))
+    (Status::Ok, (kind, app.metrics.render(&app.revocation)))
 }

@@ -10,13 +10,13 @@ use rocket::request::{FromRequest, Outcome, Request};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::claims::{Claims, TokenCodec, TokenError};
 use super::cookie;
-use crate::config::AppConfig;
+use super::error::{remember, ApiError};
+use crate::app::App;
+use crate::auth::claims::{Claims, TokenError};
 use crate::domain::Role;
-use crate::error::{remember, ApiError};
-use crate::revocation::{Presented, Revocation};
-use crate::telemetry::metrics::{Metrics, Rejection};
+use crate::revocation::Presented;
+use crate::telemetry::metrics::Rejection;
 
 /// The caller of a protected route.
 #[derive(Debug, Clone)]
@@ -24,8 +24,8 @@ pub struct AuthUser {
     pub username: String,
     pub role: Role,
     pub jti: Uuid,
-    /// The session the token belongs to (`None` for tokens from before sessions).
-    pub sid: Option<Uuid>,
+    /// The session the token belongs to.
+    pub sid: Uuid,
     /// The account's id (`None` for tokens from before accounts had ids).
     pub uid: Option<Uuid>,
     pub expires_at: OffsetDateTime,
@@ -35,14 +35,20 @@ pub struct AuthUser {
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub AuthUser);
 
-/// The claims of every correctly signed token the request carried (the bearer header and every
-/// access cookie, the same token once), each with whether it has expired (its session can
-/// still be ended; its id needs no blacklisting).
+/// Every correctly signed token the request carried (the bearer header and every access
+/// cookie, the same token once), expired or not.
 ///
 /// Logout takes all of them, not just the one [`AuthUser`] would pick: a client that sends a
 /// stale bearer header along with a valid cookie must not be told it logged out while the
 /// cookie's token stays valid.
-pub struct PresentedTokens(pub Vec<(Claims, bool)>);
+pub struct PresentedTokens(pub Vec<PresentedToken>);
+
+/// A correctly signed token as logout sees it.
+pub struct PresentedToken {
+    pub claims: Claims,
+    /// Past its expiry: its session can still be ended; its id needs no blacklisting.
+    pub expired: bool,
+}
 
 /// The bearer token of `Authorization`, if any.
 fn bearer_token<'r>(req: &'r Request<'_>) -> Option<&'r str> {
@@ -62,8 +68,10 @@ fn bearer_token<'r>(req: &'r Request<'_>) -> Option<&'r str> {
 fn cookie_tokens<'r>(req: &'r Request<'_>) -> Vec<&'r str> {
     let name = req
         .rocket()
-        .state::<AppConfig>()
-        .map_or(cookie::COOKIE_NAME, |c| cookie::access_name(c.cookie));
+        .state::<App>()
+        .map_or(cookie::COOKIE_NAME, |app| {
+            cookie::access_name(app.config.cookie)
+        });
     // The jar's value first (in-process requests carry their cookies only there), then every
     // value in the headers, which the jar keeps only one of.
     let jar = req.cookies().get(name).map(|c| c.value());
@@ -99,18 +107,19 @@ fn raw_token<'r>(req: &'r Request<'_>) -> Result<Option<&'r str>, (Rejection, Ap
 
 /// Refuses the request, counting the reason in the metrics.
 fn fail<T>(req: &Request<'_>, (reason, err): (Rejection, ApiError)) -> Outcome<T, ApiError> {
-    if let Some(metrics) = req.rocket().state::<Metrics>() {
-        metrics.rejected(reason);
+    if let Some(app) = req.rocket().state::<App>() {
+        app.metrics.rejected(reason);
     }
     let err = remember(req, err);
     Outcome::Error((err.status(), err))
 }
 
 fn decode(req: &Request<'_>) -> Result<Claims, (Rejection, ApiError)> {
-    let codec = req
+    let codec = &req
         .rocket()
-        .state::<TokenCodec>()
-        .ok_or((Rejection::unavailable, ApiError::Internal))?;
+        .state::<App>()
+        .ok_or((Rejection::unavailable, ApiError::Internal))?
+        .codec;
     let token = raw_token(req)?.ok_or((
         Rejection::missing,
         ApiError::Unauthorized("no session token was presented"),
@@ -136,16 +145,15 @@ impl<'r> FromRequest<'r> for AuthUser {
             Ok(claims) => claims,
             Err(err) => return fail(req, err),
         };
-        let Some(revocation) = req.rocket().state::<Revocation>() else {
+        let Some(app) = req.rocket().state::<App>() else {
             return fail(req, (Rejection::unavailable, ApiError::Internal));
         };
         let presented = Presented {
             jti: claims.jti,
             sid: claims.sid,
             username: &claims.sub,
-            issued_at: claims.iat,
         };
-        match revocation.check(presented).await {
+        match app.revocation.check(presented).await {
             Ok(false) => Outcome::Success(AuthUser {
                 expires_at: claims.expires_at(),
                 username: claims.sub,
@@ -197,19 +205,29 @@ impl<'r> FromRequest<'r> for PresentedTokens {
     type Error = ApiError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ApiError> {
-        let Some(codec) = req.rocket().state::<TokenCodec>() else {
+        let Some(app) = req.rocket().state::<App>() else {
             return Outcome::Error((Status::InternalServerError, ApiError::Internal));
         };
-        let mut tokens: Vec<(Claims, bool)> = Vec::with_capacity(2);
+        let codec = &app.codec;
+        let mut tokens: Vec<PresentedToken> = Vec::with_capacity(2);
         for raw in bearer_token(req).into_iter().chain(cookie_tokens(req)) {
             let signed = match codec.decode(raw) {
-                Ok(claims) => Some((claims, false)),
+                Ok(claims) => Some(PresentedToken {
+                    claims,
+                    expired: false,
+                }),
                 // Correctly signed but expired: still ends its session.
-                Err(_) => codec.decode_any_age(raw).ok().map(|claims| (claims, true)),
+                Err(_) => codec.decode_any_age(raw).ok().map(|claims| PresentedToken {
+                    claims,
+                    expired: true,
+                }),
             };
-            if let Some((claims, expired)) = signed {
-                if !tokens.iter().any(|(seen, _)| seen.jti == claims.jti) {
-                    tokens.push((claims, expired));
+            if let Some(token) = signed {
+                if !tokens
+                    .iter()
+                    .any(|seen| seen.claims.jti == token.claims.jti)
+                {
+                    tokens.push(token);
                 }
             }
         }

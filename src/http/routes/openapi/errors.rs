@@ -2,7 +2,7 @@
 //! [`ErrorCode`]) and the error responses that many routes share, so that each handler's
 //! annotation names them (`(status = 503, response = Unavailable)`) instead of repeating them.
 //!
-//! [`crate::error::ApiError`] writes the real body; these types exist only for their schema.
+//! [`crate::http::error::ApiError`] writes the real body; these types exist only for their schema.
 //! The test below holds the two together: every code `ApiError` can answer is listed in
 //! [`ErrorCode`], and nothing else is.
 
@@ -110,7 +110,7 @@ mod tests {
     use utoipa::PartialSchema;
 
     use super::ErrorCode;
-    use crate::error::ApiError;
+    use crate::http::error::ApiError;
 
     /// One `ApiError` of every kind. The match has no wildcard: a new variant does not compile
     /// until it is listed here, and then the test below asks for its code in the schema.
@@ -128,7 +128,7 @@ mod tests {
             ApiError::PayloadTooLarge,
             ApiError::TooManyRequests {
                 retry_after_secs: 1,
-                reason: crate::error::Throttled::Failures,
+                reason: crate::auth::error::Throttled::Failures,
             },
             ApiError::Unavailable,
             ApiError::Busy {

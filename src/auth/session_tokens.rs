@@ -1,23 +1,25 @@
-//! Sessions: one per login, continued by rotating its refresh token, listed to its owner.
-//! The steps behind `/authenticate`, `/refresh` and `/api/sessions`, free of HTTP types.
+//! A session's token pairs: the first at login (with the session's row), each next one at a
+//! refresh (rotation, with reuse detection), and the list of live sessions. The steps behind
+//! `/authenticate`, `/refresh` and `/api/sessions`, free of HTTP types.
 //!
-//! Ending sessions is revocation, and goes through [`Revocation`]; this module starts and
-//! continues them.
+//! Ending sessions is revocation, and goes through [`crate::revocation::Revocation`]; this
+//! module starts and continues them.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::claims::{Claims, Subject, TokenCodec};
+use super::accounts::signing_failed;
+use super::claims::{Claims, Subject};
 use super::device::{DeviceKey, Nonce};
+use super::error::AuthError;
 use super::refresh::RefreshTokens;
-use crate::config::{AccountLimits, RefreshSettings};
+use crate::app::App;
 use crate::db::refresh_tokens::{self, Rotate, Rotation};
 use crate::db::sessions::{self, SessionRow};
 use crate::db::users::UserRow;
 use crate::db::{to_db_time, write_transaction, Db};
 use crate::domain::Role;
-use crate::error::ApiError;
-use crate::revocation::{Login, Revocation};
+use crate::revocation::{ChangeError, Login, Refused};
 
 /// The longest user agent kept (the rest is cut), so that a client cannot fill the table.
 const MAX_USER_AGENT: usize = 256;
@@ -29,23 +31,8 @@ pub struct Issued {
     pub refresh_token: String,
 }
 
-/// The services sessions need.
-pub struct SessionDeps<'a> {
-    pub db: &'a Db,
-    pub codec: &'a TokenCodec,
-    pub refresh: &'a RefreshTokens,
-    pub revocation: &'a Revocation,
-    pub settings: RefreshSettings,
-    pub limits: AccountLimits,
-}
-
 fn duration(std: std::time::Duration) -> time::Duration {
     time::Duration::try_from(std).unwrap_or(time::Duration::days(365))
-}
-
-fn signing_failed(e: jsonwebtoken::errors::Error) -> ApiError {
-    rocket::error!("token signing failed: {e}");
-    ApiError::Internal
 }
 
 /// Keeps printable ASCII of the client's `User-Agent`, at most [`MAX_USER_AGENT`] bytes.
@@ -59,14 +46,15 @@ pub fn clean_user_agent(raw: Option<&str>) -> String {
 
 /// Starts a session for `user`, whose password was just verified against the row as read, from
 /// device `device`. Committed only if the account has not changed since that read (else the
-/// login is refused: 401 when the account is gone, 409 when it changed); the account's oldest
+/// login is refused: as a wrong password when the account is gone, `AccountChanged` when it
+/// changed); the account's oldest
 /// sessions past `max_sessions_per_user` end with it.
 pub async fn start(
-    deps: &SessionDeps<'_>,
+    app: &App,
     user: &UserRow,
     user_agent: String,
     device: &Nonce,
-) -> Result<Issued, ApiError> {
+) -> Result<Issued, AuthError> {
     let now = OffsetDateTime::now_utc();
     let sid = Uuid::new_v4();
     let subject = Subject {
@@ -74,11 +62,8 @@ pub async fn start(
         username: &user.username,
         role: Role::from_stored(&user.role),
     };
-    let (access_token, claims) = deps
-        .codec
-        .issue(subject, Some(sid), now)
-        .map_err(signing_failed)?;
-    let refresh_token = deps.refresh.mint();
+    let (access_token, claims) = app.codec.issue(subject, sid, now).map_err(signing_failed)?;
+    let refresh_token = app.refresh_tokens.mint();
     let login = Login {
         user_id: user.id.clone(),
         generation: user.generation,
@@ -88,45 +73,38 @@ pub async fn start(
         user_agent,
         refresh_hash: RefreshTokens::hash(&refresh_token),
         now,
-        refresh_expires_at: now + duration(deps.settings.ttl),
+        refresh_expires_at: now + duration(app.config.refresh.ttl),
         access_expires_at: claims.expires_at(),
         device: DeviceKey::id_of(device),
-        max_sessions: i64::from(deps.limits.max_sessions_per_user),
-        max_devices: i64::from(deps.limits.max_devices_per_user),
+        max_sessions: i64::from(app.config.limits.max_sessions_per_user),
+        max_devices: i64::from(app.config.limits.max_devices_per_user),
     };
-    match deps.revocation.start_session(login).await? {
+    match app.revocation.start_session(login).await {
         Ok(_) => Ok(Issued {
             access_token,
             claims,
             refresh_token,
         }),
-        Err(crate::revocation::Refused::NotFound) => Err(ApiError::InvalidCredentials),
-        Err(why) => Err(super::accounts::refused(why)),
+        Err(ChangeError::Refused(Refused::NotFound)) => Err(AuthError::InvalidCredentials),
+        Err(e) => Err(AuthError::from_change(e)),
     }
 }
 
-/// Why a refresh was refused; the caller's cookies should go.
-const DEAD: ApiError =
-    ApiError::Unauthorized("the refresh token is unknown, expired, or its session has ended");
-pub const REUSED: ApiError = ApiError::Unauthorized(
-    "this refresh token was already used: the session has ended on every device",
-);
-
 /// Rotates `presented`: a new access token and the successor refresh token. A token rotated
 /// longer than the grace ago ends its whole session (someone else holds a copy).
-pub async fn refresh(deps: &SessionDeps<'_>, presented: &str) -> Result<Issued, ApiError> {
+pub async fn refresh(app: &App, presented: &str) -> Result<Issued, AuthError> {
     if !RefreshTokens::well_formed(presented) {
-        return Err(DEAD);
+        return Err(AuthError::RefreshDead);
     }
     let now = OffsetDateTime::now_utc();
-    let successor = deps.refresh.successor(presented);
+    let successor = app.refresh_tokens.successor(presented);
     let presented_hash = RefreshTokens::hash(presented);
     let successor_hash = RefreshTokens::hash(&successor);
-    let refresh_expires_at = to_db_time(now + duration(deps.settings.ttl));
-    let access_expires_at = to_db_time(now + duration(deps.codec.ttl()));
-    let grace = duration(deps.settings.reuse_grace);
+    let refresh_expires_at = to_db_time(now + duration(app.config.refresh.ttl));
+    let access_expires_at = to_db_time(now + duration(app.codec.ttl()));
+    let grace = duration(app.config.refresh.reuse_grace);
     let jti = Uuid::now_v7();
-    let rotation = deps
+    let rotation = app
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
@@ -147,23 +125,23 @@ pub async fn refresh(deps: &SessionDeps<'_>, presented: &str) -> Result<Issued, 
         .await?;
     let continued = match rotation {
         Rotation::Rotated(c) | Rotation::WithinGrace(c) => c,
-        Rotation::Dead => return Err(DEAD),
+        Rotation::Dead => return Err(AuthError::RefreshDead),
         Rotation::Reused { session_id } => {
-            let sid = Uuid::parse_str(&session_id).map_err(|_| DEAD)?;
-            deps.revocation.end_session(sid, None).await?;
-            rocket::warn!("refresh token reuse: session {sid} ended");
-            return Err(REUSED);
+            let sid = Uuid::parse_str(&session_id).map_err(|_| AuthError::RefreshDead)?;
+            app.revocation.end_session(sid, None).await?;
+            log::warn!("refresh token reuse: session {sid} ended");
+            return Err(AuthError::RefreshReused);
         }
     };
-    let sid = Uuid::parse_str(&continued.session_id).map_err(|_| DEAD)?;
+    let sid = Uuid::parse_str(&continued.session_id).map_err(|_| AuthError::RefreshDead)?;
     let subject = Subject {
         uid: Uuid::parse_str(&continued.user_id).ok(),
         username: &continued.username,
         role: Role::from_stored(&continued.role),
     };
-    let (access_token, claims) = deps
+    let (access_token, claims) = app
         .codec
-        .issue_with_id(subject, Some(sid), jti, now)
+        .issue_with_id(subject, sid, jti, now)
         .map_err(signing_failed)?;
     Ok(Issued {
         access_token,
@@ -179,17 +157,17 @@ pub struct Listed {
 }
 
 /// The live sessions of the account `user_id`, newest first; `current` marks the caller's.
-pub async fn list(db: &Db, user_id: &str, current: Option<Uuid>) -> Result<Vec<Listed>, ApiError> {
+pub async fn list(db: &Db, user_id: &str, current: Uuid) -> Result<Vec<Listed>, AuthError> {
     let id = user_id.to_owned();
     let now = to_db_time(OffsetDateTime::now_utc());
     let rows = db
         .run(move |conn| sessions::live_for(conn, &id, now))
         .await?;
-    let current = current.map(|c| c.to_string());
+    let current = current.to_string();
     Ok(rows
         .into_iter()
         .map(|row| Listed {
-            current: current.as_deref() == Some(row.id.as_str()),
+            current: current == row.id,
             row,
         })
         .collect())

@@ -8,7 +8,7 @@ use rocket::{get, routes, Responder, Route};
 use utoipa::ToResponse;
 
 use super::openapi::errors::ErrorBody;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 pub fn routes() -> Vec<Route> {
     routes![index, admin, asset]
@@ -52,7 +52,7 @@ pub struct HtmlPage(String);
 )]
 #[get("/")]
 fn index() -> Page {
-    page(ContentType::HTML, include_str!("../web/index.html"))
+    page(ContentType::HTML, include_str!("../../web/index.html"))
 }
 
 /// The admin's page (HTML; it calls the JSON API with the cookie).
@@ -62,7 +62,7 @@ fn index() -> Page {
 )]
 #[get("/admin")]
 fn admin() -> Page {
-    page(ContentType::HTML, include_str!("../web/admin.html"))
+    page(ContentType::HTML, include_str!("../../web/admin.html"))
 }
 
 /// A script, the style sheet or the icon of the pages.
@@ -83,13 +83,13 @@ fn admin() -> Page {
 #[get("/assets/<file>")]
 fn asset(file: &str) -> Result<Page, ApiError> {
     let (kind, body) = match file {
-        "app.js" => (ContentType::JavaScript, include_str!("../web/app.js")),
-        "admin.js" => (ContentType::JavaScript, include_str!("../web/admin.js")),
-        "common.js" => (ContentType::JavaScript, include_str!("../web/common.js")),
-        "style.css" => (ContentType::CSS, include_str!("../web/style.css")),
+        "app.js" => (ContentType::JavaScript, include_str!("../../web/app.js")),
+        "admin.js" => (ContentType::JavaScript, include_str!("../../web/admin.js")),
+        "common.js" => (ContentType::JavaScript, include_str!("../../web/common.js")),
+        "style.css" => (ContentType::CSS, include_str!("../../web/style.css")),
         // Named by the pages' <link rel="icon">: without it browsers ask for /favicon.ico and
         // log a 404, and a data: icon would break the CSP.
-        "favicon.svg" => (ContentType::SVG, include_str!("../web/favicon.svg")),
+        "favicon.svg" => (ContentType::SVG, include_str!("../../web/favicon.svg")),
         _ => return Err(ApiError::NotFound("no such asset")),
     };
     Ok(page(kind, body))

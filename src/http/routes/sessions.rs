@@ -12,15 +12,14 @@ use uuid::Uuid;
 use super::openapi::errors::{
     CrossOrigin, ErrorBody, NotAdmin, NotAdminOrCrossOrigin, Unauthorized, Unavailable,
 };
-use crate::auth::cookie;
-use crate::auth::guard::{AdminUser, AuthUser};
-use crate::auth::origin::SameOrigin;
-use crate::auth::sessions::{self, Listed};
-use crate::config::AppConfig;
+use crate::app::App;
+use crate::auth::session_tokens::{self, Listed};
 use crate::db::{from_db_time, users, Db};
 use crate::domain::Role;
-use crate::error::ApiError;
-use crate::revocation::Revocation;
+use crate::http::cookie;
+use crate::http::error::ApiError;
+use crate::http::guard::{AdminUser, AuthUser};
+use crate::http::origin::SameOrigin;
 
 pub fn routes() -> Vec<Route> {
     routes![mine, end_mine, of_user, end_any]
@@ -105,9 +104,11 @@ async fn account_id(db: &Db, user: &AuthUser) -> Result<String, ApiError> {
     security(("jwt_cookie" = []), ("bearer" = [])),
 )]
 #[get("/api/sessions")]
-async fn mine(user: AuthUser, db: &State<Db>) -> Result<Json<Sessions>, ApiError> {
-    let id = account_id(db, &user).await?;
-    Ok(Json(sessions::list(db, &id, user.sid).await?.into()))
+async fn mine(user: AuthUser, app: &State<App>) -> Result<Json<Sessions>, ApiError> {
+    let id = account_id(&app.db, &user).await?;
+    Ok(Json(
+        session_tokens::list(&app.db, &id, user.sid).await?.into(),
+    ))
 }
 
 /// End one of the caller's sessions: its tokens are refused at once.
@@ -133,17 +134,15 @@ async fn end_mine(
     user: AuthUser,
     id: &str,
     jar: &CookieJar<'_>,
-    config: &State<AppConfig>,
-    db: &State<Db>,
-    revocation: &State<Revocation>,
+    app: &State<App>,
 ) -> Result<Status, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| NO_SUCH_SESSION)?;
-    let owner = account_id(db, &user).await?;
-    if !revocation.end_session(id, Some(&owner)).await? {
+    let owner = account_id(&app.db, &user).await?;
+    if !app.revocation.end_session(id, Some(&owner)).await? {
         return Err(NO_SUCH_SESSION);
     }
-    if user.sid == Some(id) {
-        cookie::clear_pair(jar, config.cookie);
+    if user.sid == id {
+        cookie::clear_pair(jar, app.config.cookie);
     }
     Ok(Status::NoContent)
 }
@@ -166,17 +165,19 @@ async fn end_mine(
 async fn of_user(
     admin: AdminUser,
     username: Option<&str>,
-    db: &State<Db>,
+    app: &State<App>,
 ) -> Result<Json<UserSessions>, ApiError> {
     let username = username.filter(|u| !u.is_empty()).ok_or_else(|| {
         ApiError::Unprocessable("the username query parameter is required".into())
     })?;
     let name = super::users::existing_name(username)?.to_owned();
-    let user = db
+    let user = app
+        .db
         .run(move |conn| users::find(conn, &name))
         .await?
         .ok_or(ApiError::NotFound("no such user"))?;
-    let Sessions { items } = sessions::list(db, &user.id, admin.0.sid).await?.into();
+    let listed = session_tokens::list(&app.db, &user.id, admin.0.sid).await?;
+    let Sessions { items } = listed.into();
     Ok(Json(UserSessions {
         role: Role::from_stored(&user.role),
         username: user.username,
@@ -202,10 +203,10 @@ async fn end_any(
     _origin: SameOrigin,
     _admin: AdminUser,
     id: &str,
-    revocation: &State<Revocation>,
+    app: &State<App>,
 ) -> Result<Status, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| NO_SUCH_SESSION)?;
-    if !revocation.end_session(id, None).await? {
+    if !app.revocation.end_session(id, None).await? {
         return Err(NO_SUCH_SESSION);
     }
     Ok(Status::NoContent)

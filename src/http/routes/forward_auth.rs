@@ -11,8 +11,8 @@ use rocket::{get, routes, Responder, Route};
 use utoipa::ToSchema;
 
 use super::openapi::errors::{Unauthorized, Unavailable};
-use crate::auth::guard::AuthUser;
 use crate::domain::Role;
+use crate::http::guard::AuthUser;
 
 pub fn routes() -> Vec<Route> {
     routes![verify]

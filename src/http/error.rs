@@ -1,4 +1,5 @@
-//! The one error type of the HTTP layer and the JSON catchers.
+//! The one error type of the HTTP layer, the JSON catchers, and the one mapping from domain
+//! outcomes ([`AuthError`], [`DbError`], [`CheckError`]) to statuses and messages.
 //!
 //! Rules for the whole crate: every 4xx/5xx answer has the body
 //! `{"error": "<snake_case_code>", "message": "<text for humans>"}`; codes are stable; internal
@@ -14,30 +15,17 @@ use rocket::response::{self, Responder, Response};
 use rocket::serde::json::{self, serde_json};
 use rocket::{catch, catchers, Catcher};
 
+use crate::auth::error::{AuthError, Throttled};
 use crate::db::DbError;
 use crate::revocation::CheckError;
 
-/// Which limit a 429 hit: its message says what happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Throttled {
-    /// Failed password checks.
-    Failures,
-    /// Logins from this client, each counted whatever its outcome.
-    Logins,
-    /// Sign-ups from this client, each counted whatever its outcome.
-    SignUps,
-    /// This client already has the most password checks in flight that it may.
-    InFlight,
-}
-
-impl Throttled {
-    fn says(self) -> &'static str {
-        match self {
-            Self::Failures => "too many failed attempts",
-            Self::Logins => "too many logins from this address",
-            Self::SignUps => "too many sign-ups from this address",
-            Self::InFlight => "too many password checks from this address at once",
-        }
+/// What a 429 says happened, by the limit it hit.
+fn says(limit: Throttled) -> &'static str {
+    match limit {
+        Throttled::Failures => "too many failed attempts",
+        Throttled::Logins => "too many logins from this address",
+        Throttled::SignUps => "too many sign-ups from this address",
+        Throttled::InFlight => "too many password checks from this address at once",
     }
 }
 
@@ -127,7 +115,7 @@ impl ApiError {
             Self::TooManyRequests {
                 retry_after_secs,
                 reason,
-            } => format!("{}; try again in {retry_after_secs} s", reason.says()),
+            } => format!("{}; try again in {retry_after_secs} s", says(*reason)),
             Self::Unavailable => "the session store cannot be reached; try again shortly".into(),
             Self::Busy { retry_after_secs } => {
                 format!("the server is busy; try again in {retry_after_secs} s")
@@ -197,6 +185,39 @@ impl From<DbError> for ApiError {
                 rocket::error!("database task failed: {cause}");
                 Self::Internal
             }
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::InvalidCredentials => Self::InvalidCredentials,
+            AuthError::Invalid(why) => Self::Unprocessable(why),
+            AuthError::UsernameTaken => Self::UsernameTaken,
+            AuthError::Throttled { limit, wait } => Self::TooManyRequests {
+                retry_after_secs: wait.as_secs().max(1),
+                reason: limit,
+            },
+            AuthError::Busy => Self::Busy {
+                retry_after_secs: 1,
+            },
+            AuthError::NoSuchUser => Self::NotFound("no such user"),
+            AuthError::AccountGone => Self::Unauthorized("the account no longer exists"),
+            AuthError::LastAdmin => {
+                Self::Conflict("this is the last admin: promote another user first")
+            }
+            AuthError::AccountChanged => {
+                Self::Conflict("the account changed while this request was checked; try again")
+            }
+            AuthError::RefreshDead => Self::Unauthorized(
+                "the refresh token is unknown, expired, or its session has ended",
+            ),
+            AuthError::RefreshReused => Self::Unauthorized(
+                "this refresh token was already used: the session has ended on every device",
+            ),
+            AuthError::Store(cause) => Self::from(cause),
+            AuthError::Internal => Self::Internal,
         }
     }
 }

@@ -8,7 +8,8 @@ use std::time::Instant;
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::{Data, Request, Response};
 
-use super::metrics::{Metrics, RouteLabels};
+use crate::app::App;
+use crate::telemetry::metrics::RouteLabels;
 
 /// When the request arrived (in the request's local cache).
 struct Started(Instant);
@@ -44,8 +45,8 @@ impl Fairing for RequestLog {
             latency_ms = (latency_ms * 1000.0).round() / 1000.0;
             "request"
         );
-        if let Some(metrics) = req.rocket().state::<Metrics>() {
-            metrics.answered(route, status, took);
+        if let Some(app) = req.rocket().state::<App>() {
+            app.metrics.answered(route, status, took);
         }
     }
 }

@@ -1,0 +1,87 @@
+//! What the account, login and session services answer when a step does not happen: domain
+//! outcomes, free of HTTP. The HTTP layer maps each to a status and a message in one place
+//! (`http::error`).
+
+use std::time::Duration;
+
+use crate::db::DbError;
+use crate::revocation::{ChangeError, Refused};
+
+/// Which limit refused an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttled {
+    /// Failed password checks.
+    Failures,
+    /// Logins from this client, each counted whatever its outcome.
+    Logins,
+    /// Sign-ups from this client, each counted whatever its outcome.
+    SignUps,
+    /// This client already has the most password checks in flight that it may.
+    InFlight,
+}
+
+/// Why an account, login or session step did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// An unknown user or a wrong password: one outcome for both, so a guesser learns nothing.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Input that cannot be a username or a password; the text says why and is safe to show.
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("username taken")]
+    UsernameTaken,
+    /// A limit refused the attempt; it may be tried again after `wait`.
+    #[error("throttled ({limit:?})")]
+    Throttled { limit: Throttled, wait: Duration },
+    /// The password hashing queue is full: nothing was tried.
+    #[error("password hashing queue full")]
+    Busy,
+    /// No account of that name (an admin's change).
+    #[error("no such user")]
+    NoSuchUser,
+    /// The caller's own account was removed meanwhile.
+    #[error("account gone")]
+    AccountGone,
+    /// The change would leave the server without an admin.
+    #[error("last admin")]
+    LastAdmin,
+    /// The account changed while this request was checked; nothing was committed.
+    #[error("account changed meanwhile")]
+    AccountChanged,
+    /// A refresh token that is unknown, expired, or of an ended session.
+    #[error("refresh token dead")]
+    RefreshDead,
+    /// A refresh token rotated longer than the grace ago: its session has ended.
+    #[error("refresh token reused")]
+    RefreshReused,
+    /// The store did not answer or did not commit.
+    #[error(transparent)]
+    Store(#[from] DbError),
+    /// A step that cannot fail on good data failed (signing, hashing); logged where it did.
+    #[error("internal failure")]
+    Internal,
+}
+
+impl AuthError {
+    /// Whether the attempt told nothing about the password (the server could not try): such an
+    /// attempt is given back to the throttle rather than counted.
+    pub fn untried(&self) -> bool {
+        match self {
+            Self::Busy => true,
+            Self::Store(DbError::Internal(_)) => false,
+            Self::Store(_) => true,
+            _ => false,
+        }
+    }
+
+    /// An account change refused, read as a change to someone else's account (an admin's).
+    pub fn from_change(err: ChangeError) -> Self {
+        match err {
+            ChangeError::Refused(Refused::NotFound) => Self::NoSuchUser,
+            ChangeError::Refused(Refused::LastAdmin) => Self::LastAdmin,
+            ChangeError::Refused(Refused::Changed) => Self::AccountChanged,
+            ChangeError::Store(e) => Self::Store(e),
+        }
+    }
+}
