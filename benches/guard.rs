@@ -57,7 +57,7 @@ fn guard(c: &mut Criterion) {
     let (token, _) = codec
         .issue(
             Subject {
-                uid: Some(Uuid::new_v4()),
+                uid: Uuid::new_v4(),
                 username: "alice",
                 role: Role::User,
             },

@@ -269,7 +269,7 @@ fn tokens(args: &[String]) -> Result<()> {
     for _ in 0..count {
         // A session id of its own, as a login would give: the guard looks it up too.
         let to = Subject {
-            uid: None,
+            uid: Uuid::new_v4(),
             username,
             role,
         };

@@ -188,7 +188,7 @@ pub async fn change_password(
             e => AuthError::from_change(e),
         })?;
     let subject = Subject {
-        uid: Uuid::parse_str(&user.id).ok(),
+        uid: account_uid(&user.id)?,
         username: &user.username,
         role: Role::from_stored(&user.role),
     };
@@ -200,6 +200,15 @@ pub async fn change_password(
     Ok(PasswordChanged {
         access_token,
         sessions_ended: outcome.sessions_ended,
+    })
+}
+
+/// An account id as stored: always a UUID (written by [`create`] or the migration that added
+/// ids); anything else is a broken row, logged here.
+pub(super) fn account_uid(stored: &str) -> Result<Uuid, AuthError> {
+    Uuid::parse_str(stored).map_err(|e| {
+        log::error!("an account id in the database is not a UUID: {e}");
+        AuthError::Internal
     })
 }
 

@@ -26,9 +26,8 @@ pub struct Claims {
     /// The session this token belongs to.
     pub sid: Uuid,
     /// The account's id, which outlives nothing of the name: a re-created username is another
-    /// account. (Absent only from tokens issued before accounts had ids.)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<Uuid>,
+    /// account.
+    pub uid: Uuid,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -43,7 +42,7 @@ impl Claims {
 /// Whom a token is issued to: the account's id, its name as stored, and its role.
 #[derive(Debug, Clone, Copy)]
 pub struct Subject<'a> {
-    pub uid: Option<Uuid>,
+    pub uid: Uuid,
     pub username: &'a str,
     pub role: Role,
 }
@@ -171,7 +170,7 @@ mod tests {
     use super::*;
 
     const ALICE: Subject<'static> = Subject {
-        uid: None,
+        uid: Uuid::nil(),
         username: "alice",
         role: Role::User,
     };

@@ -8,7 +8,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::accounts::signing_failed;
+use super::accounts::{account_uid, signing_failed};
 use super::claims::{Claims, Subject};
 use super::device::{DeviceKey, Nonce};
 use super::error::AuthError;
@@ -58,7 +58,7 @@ pub async fn start(
     let now = OffsetDateTime::now_utc();
     let sid = Uuid::new_v4();
     let subject = Subject {
-        uid: Uuid::parse_str(&user.id).ok(),
+        uid: account_uid(&user.id)?,
         username: &user.username,
         role: Role::from_stored(&user.role),
     };
@@ -135,7 +135,7 @@ pub async fn refresh(app: &App, presented: &str) -> Result<Issued, AuthError> {
     };
     let sid = Uuid::parse_str(&continued.session_id).map_err(|_| AuthError::RefreshDead)?;
     let subject = Subject {
-        uid: Uuid::parse_str(&continued.user_id).ok(),
+        uid: account_uid(&continued.user_id)?,
         username: &continued.username,
         role: Role::from_stored(&continued.role),
     };

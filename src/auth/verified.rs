@@ -67,7 +67,7 @@ mod tests {
 
     fn claims(exp: i64) -> Arc<Claims> {
         Arc::new(Claims {
-            uid: None,
+            uid: uuid::Uuid::nil(),
             sub: "alice".into(),
             role: Role::User,
             jti: uuid::Uuid::new_v4(),

@@ -26,8 +26,8 @@ pub struct AuthUser {
     pub jti: Uuid,
     /// The session the token belongs to.
     pub sid: Uuid,
-    /// The account's id (`None` for tokens from before accounts had ids).
-    pub uid: Option<Uuid>,
+    /// The account's id.
+    pub uid: Uuid,
     pub expires_at: OffsetDateTime,
 }
 

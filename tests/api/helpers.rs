@@ -366,7 +366,7 @@ pub fn claims(sub: &str, role: &str) -> Value {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     json!({
         "sub": sub, "role": role, "jti": Uuid::now_v7().to_string(),
-        "sid": Uuid::new_v4().to_string(),
+        "sid": Uuid::new_v4().to_string(), "uid": Uuid::new_v4().to_string(),
         "iat": now, "exp": now + 3600, "iss": ISSUER,
     })
 }

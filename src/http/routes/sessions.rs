@@ -14,7 +14,7 @@ use super::openapi::errors::{
 };
 use crate::app::App;
 use crate::auth::session_tokens::{self, Listed};
-use crate::db::{from_db_time, users, Db};
+use crate::db::{from_db_time, users};
 use crate::domain::Role;
 use crate::http::cookie;
 use crate::http::error::ApiError;
@@ -80,19 +80,6 @@ impl From<Vec<Listed>> for Sessions {
 
 const NO_SUCH_SESSION: ApiError = ApiError::NotFound("no such live session");
 
-/// The caller's account id: the token's `uid`, or (for a token without one) the account that
-/// now has its name; a live token's account always does, since removing it revokes the token.
-async fn account_id(db: &Db, user: &AuthUser) -> Result<String, ApiError> {
-    if let Some(uid) = user.uid {
-        return Ok(uid.to_string());
-    }
-    let name = user.username.clone();
-    db.run(move |conn| users::find(conn, &name))
-        .await?
-        .map(|u| u.id)
-        .ok_or(ApiError::Unauthorized("the account no longer exists"))
-}
-
 /// The caller's live sessions, newest first.
 #[utoipa::path(
     tag = "sessions",
@@ -105,7 +92,7 @@ async fn account_id(db: &Db, user: &AuthUser) -> Result<String, ApiError> {
 )]
 #[get("/api/sessions")]
 async fn mine(user: AuthUser, app: &State<App>) -> Result<Json<Sessions>, ApiError> {
-    let id = account_id(&app.db, &user).await?;
+    let id = user.uid.to_string();
     Ok(Json(
         session_tokens::list(&app.db, &id, user.sid).await?.into(),
     ))
@@ -137,7 +124,7 @@ async fn end_mine(
     app: &State<App>,
 ) -> Result<Status, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| NO_SUCH_SESSION)?;
-    let owner = account_id(&app.db, &user).await?;
+    let owner = user.uid.to_string();
     if !app.revocation.end_session(id, Some(&owner)).await? {
         return Err(NO_SUCH_SESSION);
     }
