@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Client suite: the Postman collection (postman/), replayed by newman against the release server.
-# Proves that a real HTTP client with a cookie jar lives the whole session story as README.md
-# tells it: sign-up, login cookies (HttpOnly, SameSite, Path, Max-Age), protected calls, logout
-# (cookies cleared, the old token refused as bearer and as cookie, its jti in the admin listing,
-# kept by the purge), refresh rotation, the reuse grace, reuse detection ending the session, and
-# logout-all across two sessions. Any failed assertion (or script error, or request error) fails
-# this script, which then prints the server's log.
+# Proves that a real HTTP client with a cookie jar lives the whole session story as the book
+# tells it (docs/src/getting-started.md): sign-up, login cookies (HttpOnly, SameSite, Path,
+# Max-Age), protected calls, logout (cookies cleared, the old token refused as bearer and as
+# cookie, its jti in the admin listing, kept by the purge), refresh rotation, the reuse grace,
+# reuse detection ending the session, and logout-all across two sessions. Any failed assertion
+# (or script error, or request error) fails this script, which then prints the server's log.
 #
 #   bash .ci/newman.sh        from a fresh clone; SERVER_BIN=path/to/jwt-blacklist for another build
 #
