@@ -1,16 +1,17 @@
-//! Typed settings, read once from Rocket's figment (Rocket.toml profiles and `ROCKET_*`
-//! variables) and validated at ignite, so a bad value stops start-up instead of a request.
+//! Typed settings, read once from Rocket's figment (the defaults the binary carries, then
+//! Rocket.toml profiles, then `ROCKET_*` variables) and validated at ignite, so a bad value
+//! stops start-up, naming its key, instead of a request; nothing is clamped.
 
 mod database_url;
 mod limits;
 mod raw;
 mod secret;
+mod sources;
 
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
-use rocket::figment::providers::{Env, Format, Serialized, Toml};
-use rocket::figment::{Figment, Profile};
+use rocket::figment::Figment;
 use rocket::http::SameSite;
 use sha2::{Digest, Sha256};
 
@@ -20,75 +21,23 @@ use self::raw::RawConfig;
 #[cfg(test)]
 pub(crate) use self::secret::tests_secret;
 pub use self::secret::Secret;
+pub use self::sources::{default_keys, defaults, figment, DEFAULTS};
 use crate::domain::{Password, Username};
 use crate::telemetry::logger::LogFormat;
 
 /// A shorter metrics token could be guessed by a scraper-shaped attacker.
 const MIN_METRICS_TOKEN_LEN: usize = 24;
 
-/// Where the server keeps its database when `database_url` is not set.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/jwt-blacklist.sqlite3";
-
 /// Seconds of clock skew tolerated on `exp`; the purge keeps rows this much longer.
 pub const LEEWAY_SECS: u64 = 5;
-
-/// Rocket's configuration sources (Rocket.toml, then `ROCKET_*` variables) over Rocket's
-/// defaults, with this server's safe defaults in between: they hold even when Rocket.toml is not
-/// found (a binary started from another folder). Secrets and passwords from the environment are
-/// taken as the exact text set (see [`secret::TEXT_KEYS`]), not parsed as numbers or lists.
-pub fn figment() -> Figment {
-    let text = secret::text_vars("ROCKET_", std::env::vars_os());
-    let mut figment = Figment::from(rocket::Config::default())
-        .merge(Serialized::defaults(SafeDefaults::default()))
-        .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
-        .merge(
-            Env::prefixed("ROCKET_")
-                .ignore(&["PROFILE"])
-                .ignore(secret::TEXT_KEYS)
-                .global(),
-        )
-        .merge(Serialized::globals(text.values));
-    if !text.not_utf8.is_empty() {
-        figment = figment.merge(Serialized::global(secret::NOT_UTF8_KEY, text.not_utf8));
-    }
-    figment.select(Profile::from_env_or(
-        "ROCKET_PROFILE",
-        rocket::Config::DEFAULT_PROFILE,
-    ))
-}
-
-/// Rocket settings whose own defaults are wrong for this server.
-#[derive(serde::Serialize)]
-struct SafeDefaults {
-    /// Rocket trusts `X-Real-IP` by default, which would let any client pick the address the
-    /// login throttle counts; only a trusted proxy's header should be configured.
-    ip_header: bool,
-    /// Our bodies are a username and a password; 1 MiB (Rocket's default) only invites abuse.
-    limits: std::collections::BTreeMap<&'static str, &'static str>,
-}
-
-impl Default for SafeDefaults {
-    fn default() -> Self {
-        let limits = [
-            ("json", "16 KiB"),
-            ("form", "16 KiB"),
-            ("data-form", "16 KiB"),
-        ]
-        .into_iter()
-        .collect();
-        Self {
-            ip_header: false,
-            limits,
-        }
-    }
-}
 
 /// Everything the server reads from configuration, validated.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     pub database: DatabaseUrl,
     pub db_pool_size: u32,
-    /// How long a request waits for a database connection before failing closed (503).
+    /// How long a database call on a request path may take, end to end (a thread, a
+    /// connection, locks, the statement); past it the request fails closed (503).
     pub db_timeout: Duration,
     pub jwt_secret: Secret,
     pub jwt_issuer: String,
@@ -198,8 +147,28 @@ impl AppConfig {
         let limits = AccountLimits::from_figment(figment)?;
         // Only the debug profile is lenient: any other (release, prod, ...) is run like release.
         let release = figment.profile() != "debug";
-        let database =
-            DatabaseUrl::parse(raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))?;
+        for (key, value) in [
+            ("db_timeout_ms", raw.db_timeout_ms),
+            (
+                "login_max_failures_per_user",
+                raw.login_max_failures_per_user.into(),
+            ),
+            (
+                "login_max_untrusted_failures_per_user",
+                raw.login_max_untrusted_failures_per_user.into(),
+            ),
+            (
+                "login_max_failures_per_ip",
+                raw.login_max_failures_per_ip.into(),
+            ),
+            ("signup_max_per_ip", raw.signup_max_per_ip.into()),
+            ("db_pool_size", raw.db_pool_size.into()),
+        ] {
+            if value == 0 {
+                return Err(ConfigError(format!("{key} must be at least 1")));
+            }
+        }
+        let database = DatabaseUrl::parse(&raw.database_url)?;
         let jwt_secret = Secret::resolve(raw.jwt_secret, release)?;
         let same_site = match raw.cookie_same_site.to_ascii_lowercase().as_str() {
             "lax" => SameSite::Lax,
@@ -263,9 +232,6 @@ impl AppConfig {
             return Err(ConfigError(
                 "password_queue must be between 1 and 10000".into(),
             ));
-        }
-        if raw.db_pool_size == 0 {
-            return Err(ConfigError("db_pool_size must be at least 1".into()));
         }
         let admin = match (raw.admin_username, raw.admin_password) {
             (Some(name), Some(password)) => Some((
@@ -340,7 +306,7 @@ impl AppConfig {
         Ok(Self {
             database,
             db_pool_size: raw.db_pool_size,
-            db_timeout: Duration::from_millis(raw.db_timeout_ms.max(1)),
+            db_timeout: Duration::from_millis(raw.db_timeout_ms),
             jwt_secret,
             jwt_issuer: raw.jwt_issuer,
             token_ttl: Duration::from_secs(raw.token_ttl),
@@ -355,10 +321,10 @@ impl AppConfig {
             signup_enabled: raw.signup_enabled,
             allowed_origins,
             throttle: ThrottleSettings {
-                max_failures_per_user: raw.login_max_failures_per_user.max(1),
-                max_untrusted_failures_per_user: raw.login_max_untrusted_failures_per_user.max(1),
-                max_failures_per_ip: raw.login_max_failures_per_ip.max(1),
-                signup_max_per_ip: raw.signup_max_per_ip.max(1),
+                max_failures_per_user: raw.login_max_failures_per_user,
+                max_untrusted_failures_per_user: raw.login_max_untrusted_failures_per_user,
+                max_failures_per_ip: raw.login_max_failures_per_ip,
+                signup_max_per_ip: raw.signup_max_per_ip,
                 max_trusted_failures_per_user: limits.max_trusted_failures_per_user,
                 max_logins_per_ip: limits.max_logins_per_ip,
                 max_in_flight_per_ip: limits.max_in_flight_per_ip,

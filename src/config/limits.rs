@@ -3,7 +3,7 @@
 //! client, and the ceiling on trusted devices' failures per account.
 
 use rocket::figment::Figment;
-use rocket::serde::Deserialize;
+use serde::Deserialize;
 
 use super::ConfigError;
 
@@ -24,39 +24,12 @@ pub struct AccountLimits {
 }
 
 #[derive(Deserialize)]
-#[serde(crate = "rocket::serde")]
 struct Raw {
-    #[serde(default = "defaults::max_sessions_per_user")]
     max_sessions_per_user: u32,
-    #[serde(default = "defaults::max_devices_per_user")]
     max_devices_per_user: u32,
-    #[serde(default = "defaults::max_trusted_failures_per_user")]
     login_max_trusted_failures_per_user: u32,
-    #[serde(default = "defaults::max_logins_per_ip")]
     login_max_per_ip: u32,
-    #[serde(default = "defaults::max_in_flight_per_ip")]
     password_max_in_flight_per_ip: u32,
-}
-
-mod defaults {
-    pub fn max_sessions_per_user() -> u32 {
-        100
-    }
-    pub fn max_devices_per_user() -> u32 {
-        10
-    }
-    /// Higher than the untrusted ceiling (10): an owner with a few browsers is not locked out by
-    /// their own typos, and an attacker with many device cookies is still bounded.
-    pub fn max_trusted_failures_per_user() -> u32 {
-        30
-    }
-    pub fn max_logins_per_ip() -> u32 {
-        300
-    }
-    /// Well below the hashing queue (32): no single client can fill it.
-    pub fn max_in_flight_per_ip() -> u32 {
-        4
-    }
 }
 
 impl AccountLimits {
@@ -95,13 +68,10 @@ mod tests {
 
     #[test]
     fn a_zero_limit_is_refused_naming_its_key() {
-        let figment = Figment::from(rocket::figment::providers::Serialized::defaults(
-            rocket::Config::default(),
-        ))
-        .merge(("max_sessions_per_user", 0));
+        let figment = crate::config::defaults().merge(("max_sessions_per_user", 0));
         let err = AccountLimits::from_figment(&figment).expect_err("refused");
         assert!(err.to_string().contains("max_sessions_per_user"), "{err}");
-        let limits = AccountLimits::from_figment(&Figment::new()).expect("defaults");
+        let limits = AccountLimits::from_figment(&crate::config::defaults()).expect("defaults");
         assert_eq!(limits.max_sessions_per_user, 100);
         assert!(limits.max_in_flight_per_ip < 32, "below the hashing queue");
     }

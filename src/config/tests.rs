@@ -4,9 +4,7 @@ use super::*;
 
 #[test]
 fn without_rocket_toml_no_client_address_header_is_trusted_and_bodies_are_small() {
-    let figment = Figment::from(rocket::Config::default())
-        .merge(Serialized::defaults(SafeDefaults::default()));
-    let config: rocket::Config = figment.extract().expect("valid config");
+    let config: rocket::Config = defaults().extract().expect("valid config");
     assert_eq!(config.ip_header, None);
     assert_eq!(
         config.limits.get("json"),
@@ -15,8 +13,7 @@ fn without_rocket_toml_no_client_address_header_is_trusted_and_bodies_are_small(
 }
 
 fn base(profile: &str) -> Figment {
-    Figment::from(rocket::Config::default())
-        .merge(Serialized::defaults(SafeDefaults::default()))
+    defaults()
         .merge(("database_url", "x.sqlite3"))
         .select(profile)
 }
@@ -68,6 +65,20 @@ fn errors_name_the_offending_key() {
         ("password_queue", 0, "password_queue"),
         ("password_threads", 0, "password_threads"),
         ("throttle_capacity", 10, "throttle_capacity"),
+        ("db_timeout_ms", 0, "db_timeout_ms"),
+        (
+            "login_max_failures_per_user",
+            0,
+            "login_max_failures_per_user",
+        ),
+        (
+            "login_max_untrusted_failures_per_user",
+            0,
+            "login_max_untrusted_failures_per_user",
+        ),
+        ("login_max_failures_per_ip", 0, "login_max_failures_per_ip"),
+        ("signup_max_per_ip", 0, "signup_max_per_ip"),
+        ("db_pool_size", 0, "db_pool_size"),
     ];
     let err = AppConfig::from_figment(&base("debug").merge(("revocation_check", "redis")))
         .expect_err("refused")
@@ -79,4 +90,19 @@ fn errors_name_the_offending_key() {
             .to_string();
         assert!(err.contains(named), "{err}");
     }
+}
+
+#[test]
+fn the_defaults_are_valid_and_a_release_build_logs_as_a_debug_one() {
+    let debug = AppConfig::from_figment(&base("debug")).expect("the defaults are valid");
+    assert_eq!(debug.db_timeout, Duration::from_millis(2000));
+    let rocket: rocket::Config = defaults().select("release").extract().expect("valid");
+    assert_eq!(rocket.log_level, rocket::config::LogLevel::Normal);
+    let keys = default_keys();
+    assert!(
+        keys.contains(&("port".to_owned(), "8000".to_owned())),
+        "{keys:?}"
+    );
+    assert!(keys.contains(&("limits.json".to_owned(), "\"16 KiB\"".to_owned())));
+    assert!(keys.contains(&("release:cookie_secure".to_owned(), "true".to_owned())));
 }

@@ -11,7 +11,7 @@ use crate::helpers::{
     claims, forge, postgres_base_url, TestDb, ADMIN, ADMIN_PASSWORD, ISSUER, TEST_SECRET,
 };
 
-const BINARY: &str = env!("CARGO_BIN_EXE_jwt-blacklist");
+pub(crate) const BINARY: &str = env!("CARGO_BIN_EXE_jwt-blacklist");
 
 fn server(database_url: &str) -> Command {
     let mut cmd = Command::new(BINARY);
@@ -30,7 +30,7 @@ fn server(database_url: &str) -> Command {
 }
 
 /// One running server process; killed on drop. Its output is kept for assertions.
-struct Instance {
+pub(crate) struct Instance {
     child: Child,
     base: String,
     output: Arc<Mutex<String>>,
@@ -41,7 +41,7 @@ impl Instance {
         Self::spawn(&mut server(database_url))
     }
 
-    fn spawn(cmd: &mut Command) -> Self {
+    pub(crate) fn spawn(cmd: &mut Command) -> Self {
         let port = free_port();
         let mut child = cmd
             .env("ROCKET_PORT", port.to_string())
@@ -81,11 +81,11 @@ impl Instance {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.output.lock().expect("log").clone()
     }
 }

@@ -42,7 +42,7 @@ async fn an_invalid_configuration_stops_start_up() {
 async fn the_release_profile_refuses_to_start_without_a_secret() {
     let db = TestDb::new();
     let release = |secret: Option<&str>| {
-        let f = rocket::figment::Figment::from(rocket::Config::default())
+        let f = jwt_blacklist::config::defaults()
             .merge(("database_url", db.url.clone()))
             .merge(("log_level", "off"));
         let f = match secret {

@@ -4,6 +4,7 @@ mod bad_input;
 mod blacklist;
 mod cookies;
 mod csrf;
+mod defaults;
 mod devices;
 mod floods;
 mod forward_auth;
