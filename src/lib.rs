@@ -37,7 +37,8 @@ pub fn rocket() -> Rocket<Build> {
     rocket_from(config::figment())
 }
 
-/// The server configured from `figment` (tests pass their own).
+/// The server configured from `figment` (tests pass their own, built on [`config::figment`] or
+/// [`config::defaults`]: every setting with a default is read from it).
 pub fn rocket_from(figment: Figment) -> Rocket<Build> {
     let rocket = rocket::custom(figment)
         .attach(AdHoc::try_on_ignite("session server", setup))
@@ -45,7 +46,10 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
             Box::pin(async move {
                 if let Some(app) = rocket.state::<App>() {
                     if let Err(e) = app.purge.start().await {
-                        rocket::error!("the purge schedule did not start: {e}");
+                        log::error!(
+                            target: "jwt_blacklist::jobs",
+                            "the purge schedule did not start: {e}"
+                        );
                     }
                 }
             })
@@ -135,7 +139,13 @@ async fn bootstrap_admin(
             return Ok(());
         }
         Err(AuthError::UsernameTaken) => {}
-        Err(e) => return Err(format!("cannot create admin `{name}`: {e}")),
+        Err(e) => {
+            let answer = http::ApiError::from(e);
+            return Err(format!(
+                "cannot create admin `{name}`: {}",
+                answer.message()
+            ));
+        }
     }
     let lookup = name.as_str().to_owned();
     let existing = db

@@ -104,5 +104,27 @@ fn the_defaults_are_valid_and_a_release_build_logs_as_a_debug_one() {
         "{keys:?}"
     );
     assert!(keys.contains(&("limits.json".to_owned(), "\"16 KiB\"".to_owned())));
-    assert!(keys.contains(&("release:cookie_secure".to_owned(), "true".to_owned())));
+    assert!(
+        keys.iter().all(|(k, _)| !k.contains("cookie_secure")),
+        "cookie_secure follows the profile"
+    );
+}
+
+#[test]
+fn a_cookie_secure_set_for_every_profile_holds_in_each() {
+    let secret = "s".repeat(32);
+    for profile in ["debug", "release"] {
+        for secure in [false, true] {
+            let figment = defaults()
+                .merge(("database_url", "x.sqlite3"))
+                .merge(("jwt_secret", secret.as_str()))
+                .merge(rocket::figment::providers::Serialized::default(
+                    "cookie_secure",
+                    secure,
+                ))
+                .select(profile);
+            let config = AppConfig::from_figment(&figment).expect("valid");
+            assert_eq!(config.cookie.secure, secure, "{profile}");
+        }
+    }
 }

@@ -105,8 +105,20 @@ fn the_configuration_reference_gives_every_default_as_the_binary_carries_it() {
             .iter()
             .any(|(k, _)| k == key || k.ends_with(&format!(":{key}")));
         assert!(
-            has_default || row == "(unset)",
+            has_default || row == "(unset)" || key == "cookie_secure",
             "{key} documents the default {row}, which the binary does not carry"
         );
+    }
+    // The one default that follows the profile rather than the file.
+    assert_eq!(
+        rows.get("cookie_secure").map(String::as_str),
+        Some("`false` (debug), `true` (release)")
+    );
+    for (profile, secure) in [("debug", false), ("release", true)] {
+        let figment = jwt_blacklist::config::defaults()
+            .merge(("jwt_secret", TEST_SECRET))
+            .select(profile);
+        let config = jwt_blacklist::config::AppConfig::from_figment(&figment).expect("valid");
+        assert_eq!(config.cookie.secure, secure, "{profile}");
     }
 }
