@@ -8,7 +8,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::accounts::{account_uid, signing_failed};
+use super::accounts::{account_uid, find, signing_failed};
 use super::claims::{Claims, Subject};
 use super::device::{DeviceKey, Nonce};
 use super::error::AuthError;
@@ -18,7 +18,7 @@ use crate::db::refresh_tokens::{self, Rotate, Rotation};
 use crate::db::sessions::{self, SessionRow};
 use crate::db::users::UserRow;
 use crate::db::{to_db_time, write_transaction, Db};
-use crate::domain::Role;
+use crate::domain::{Role, Username};
 use crate::revocation::{ChangeError, Login, Refused};
 
 /// The longest user agent kept (the rest is cut), so that a client cannot fill the table.
@@ -171,6 +171,20 @@ pub async fn list(db: &Db, user_id: &str, current: Uuid) -> Result<Vec<Listed>, 
             row,
         })
         .collect())
+}
+
+/// The account called `username` (whatever its case) and its live sessions, for an admin;
+/// `current` marks the admin's own if listed.
+pub async fn list_of(
+    db: &Db,
+    username: &str,
+    current: Uuid,
+) -> Result<(UserRow, Vec<Listed>), AuthError> {
+    let user = find(db, Username::parse(username).ok())
+        .await?
+        .ok_or(AuthError::NoSuchUser)?;
+    let listed = list(db, &user.id, current).await?;
+    Ok((user, listed))
 }
 
 #[cfg(test)]

@@ -65,13 +65,8 @@ fn bearer_token<'r>(req: &'r Request<'_>) -> Option<&'r str> {
 /// borrowed from the request (this runs on every guarded request). A browser sends two cookies
 /// of one name when a sibling subdomain planted one with a wider `Domain` (cookie tossing);
 /// Rocket's jar would keep just one of them.
-fn cookie_tokens<'r>(req: &'r Request<'_>) -> Vec<&'r str> {
-    let name = req
-        .rocket()
-        .state::<App>()
-        .map_or(cookie::COOKIE_NAME, |app| {
-            cookie::access_name(app.config.cookie)
-        });
+fn cookie_tokens<'r>(req: &'r Request<'_>, app: &App) -> Vec<&'r str> {
+    let name = cookie::access_name(app.config.cookie);
     // The jar's value first (in-process requests carry their cookies only there), then every
     // value in the headers, which the jar keeps only one of.
     let jar = req.cookies().get(name).map(|c| c.value());
@@ -91,8 +86,11 @@ fn cookie_tokens<'r>(req: &'r Request<'_>) -> Vec<&'r str> {
 
 /// The raw token: `Authorization: Bearer` first (an API client's explicit choice), else the
 /// cookie; two different access cookies are refused, as nobody can tell which one is meant.
-fn raw_token<'r>(req: &'r Request<'_>) -> Result<Option<&'r str>, (Rejection, ApiError)> {
-    let mut cookies = cookie_tokens(req);
+fn raw_token<'r>(
+    req: &'r Request<'_>,
+    app: &App,
+) -> Result<Option<&'r str>, (Rejection, ApiError)> {
+    let mut cookies = cookie_tokens(req, app);
     if cookies.len() > 1 {
         return Err((
             Rejection::invalid,
@@ -114,13 +112,9 @@ fn fail<T>(req: &Request<'_>, (reason, err): (Rejection, ApiError)) -> Outcome<T
     Outcome::Error((err.status(), err))
 }
 
-fn decode(req: &Request<'_>) -> Result<Claims, (Rejection, ApiError)> {
-    let codec = &req
-        .rocket()
-        .state::<App>()
-        .ok_or((Rejection::unavailable, ApiError::Internal))?
-        .codec;
-    let token = raw_token(req)?.ok_or((
+fn decode(req: &Request<'_>, app: &App) -> Result<Claims, (Rejection, ApiError)> {
+    let codec = &app.codec;
+    let token = raw_token(req, app)?.ok_or((
         Rejection::missing,
         ApiError::Unauthorized("no session token was presented"),
     ))?;
@@ -141,12 +135,13 @@ impl<'r> FromRequest<'r> for AuthUser {
     type Error = ApiError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ApiError> {
-        let claims = match decode(req) {
-            Ok(claims) => claims,
-            Err(err) => return fail(req, err),
-        };
+        // One lookup of the state per request: this runs on every guarded route.
         let Some(app) = req.rocket().state::<App>() else {
             return fail(req, (Rejection::unavailable, ApiError::Internal));
+        };
+        let claims = match decode(req, app) {
+            Ok(claims) => claims,
+            Err(err) => return fail(req, err),
         };
         let presented = Presented {
             jti: claims.jti,
@@ -210,7 +205,7 @@ impl<'r> FromRequest<'r> for PresentedTokens {
         };
         let codec = &app.codec;
         let mut tokens: Vec<PresentedToken> = Vec::with_capacity(2);
-        for raw in bearer_token(req).into_iter().chain(cookie_tokens(req)) {
+        for raw in bearer_token(req).into_iter().chain(cookie_tokens(req, app)) {
             let signed = match codec.decode(raw) {
                 Ok(claims) => Some(PresentedToken {
                     claims,

@@ -12,6 +12,7 @@
 mod account;
 mod freshness;
 mod listener;
+mod listing;
 mod load;
 mod notice;
 mod view;
@@ -27,6 +28,7 @@ use uuid::Uuid;
 pub use self::account::{AccountChange, Refused};
 pub use self::freshness::Freshness;
 pub use self::listener::APPLICATION_NAME as LISTENER_APPLICATION_NAME;
+pub use self::listing::HourCount;
 pub use self::view::{Entry, Presented, View};
 pub use self::writer::{Login, Outcome};
 use self::writer::{Work, Writer};

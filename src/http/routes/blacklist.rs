@@ -14,7 +14,7 @@ use super::openapi::errors::{
 };
 use crate::app::App;
 use crate::auth::accounts;
-use crate::db::{blacklist, from_db_time, revocations_hourly, to_db_time};
+use crate::db::from_db_time;
 use crate::http::cookie;
 use crate::http::error::ApiError;
 use crate::http::guard::{AdminUser, AuthUser, PresentedToken, PresentedTokens};
@@ -220,10 +220,7 @@ async fn list(
     given_at_most_once(uri, "offset")?;
     let limit = parse_param("limit", limit, DEFAULT_LIMIT, 1..=MAX_LIMIT)?;
     let offset = parse_param("offset", offset, 0, 0..=i64::MAX)?;
-    let (rows, total) = app
-        .db
-        .run(move |conn| blacklist::page(conn, limit, offset))
-        .await?;
+    let (rows, total) = app.revocation.blacklist_page(limit, offset).await?;
     let items = rows
         .into_iter()
         .map(|r| Item {
@@ -267,23 +264,14 @@ pub struct Hourly {
 )]
 #[get("/blacklist/hourly")]
 async fn hourly(_admin: AdminUser, app: &State<App>) -> Result<Json<Hourly>, ApiError> {
-    let now = revocations_hourly::hour_of(to_db_time(OffsetDateTime::now_utc()));
-    let first = now - time::Duration::hours(23);
-    let counted = app
-        .db
-        .run(move |conn| revocations_hourly::since(conn, first))
-        .await?;
-    let hours = (0..24)
-        .map(|i| {
-            let at = first + time::Duration::hours(i);
-            let revoked = counted
-                .iter()
-                .find(|(h, _)| *h == at)
-                .map_or(0, |(_, n)| *n);
-            Hour {
-                hour: from_db_time(at),
-                revoked,
-            }
+    let hours = app
+        .revocation
+        .hourly(OffsetDateTime::now_utc())
+        .await?
+        .into_iter()
+        .map(|c| Hour {
+            hour: c.hour,
+            revoked: c.revoked,
         })
         .collect();
     Ok(Json(Hourly { hours }))

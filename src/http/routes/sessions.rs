@@ -14,7 +14,7 @@ use super::openapi::errors::{
 };
 use crate::app::App;
 use crate::auth::session_tokens::{self, Listed};
-use crate::db::{from_db_time, users};
+use crate::db::from_db_time;
 use crate::domain::Role;
 use crate::http::cookie;
 use crate::http::error::ApiError;
@@ -157,13 +157,8 @@ async fn of_user(
     let username = username.filter(|u| !u.is_empty()).ok_or_else(|| {
         ApiError::Unprocessable("the username query parameter is required".into())
     })?;
-    let name = super::users::existing_name(username)?.to_owned();
-    let user = app
-        .db
-        .run(move |conn| users::find(conn, &name))
-        .await?
-        .ok_or(ApiError::NotFound("no such user"))?;
-    let listed = session_tokens::list(&app.db, &user.id, admin.0.sid).await?;
+    let name = super::users::existing_name(username)?;
+    let (user, listed) = session_tokens::list_of(&app.db, name, admin.0.sid).await?;
     let Sessions { items } = listed.into();
     Ok(Json(UserSessions {
         role: Role::from_stored(&user.role),
