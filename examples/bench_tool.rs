@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! bench_tool seed <database_url> <rows> [--expired]
-//! bench_tool tokens <secret> <issuer> <username> <user|admin> <count> <ttl_secs>
+//! bench_tool tokens <secret|ed25519:kid:pem-file> <issuer> <username> <user|admin> <count> <ttl_secs>
 //! ```
 //!
 //! `seed` opens the database as the server does (migrations included) and inserts `rows` rows
@@ -22,11 +22,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use jwt_blacklist::auth::claims::{Subject, TokenCodec};
-use jwt_blacklist::config::{DatabaseUrl, Secret};
+use jwt_blacklist::auth::keys::KeyRing;
+use jwt_blacklist::config::{derived_kid, DatabaseUrl, Secret, SigningKey};
 use jwt_blacklist::db::blacklist::Entry;
 use jwt_blacklist::db::schema::blacklist;
 use jwt_blacklist::db::{to_db_time, Db, DbConnection, PoolSettings};
 use jwt_blacklist::domain::Role;
+use jwt_blacklist::telemetry::metrics::Metrics;
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
@@ -39,7 +41,7 @@ const SEED_USERS: usize = 1_000;
 
 const USAGE: &str = "usage:
   bench_tool seed <database_url> <rows> [--expired]
-  bench_tool tokens <secret> <issuer> <username> <user|admin> <count> <ttl_secs>
+  bench_tool tokens <secret|ed25519:kid:pem-file> <issuer> <username> <user|admin> <count> <ttl_secs>
   bench_tool count <database_url>";
 
 fn main() -> Result<()> {
@@ -246,7 +248,7 @@ fn insert_batches_sqlite(
     Ok(())
 }
 
-/// `tokens <secret> <issuer> <username> <user|admin> <count> <ttl_secs>`: signed by the server's
+/// `tokens <secret|ed25519:kid:pem-file> <issuer> <username> <user|admin> <count> <ttl_secs>`: signed by the server's
 /// own codec, so the benchmark presents exactly what a login would have set.
 fn tokens(args: &[String]) -> Result<()> {
     let [secret, issuer, username, role, count, ttl] = args else {
@@ -259,10 +261,21 @@ fn tokens(args: &[String]) -> Result<()> {
     };
     let count: usize = number("count", count)?;
     let ttl: u64 = number("ttl_secs", ttl)?;
+    let key = match secret.strip_prefix("ed25519:") {
+        // `ed25519:<kid>:<pem file>`: the server's `signing_keys` holds that key.
+        Some(spec) => {
+            let (kid, path) = spec.split_once(':').ok_or(USAGE)?;
+            let pem = std::fs::read_to_string(path)?;
+            SigningKey::ed25519(kid, &pem).ok_or("not an Ed25519 PKCS#8 PEM key")?
+        }
+        // The server's `jwt_secret`, whose key id is derived from it.
+        None => SigningKey::hs256(&derived_kid(secret.as_bytes()), Secret::from_text(secret)?),
+    };
     let codec = TokenCodec::new(
-        &Secret::from_text(secret)?,
+        KeyRing::new(&[key], issuer),
         issuer,
         Duration::from_secs(ttl),
+        Metrics::new(),
     );
     let now = OffsetDateTime::now_utc();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

@@ -6,6 +6,7 @@ mod database_url;
 mod limits;
 mod raw;
 mod secret;
+mod signing_keys;
 mod sources;
 
 use std::num::NonZeroUsize;
@@ -13,14 +14,14 @@ use std::time::Duration;
 
 use rocket::figment::Figment;
 use rocket::http::SameSite;
-use sha2::{Digest, Sha256};
 
 pub use self::database_url::{DatabaseUrl, PostgresUrl};
 pub use self::limits::AccountLimits;
 use self::raw::RawConfig;
 #[cfg(test)]
 pub(crate) use self::secret::tests_secret;
-pub use self::secret::Secret;
+pub use self::secret::{MetricsToken, Secret};
+pub use self::signing_keys::{derived_kid, valid_kid, KeyMaterial, Keys, SigningKey};
 pub use self::sources::{default_keys, defaults, figment, DEFAULTS};
 use crate::domain::{Password, Username};
 use crate::telemetry::logger::LogFormat;
@@ -39,7 +40,9 @@ pub struct AppConfig {
     /// How long a database call on a request path may take, end to end (a thread, a
     /// connection, locks, the statement); past it the request fails closed (503).
     pub db_timeout: Duration,
-    pub jwt_secret: Secret,
+    /// The keys that sign and verify access tokens, and the server secret the other keyed
+    /// purposes derive from.
+    pub keys: Keys,
     pub jwt_issuer: String,
     pub token_ttl: Duration,
     pub cookie: CookieSettings,
@@ -54,8 +57,8 @@ pub struct AppConfig {
     pub revocation: RevocationSettings,
     pub refresh: RefreshSettings,
     /// A bearer token that may read `GET /metrics` (for a Prometheus scraper, which has no
-    /// session); `None`: only admins may. Kept as its SHA-256, compared in constant time.
-    pub metrics_token: Option<[u8; 32]>,
+    /// session); `None`: only admins may.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 /// How the guard decides that a token is revoked.
@@ -169,7 +172,7 @@ impl AppConfig {
             }
         }
         let database = DatabaseUrl::parse(&raw.database_url)?;
-        let jwt_secret = Secret::resolve(raw.jwt_secret, release)?;
+        let keys = Keys::from_figment(figment, release)?;
         let same_site = match raw.cookie_same_site.to_ascii_lowercase().as_str() {
             "lax" => SameSite::Lax,
             "strict" => SameSite::Strict,
@@ -300,14 +303,14 @@ impl AppConfig {
                     "metrics_token must be at least {MIN_METRICS_TOKEN_LEN} characters"
                 )))
             }
-            Some(t) => Some(Sha256::digest(t.as_bytes()).into()),
+            Some(t) => Some(MetricsToken::new(&t, &keys.server_secret)),
             None => None,
         };
         Ok(Self {
             database,
             db_pool_size: raw.db_pool_size,
             db_timeout: Duration::from_millis(raw.db_timeout_ms),
-            jwt_secret,
+            keys,
             jwt_issuer: raw.jwt_issuer,
             token_ttl: Duration::from_secs(raw.token_ttl),
             cookie: CookieSettings {

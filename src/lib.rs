@@ -6,6 +6,7 @@
 pub mod app;
 pub mod auth;
 pub mod background;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -21,6 +22,7 @@ use rocket::{Build, Rocket};
 use crate::app::App;
 use crate::auth::claims::TokenCodec;
 use crate::auth::error::AuthError;
+use crate::auth::keys::KeyRing;
 use crate::auth::password::PasswordHasher;
 use crate::auth::refresh::RefreshTokens;
 use crate::auth::throttle::LoginThrottle;
@@ -107,10 +109,11 @@ async fn build_app(rocket: &Rocket<Build>) -> Result<App, String> {
     if let Some((name, password)) = &config.admin {
         bootstrap_admin(&db.for_start_up(), &hasher, name, password).await?;
     }
+    let ring = KeyRing::new(&config.keys.signing, &config.jwt_issuer);
     Ok(App {
-        codec: TokenCodec::new(&config.jwt_secret, &config.jwt_issuer, config.token_ttl),
-        refresh_tokens: RefreshTokens::new(&config.jwt_secret),
-        throttle: LoginThrottle::new(config.throttle, &config.jwt_secret),
+        codec: TokenCodec::new(ring, &config.jwt_issuer, config.token_ttl, metrics.clone()),
+        refresh_tokens: RefreshTokens::new(&config.keys.server_secret),
+        throttle: LoginThrottle::new(config.throttle, &config.keys.server_secret),
         config,
         db,
         revocation,

@@ -1,11 +1,20 @@
-//! Starts the server; everything is assembled in `lib.rs`.
+//! Starts the server, or runs one of the binary's subcommands (see `cli`); everything the server
+//! is made of is assembled in `lib.rs`.
 
 use std::process::ExitCode;
 
+use clap::Parser;
+use jwt_blacklist::cli::{self, Cli};
 use jwt_blacklist::telemetry::logger::Logger;
 
-#[rocket::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Some(command) => cli::run(command),
+        None => rocket::execute(serve()),
+    }
+}
+
+async fn serve() -> ExitCode {
     let figment = jwt_blacklist::config::figment();
     // Before Rocket starts, so that its records come through this logger too.
     let _ = Logger::from_figment(&figment).install();

@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::keys::{Key, KeyRing};
 use super::verified::VerifiedTokens;
-use crate::config::{Secret, LEEWAY_SECS};
 use crate::domain::Role;
+use crate::telemetry::metrics::Metrics;
 
 /// Tokens longer than this are refused before any parsing: ours are a few hundred bytes.
 pub const MAX_TOKEN_LEN: usize = 4096;
@@ -54,34 +54,26 @@ pub enum TokenError {
     Invalid,
 }
 
-/// Signs and validates tokens. HS256 is pinned: the header's `alg` is never trusted.
+/// Signs and validates tokens, each with the key its header's `kid` names (see [`KeyRing`]).
 pub struct TokenCodec {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
-    /// The same, without the expiry check: logout still ends the session of an expired token.
-    validation_any_age: Validation,
+    ring: KeyRing,
     issuer: String,
     ttl: Duration,
     verified: VerifiedTokens,
+    metrics: Metrics,
 }
 
 impl TokenCodec {
-    pub fn new(secret: &Secret, issuer: &str, ttl: Duration) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = LEEWAY_SECS;
-        validation.set_issuer(&[issuer]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        let mut validation_any_age = validation.clone();
-        validation_any_age.validate_exp = false;
+    pub fn new(ring: KeyRing, issuer: &str, ttl: Duration, metrics: Metrics) -> Self {
+        for kid in ring.kids() {
+            metrics.signing_key(kid);
+        }
         Self {
-            encoding: EncodingKey::from_secret(secret.expose()),
-            decoding: DecodingKey::from_secret(secret.expose()),
-            validation,
-            validation_any_age,
+            ring,
             issuer: issuer.to_owned(),
             ttl,
             verified: VerifiedTokens::default(),
+            metrics,
         }
     }
 
@@ -96,7 +88,8 @@ impl TokenCodec {
         self.issue_with_id(to, sid, Uuid::now_v7(), now)
     }
 
-    /// Issues a token with the id `jti`, chosen by the caller (one recorded before signing).
+    /// Issues a token with the id `jti`, chosen by the caller (one recorded before signing),
+    /// signed by the key that signs at this moment.
     pub fn issue_with_id(
         &self,
         to: Subject<'_>,
@@ -115,12 +108,19 @@ impl TokenCodec {
             exp: iat + self.ttl.as_secs() as i64,
             iss: self.issuer.clone(),
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        let key = self
+            .ring
+            .signing(OffsetDateTime::now_utc())
+            .ok_or(ErrorKind::InvalidKeyFormat)?;
+        let token = jsonwebtoken::encode(&key.header(), &claims, &key.encoding)?;
+        self.metrics.token_issued(&key.kid);
         Ok((token, claims))
     }
 
-    /// Checks signature, algorithm, issuer and expiry (with at most `LEEWAY_SECS` of skew). A
-    /// token verified before is not verified again, only its expiry is (see `verified`).
+    /// Checks the key (`kid` and `alg`), signature, issuer and expiry (with at most
+    /// `LEEWAY_SECS` of skew). A token verified before is not verified again, only its expiry is
+    /// (see `verified`): the cache lives in this process, so a key removed from the
+    /// configuration verifies nothing after the restart.
     pub fn decode(&self, token: &str) -> Result<Claims, TokenError> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Invalid);
@@ -129,10 +129,13 @@ impl TokenCodec {
         if let Some(claims) = self.verified.get(token, now) {
             return Ok(Claims::clone(&claims));
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
+        let key = self.key_of(token)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &key.decoding, &key.validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    _ => TokenError::Invalid,
+                }
             })?;
         if !ours(&data.claims) {
             return Err(TokenError::Invalid);
@@ -142,17 +145,29 @@ impl TokenCodec {
         Ok(data.claims)
     }
 
-    /// Checks the signature, algorithm and issuer but not the expiry: for logout, which ends
-    /// the session even of a token that has expired. Never for access.
+    /// Checks the key, signature and issuer but not the expiry: for logout, which ends the
+    /// session even of a token that has expired. Never for access.
     pub fn decode_any_age(&self, token: &str) -> Result<Claims, TokenError> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Invalid);
         }
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation_any_age)
+        let key = self.key_of(token)?;
+        jsonwebtoken::decode::<Claims>(token, &key.decoding, &key.validation_any_age)
             .map(|data| data.claims)
             .ok()
             .filter(ours)
             .ok_or(TokenError::Invalid)
+    }
+
+    /// The one key that may verify `token`, from its header; never several tried in turn.
+    fn key_of(&self, token: &str) -> Result<&Key, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        self.ring.verifying(&header).ok_or(TokenError::Invalid)
+    }
+
+    /// The keys, for the JWKS document.
+    pub fn keys(&self) -> &KeyRing {
+        &self.ring
     }
 
     pub fn ttl(&self) -> Duration {
@@ -168,6 +183,7 @@ fn ours(claims: &Claims) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::LEEWAY_SECS;
 
     const ALICE: Subject<'static> = Subject {
         uid: Uuid::nil(),
@@ -176,8 +192,17 @@ mod tests {
     };
 
     fn codec() -> TokenCodec {
-        let secret = crate::config::tests_secret();
-        TokenCodec::new(&secret, "test-issuer", Duration::from_secs(60))
+        let key = crate::config::SigningKey {
+            kid: "test".into(),
+            material: crate::config::KeyMaterial::Hs256(crate::config::tests_secret()),
+            sign_from: None,
+        };
+        TokenCodec::new(
+            KeyRing::new(&[key], "test-issuer"),
+            "test-issuer",
+            Duration::from_secs(60),
+            Metrics::new(),
+        )
     }
 
     #[test]
@@ -239,10 +264,12 @@ mod tests {
         let mut without_sid = serde_json::to_value(&claims).expect("claims");
         without_sid.as_object_mut().expect("object").remove("sid");
         let secret = crate::config::tests_secret();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some("test".into());
         let token = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
+            &header,
             &without_sid,
-            &EncodingKey::from_secret(secret.expose()),
+            &jsonwebtoken::EncodingKey::from_secret(secret.expose()),
         )
         .expect("encode");
         assert_eq!(codec.decode(&token), Err(TokenError::Invalid));

@@ -1,4 +1,5 @@
-//! Authentication, free of HTTP: accounts, the login, a session's token pairs, the token codec,
+//! Authentication, free of HTTP: accounts, the login, a session's token pairs, the token codec
+//! and its key ring,
 //! password hashing, device trust and the login throttle. Each returns a domain outcome or an
 //! [`error::AuthError`]; the HTTP layer (`crate::http`) says which status that is.
 
@@ -6,6 +7,7 @@ pub mod accounts;
 pub mod claims;
 pub mod device;
 pub mod error;
+pub mod keys;
 pub mod login;
 pub mod password;
 pub mod refresh;

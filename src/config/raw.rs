@@ -11,8 +11,6 @@ pub(super) struct RawConfig {
     pub(super) database_url: String,
     pub(super) db_pool_size: u32,
     pub(super) db_timeout_ms: u64,
-    #[serde(default, deserialize_with = "lenient::string")]
-    pub(super) jwt_secret: Option<String>,
     pub(super) jwt_issuer: String,
     pub(super) token_ttl: u64,
     pub(super) cookie_secure: Option<bool>,

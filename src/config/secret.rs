@@ -1,4 +1,5 @@
-//! The signing secret and the reading of secrets from the environment as the exact text set.
+//! Secrets (their length rule, their redaction, the keys derived from them) and the reading of
+//! secrets from the environment as the exact text set.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -12,31 +13,38 @@ use super::ConfigError;
 /// The secret must be at least this long: HS256 with a short key is brute-forceable offline.
 const MIN_SECRET_LEN: usize = 32;
 
-/// The signing key; its `Debug` never shows the bytes.
+/// Secret bytes (an HMAC key, a private key's encoding); `Debug` never shows them.
 #[derive(Clone)]
 pub struct Secret(Vec<u8>);
 
 impl Secret {
-    pub(super) fn resolve(configured: Option<String>, release: bool) -> Result<Self, ConfigError> {
-        match configured {
-            Some(s) if s.len() >= MIN_SECRET_LEN => Ok(Self(s.into_bytes())),
-            Some(_) => Err(ConfigError(format!("jwt_secret must be at least {MIN_SECRET_LEN} bytes"))),
-            None if release => Err(ConfigError(
-                "jwt_secret is required in the release profile (set ROCKET_JWT_SECRET to 32 or more random bytes)".into(),
-            )),
-            None => {
-                log::warn!("jwt_secret is not set: using an ephemeral secret; tokens will not survive a restart");
-                use rand::RngCore;
-                let mut bytes = vec![0u8; 64];
-                rand::rngs::OsRng.fill_bytes(&mut bytes);
-                Ok(Self(bytes))
-            }
+    /// A secret setting: at least [`MIN_SECRET_LEN`] bytes; the message names `key`, never the
+    /// value.
+    pub(super) fn from_setting(key: &str, text: String) -> Result<Self, ConfigError> {
+        if text.len() < MIN_SECRET_LEN {
+            return Err(ConfigError(format!(
+                "{key} must be at least {MIN_SECRET_LEN} bytes"
+            )));
         }
+        Ok(Self(text.into_bytes()))
+    }
+
+    /// Bytes that are secret (a private key's encoding), redacted like any other.
+    pub(super) fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// A random secret for the debug profile when none is configured.
+    pub(super) fn ephemeral() -> Self {
+        use rand::RngCore;
+        let mut bytes = vec![0u8; 64];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        Self(bytes)
     }
 
     /// A secret given as text (tools and benchmarks); the same length rule as configuration.
     pub fn from_text(text: &str) -> Result<Self, ConfigError> {
-        Self::resolve(Some(text.to_owned()), true)
+        Self::from_setting("the secret", text.to_owned())
     }
 
     pub fn expose(&self) -> &[u8] {
@@ -59,6 +67,40 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The scraper's bearer token for `GET /metrics`, kept only as its HMAC under a key derived from
+/// the server secret, and compared in constant time.
+#[derive(Clone)]
+pub struct MetricsToken {
+    key: Hmac<Sha256>,
+    expected: [u8; 32],
+}
+
+impl MetricsToken {
+    pub(super) fn new(token: &str, server_secret: &Secret) -> Self {
+        let key = server_secret.derived_hmac(b"jwt-blacklist/metrics-token/v1");
+        let expected = Self::mac(&key, token);
+        Self { key, expected }
+    }
+
+    fn mac(key: &Hmac<Sha256>, token: &str) -> [u8; 32] {
+        let mut mac = key.clone();
+        mac.update(token.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Whether `presented` is the configured token.
+    pub fn matches(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        Self::mac(&self.key, presented).ct_eq(&self.expected).into()
+    }
+}
+
+impl fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MetricsToken(<redacted>)")
     }
 }
 
@@ -115,6 +157,7 @@ pub(super) mod lenient {
 /// from the one the operator typed.
 pub(super) const TEXT_KEYS: &[&str] = &[
     "jwt_secret",
+    "server_secret",
     "admin_username",
     "admin_password",
     "metrics_token",
@@ -240,9 +283,14 @@ mod tests {
     }
 
     #[test]
-    fn release_refuses_to_start_without_a_secret() {
-        assert!(Secret::resolve(None, true).is_err());
-        assert!(Secret::resolve(Some("short".into()), false).is_err());
-        assert!(Secret::resolve(None, false).is_ok());
+    fn a_short_secret_is_refused_naming_its_key_not_its_value() {
+        let err = Secret::from_setting("server_secret", "short-secret".into())
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("server_secret") && !err.contains("short-secret"),
+            "{err}"
+        );
+        assert!(Secret::from_setting("server_secret", "s".repeat(32)).is_ok());
     }
 }

@@ -26,11 +26,13 @@ pub fn stage(rocket: Rocket<Build>) -> Rocket<Build> {
 }
 
 /// Every answer concerns a session (identity, tokens, the blacklist): no browser or proxy may
-/// keep a copy of it.
+/// keep a copy of it. The one public document meant for caches (the JWKS) sets its own.
 fn no_store() -> AdHoc {
     AdHoc::on_response("Cache-Control: no-store", |_, res| {
         Box::pin(async move {
-            res.set_raw_header("Cache-Control", "no-store");
+            if !res.headers().contains("Cache-Control") {
+                res.set_raw_header("Cache-Control", "no-store");
+            }
         })
     })
 }

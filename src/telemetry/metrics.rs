@@ -87,6 +87,12 @@ struct ReasonLabel {
     reason: Rejection,
 }
 
+/// A signing key's `kid`: a handful per deployment, from configuration, never from a request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct KidLabel {
+    kid: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct KindLabel {
     kind: LogoutKind,
@@ -123,6 +129,7 @@ pub struct Metrics {
     logins: Family<LoginLabel, Counter>,
     logouts: Family<KindLabel, Counter>,
     refreshes: Family<RefreshLabel, Counter>,
+    tokens_issued: Family<KidLabel, Counter>,
     reuse_detected: Counter,
     rejections: Family<ReasonLabel, Counter>,
     purge_runs: Family<PurgeLabel, Counter>,
@@ -152,6 +159,12 @@ impl Metrics {
             "refreshes",
             "Refresh requests by outcome",
             refreshes.clone(),
+        );
+        let tokens_issued = Family::default();
+        registry.register(
+            "tokens_issued",
+            "Access tokens signed, by the kid of the key that signed them",
+            tokens_issued.clone(),
         );
         let reuse_detected = Counter::default();
         registry.register(
@@ -208,6 +221,7 @@ impl Metrics {
             logins,
             logouts,
             refreshes,
+            tokens_issued,
             reuse_detected,
             rejections,
             purge_runs,
@@ -238,6 +252,21 @@ impl Metrics {
     pub fn refresh(&self, outcome: RefreshOutcome) {
         self.refreshes
             .get_or_create(&RefreshLabel { outcome })
+            .inc();
+    }
+
+    /// Shows a configured key's count at 0 before it signs, so that a rotation can be watched.
+    pub fn signing_key(&self, kid: &str) {
+        drop(self.tokens_issued.get_or_create(&KidLabel {
+            kid: kid.to_owned(),
+        }));
+    }
+
+    pub fn token_issued(&self, kid: &str) {
+        self.tokens_issued
+            .get_or_create(&KidLabel {
+                kid: kid.to_owned(),
+            })
             .inc();
     }
 

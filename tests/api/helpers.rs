@@ -105,9 +105,13 @@ impl Drop for TestDb {
 
 /// The settings every test starts from.
 pub fn figment(db: &TestDb) -> Figment {
+    keyless_figment(db).merge(("jwt_secret", TEST_SECRET))
+}
+
+/// The same without a signing key, for tests that configure `signing_keys`.
+pub fn keyless_figment(db: &TestDb) -> Figment {
     jwt_blacklist::config::figment()
         .merge(("database_url", db.url.clone()))
-        .merge(("jwt_secret", TEST_SECRET))
         .merge(("jwt_issuer", ISSUER))
         .merge(("admin_username", ADMIN))
         .merge(("admin_password", ADMIN_PASSWORD))
@@ -375,9 +379,22 @@ pub fn forge(claims: &Value) -> String {
     forge_with(claims, Algorithm::HS256, TEST_SECRET.as_bytes())
 }
 
+/// A token signed with `secret`, its header naming the key id that `jwt_secret = secret` has.
 pub fn forge_with(claims: &Value, alg: Algorithm, secret: &[u8]) -> String {
-    jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret))
-        .expect("encode")
+    let kid = jwt_blacklist::config::derived_kid(secret);
+    forge_kid(claims, alg, secret, Some(&kid))
+}
+
+/// A token signed with `secret` whose header names `kid` (or none).
+pub fn forge_kid(claims: &Value, alg: Algorithm, secret: &[u8], kid: Option<&str>) -> String {
+    let mut header = Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).expect("encode")
+}
+
+/// The key id of the test servers' `jwt_secret`.
+pub fn test_kid() -> String {
+    jwt_blacklist::config::derived_kid(TEST_SECRET.as_bytes())
 }
 
 /// Polls `check` until it holds or `secs` pass; returns whether it held.

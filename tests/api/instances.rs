@@ -13,7 +13,7 @@ use crate::helpers::{
 
 pub(crate) const BINARY: &str = env!("CARGO_BIN_EXE_jwt-blacklist");
 
-fn server(database_url: &str) -> Command {
+pub(crate) fn server(database_url: &str) -> Command {
     let mut cmd = Command::new(BINARY);
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("ROCKET_ADDRESS", "127.0.0.1")
@@ -37,7 +37,7 @@ pub(crate) struct Instance {
 }
 
 impl Instance {
-    fn start(database_url: &str) -> Self {
+    pub(crate) fn start(database_url: &str) -> Self {
         Self::spawn(&mut server(database_url))
     }
 
@@ -113,7 +113,7 @@ fn note(text: &str) {
 
 /// Runs the binary, which must stop with an error within 30 s (a server that starts instead is
 /// killed, and the test fails rather than hangs); returns its output.
-fn failed_start(cmd: &mut Command) -> String {
+pub(crate) fn failed_start(cmd: &mut Command) -> String {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("output");
     let file = std::fs::File::create(&path).expect("output file");
@@ -266,7 +266,7 @@ fn a_missing_postgres_database_stops_start_up_naming_it() {
     assert!(text.contains("jwtbl_no_such_database"), "{text}");
 }
 
-fn jwt_from(res: &reqwest::Response) -> String {
+pub(crate) fn jwt_from(res: &reqwest::Response) -> String {
     res.headers()
         .get_all("set-cookie")
         .iter()

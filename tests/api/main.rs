@@ -14,6 +14,7 @@ mod health;
 mod helpers;
 mod instances;
 mod jobs;
+mod keys;
 mod layers;
 mod metrics;
 mod openapi;

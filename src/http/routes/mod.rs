@@ -1,7 +1,8 @@
 //! HTTP routes, one file per URL family:
 //! `/authenticate` in `authenticate.rs`; `/refresh` in `refresh.rs`; `/api/users...`, `/api/me` and
 //! `/api/password` in `users.rs`; `/api/sessions...` and `/sessions...` in `sessions.rs`;
-//! `/blacklist...` in `blacklist.rs`; `/health...` in `health.rs`; `/auth/verify` (forward
+//! `/blacklist...` in `blacklist.rs`; `/health...` in `health.rs`; `/.well-known/jwks.json` (the
+//! public keys) in `jwks.rs`; `/auth/verify` (forward
 //! auth for reverse proxies) in `forward_auth.rs`; `/metrics` in `metrics.rs`; the browser
 //! pages `/`, `/admin` and `/assets/...` in `pages.rs`; `/openapi.json` (the document of all of
 //! these) in `openapi.rs`.
@@ -10,6 +11,7 @@ mod authenticate;
 mod blacklist;
 mod forward_auth;
 mod health;
+mod jwks;
 mod metrics;
 mod openapi;
 mod pages;
@@ -31,6 +33,7 @@ pub fn all() -> Vec<Route> {
         users::routes(),
         blacklist::routes(),
         health::routes(),
+        jwks::routes(),
         forward_auth::routes(),
         metrics::routes(),
         pages::routes(),

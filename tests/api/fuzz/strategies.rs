@@ -12,7 +12,7 @@ use rocket::serde::json::serde_json;
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
 
-use crate::helpers::{forge_with, ISSUER, TEST_SECRET};
+use crate::helpers::{forge_kid, forge_with, test_kid, ISSUER, TEST_SECRET};
 
 /// The routes anyone may call without a session. Every other route the server mounts is
 /// behind `AuthUser` or `AdminUser` (see [`guarded`]).
@@ -27,6 +27,7 @@ pub const PUBLIC: &[(Method, &str)] = &[
     (Method::Get, "/admin"),
     (Method::Get, "/assets/<file>"),
     (Method::Get, "/openapi.json"),
+    (Method::Get, "/.well-known/jwks.json"),
 ];
 
 /// Every route the server mounts but [`PUBLIC`], as a request URI: none may answer 2xx to a
@@ -131,14 +132,16 @@ pub fn token_text() -> impl Strategy<Value = String> {
 /// A token the server did not sign, made from real tokens where needed (`which` picks one).
 #[derive(Debug, Clone)]
 pub enum Forgery {
-    /// Valid-looking claims signed with another key (HS256, HS384 or HS512).
+    /// Valid-looking claims signed with another key (HS256, HS384 or HS512), under our `kid`.
     WrongKey {
         claims: Value,
         key: Vec<u8>,
         alg: Algorithm,
     },
-    /// Our key, but not our algorithm.
+    /// Our key and `kid`, but not our algorithm.
     OtherAlgorithm { claims: Value, alg: Algorithm },
+    /// Our key and algorithm, but a `kid` that names no key, or none.
+    OtherKid { claims: Value, kid: Option<String> },
     /// `alg: none`, with an empty or arbitrary signature.
     AlgNone { claims: Value, signature: String },
     /// An `RS256` header signed with HMAC-SHA256 and our key (algorithm confusion).
@@ -163,10 +166,16 @@ impl Forgery {
     pub fn build(&self, real: &[&str]) -> String {
         let pick = |which: &usize| real[which % real.len()];
         match self {
-            Self::WrongKey { claims, key, alg } => forge_with(claims, *alg, key),
+            Self::WrongKey { claims, key, alg } => forge_kid(claims, *alg, key, Some(&test_kid())),
             Self::OtherAlgorithm { claims, alg } => {
                 forge_with(claims, *alg, TEST_SECRET.as_bytes())
             }
+            Self::OtherKid { claims, kid } => forge_kid(
+                claims,
+                Algorithm::HS256,
+                TEST_SECRET.as_bytes(),
+                kid.as_deref(),
+            ),
             Self::AlgNone { claims, signature } => {
                 format!(
                     "{}.{}.{signature}",
@@ -177,7 +186,7 @@ impl Forgery {
             Self::ConfusedRs256 { claims } => {
                 let signed = format!(
                     "{}.{}",
-                    b64(&json!({"alg": "RS256", "typ": "JWT"})),
+                    b64(&json!({"alg": "RS256", "typ": "JWT", "kid": test_kid()})),
                     b64(claims)
                 );
                 let mut mac =
@@ -233,6 +242,9 @@ pub fn forgery() -> impl Strategy<Value = Forgery> {
         1 => (claims(), prop_oneof![Just(String::new()), "[A-Za-z0-9_-]{0,64}"])
             .prop_map(|(claims, signature)| Forgery::AlgNone { claims, signature }),
         1 => claims().prop_map(|claims| Forgery::ConfusedRs256 { claims }),
+        1 => (claims(), prop::option::of(prop_oneof![Just(String::new()), "[ -~]{0,24}"]))
+            .prop_filter("not our kid", |(_, kid)| kid.as_deref() != Some(test_kid().as_str()))
+            .prop_map(|(claims, kid)| Forgery::OtherKid { claims, kid }),
         1 => (any::<usize>(), header()).prop_map(|(which, header)| Forgery::Reheadered { which, header }),
         1 => (any::<usize>(), claims()).prop_map(|(which, claims)| Forgery::Spliced { which, claims }),
         3 => (any::<usize>(), any::<usize>(), replacement)
@@ -249,6 +261,8 @@ fn header() -> impl Strategy<Value = Value> {
             "none", "None", "hs256", "HS384", "HS512", "RS256", "ES256", "EdDSA", ""
         ])
         .prop_map(|alg| json!({"alg": alg, "typ": "JWT"})),
+        select(vec!["none", "HS384", "RS256", "ES256", "EdDSA"])
+            .prop_map(|alg| json!({"alg": alg, "typ": "JWT", "kid": test_kid()})),
         Just(json!({"typ": "JWT"})),
         Just(json!({"alg": "HS256", "typ": "JWT", "kid": "../../../dev/null"})),
         Just(json!({"alg": "HS256", "typ": "JWT", "crit": ["exp"]})),

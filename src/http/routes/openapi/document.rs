@@ -8,8 +8,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::errors;
 use crate::http::routes::{
-    authenticate, blacklist, forward_auth, health, metrics, openapi, pages, refresh, sessions,
-    users,
+    authenticate, blacklist, forward_auth, health, jwks, metrics, openapi, pages, refresh,
+    sessions, users,
 };
 
 #[derive(OpenApi)]
@@ -17,7 +17,8 @@ use crate::http::routes::{
     info(description = "Session server: JWT in an HttpOnly cookie, and a logout that really \
         works.\n\nAll bodies are JSON, times RFC 3339 UTC. Every 4xx/5xx body is the \
         `ErrorBody` envelope `{\"error\": \"<code>\", \"message\": \"<text>\"}`. Every answer \
-        carries `Cache-Control: no-store`. A POST, PATCH or DELETE from a foreign `Origin` \
+        carries `Cache-Control: no-store`, except the public key set \
+        (`/.well-known/jwks.json`), which caches may keep five minutes. A POST, PATCH or DELETE from a foreign `Origin` \
         (scheme, host and port compared), or without `Origin` but with `Sec-Fetch-Site: \
         cross-site` or `same-site`, is refused with 403 `cross_origin_request`."),
     paths(
@@ -39,6 +40,7 @@ use crate::http::routes::{
         blacklist::purge,
         health::live,
         health::ready,
+        jwks::jwks,
         forward_auth::verify,
         metrics::metrics,
         pages::index,
@@ -69,6 +71,7 @@ use crate::http::routes::{
         (name = "sessions", description = "`/api/sessions` (one's own) and `/sessions` (admins): live sessions."),
         (name = "blacklist", description = "`/blacklist`: logout, logout everywhere, and the admins' view of revoked tokens."),
         (name = "health", description = "`/health`: liveness and readiness."),
+        (name = "keys", description = "`/.well-known/jwks.json`: the public keys that verify our tokens offline."),
         (name = "forward_auth", description = "`/auth/verify`: forward authentication for reverse proxies."),
         (name = "metrics", description = "`/metrics`: Prometheus metrics, for admins and the scraper's `metrics_token`."),
         (name = "pages", description = "`/`, `/admin`, `/assets`: the browser pages."),
