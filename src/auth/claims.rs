@@ -89,7 +89,7 @@ impl TokenCodec {
     }
 
     /// Issues a token with the id `jti`, chosen by the caller (one recorded before signing),
-    /// signed by the key that signs at this moment.
+    /// signed by the key that signs at `now`.
     pub fn issue_with_id(
         &self,
         to: Subject<'_>,
@@ -108,10 +108,7 @@ impl TokenCodec {
             exp: iat + self.ttl.as_secs() as i64,
             iss: self.issuer.clone(),
         };
-        let key = self
-            .ring
-            .signing(OffsetDateTime::now_utc())
-            .ok_or(ErrorKind::InvalidKeyFormat)?;
+        let key = self.ring.signing(now).ok_or(ErrorKind::InvalidKeyFormat)?;
         let token = jsonwebtoken::encode(&key.header(), &claims, &key.encoding)?;
         self.metrics.token_issued(&key.kid);
         Ok((token, claims))

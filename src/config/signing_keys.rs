@@ -73,8 +73,6 @@ struct Raw {
     jwt_secret: Option<String>,
     #[serde(default, deserialize_with = "lenient::string")]
     server_secret: Option<String>,
-    #[serde(default)]
-    signing_keys: Option<Vec<RawKey>>,
 }
 
 /// A key as configured. Unknown fields are refused: a misspelt `sign_from` would otherwise make
@@ -92,8 +90,51 @@ struct RawKey {
     private_key_file: Option<PathBuf>,
     #[serde(default, deserialize_with = "lenient::string")]
     private_key: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string")]
-    sign_from: Option<String>,
+    #[serde(default)]
+    sign_from: Option<When>,
+}
+
+/// `sign_from` as text (`"2026-12-10T09:00:00Z"`, and the environment form), or as a TOML
+/// datetime written without quotes, which figment hands over as a one-entry table.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum When {
+    Text(String),
+    Toml {
+        #[serde(rename = "$__toml_private_datetime")]
+        datetime: String,
+    },
+}
+
+impl When {
+    fn text(self) -> String {
+        match self {
+            Self::Text(text) | Self::Toml { datetime: text } => text,
+        }
+    }
+}
+
+/// Figment's own message for a bad `signing_keys` value, without the value: a malformed
+/// `ROCKET_SIGNING_KEYS` reaches serde as one string holding every secret in it, which
+/// figment's message would quote.
+fn without_values(e: &rocket::figment::Error) -> String {
+    use rocket::figment::error::{Actual, Kind};
+    let what = |actual: &Actual| match actual {
+        Actual::Str(_) | Actual::Char(_) => "text",
+        Actual::Bool(_) => "a boolean",
+        Actual::Unsigned(_) | Actual::Signed(_) | Actual::Float(_) => "a number",
+        Actual::Seq => "a list",
+        Actual::Map => "a table",
+        _ => "another kind of value",
+    };
+    let path = e.path.join(".");
+    let problem = match &e.kind {
+        Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
+            format!("found {}, expected {expected}", what(actual))
+        }
+        other => other.to_string(),
+    };
+    format!("{path}: {problem} (the form is [{{kid=\"…\",alg=\"…\",…}}], every text value quoted)")
 }
 
 /// The `kid` of the key that `jwt_secret` configures: the same on every instance that shares the
@@ -119,16 +160,28 @@ pub fn valid_kid(kid: &str) -> bool {
 impl Keys {
     pub(super) fn from_figment(figment: &Figment, release: bool) -> Result<Self, ConfigError> {
         let raw: Raw = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        // An empty value (`ROCKET_JWT_SECRET=` left in an environment file) is no value.
+        let jwt_secret = raw.jwt_secret.filter(|s| !s.is_empty());
         let server_secret = raw
             .server_secret
+            .filter(|s| !s.is_empty())
             .map(|s| Secret::from_setting("server_secret", s))
             .transpose()?;
-        match (raw.jwt_secret, raw.signing_keys) {
-            (Some(_), Some(_)) => Err(ConfigError(
-                "set jwt_secret or signing_keys, not both: signing_keys replaces jwt_secret (list \
-                 the old secret there as an HS256 key while its tokens live)"
-                    .into(),
-            )),
+        let signing_keys = if figment.contains("signing_keys") {
+            let list: Vec<RawKey> = figment
+                .extract_inner("signing_keys")
+                .map_err(|e| ConfigError(without_values(&e)))?;
+            Some(list)
+        } else {
+            None
+        };
+        match (jwt_secret, signing_keys) {
+            (Some(secret), Some(_)) => Err(ConfigError(format!(
+                "set jwt_secret or signing_keys, not both: signing_keys replaces jwt_secret; to \
+                 keep the tokens it signed valid, list it there as {{ kid = \"{}\", alg = \
+                 \"HS256\", secret = <the jwt_secret> }} until they expire",
+                derived_kid(secret.as_bytes())
+            ))),
             (jwt_secret, None) => {
                 let secret = match jwt_secret {
                     Some(text) => Secret::from_setting("jwt_secret", text)?,
@@ -158,10 +211,14 @@ impl Keys {
                 })
             }
             (None, Some(list)) => {
+                let listed_first_hs256 = list
+                    .iter()
+                    .find(|k| k.alg.as_deref() == Some("HS256"))
+                    .and_then(|k| k.kid.clone());
                 let signing = ring(list, OffsetDateTime::now_utc())?;
                 let server_secret = match server_secret {
                     Some(secret) => secret,
-                    None => first_hs256(&signing)?,
+                    None => first_hs256(&signing, listed_first_hs256)?,
                 };
                 Ok(Self {
                     signing,
@@ -172,28 +229,27 @@ impl Keys {
     }
 }
 
-/// Without `server_secret`, the secret of the first HS256 key listed keys the other purposes, as
-/// `jwt_secret` did (so a deployment that moved its secret into the list keeps its refresh
-/// tokens); with only EdDSA keys there is no secret to derive from.
-fn first_hs256(keys: &[SigningKey]) -> Result<Secret, ConfigError> {
-    let (kid, secret) = keys
-        .iter()
-        .find_map(|k| match &k.material {
-            KeyMaterial::Hs256(secret) => Some((&k.kid, secret.clone())),
-            KeyMaterial::Ed25519 { .. } => None,
-        })
-        .ok_or_else(|| {
-            ConfigError(
-                "server_secret is required when signing_keys holds only EdDSA keys: refresh \
-                 tokens and device cookies need a secret of their own (32 or more random bytes)"
-                    .into(),
-            )
-        })?;
+/// Without `server_secret`, the secret of the first HS256 key as listed (`listed`: its kid)
+/// keys the other purposes, as `jwt_secret` did, so a deployment that moved its secret into the
+/// list keeps its device cookies. With only EdDSA keys there is no secret to derive from.
+fn first_hs256(keys: &[SigningKey], listed: Option<String>) -> Result<Secret, ConfigError> {
+    let found = keys.iter().find_map(|k| match &k.material {
+        KeyMaterial::Hs256(secret) if Some(&k.kid) == listed.as_ref() => Some((&k.kid, secret)),
+        _ => None,
+    });
+    let Some((kid, secret)) = found else {
+        return Err(ConfigError(
+            "server_secret is required when signing_keys holds only EdDSA keys: device cookies \
+             and refresh-token successors need a secret of their own (32 or more random bytes)"
+                .into(),
+        ));
+    };
     log::warn!(
-        "server_secret is not set: refresh tokens and device cookies are keyed by signing key \
-         `{kid}`, and removing it will void them; set server_secret to rotate keys freely"
+        "server_secret is not set: device cookies and refresh-token successors are keyed by \
+         signing key `{kid}`, and removing that key will void the device cookies; set \
+         server_secret to rotate keys freely"
     );
-    Ok(secret)
+    Ok(secret.clone())
 }
 
 /// Validates the listed keys and orders them by `sign_from`.
@@ -241,6 +297,7 @@ impl RawKey {
         let fail = |what: &str| ConfigError(format!("signing_keys: key `{kid}`: {what}"));
         let sign_from = self
             .sign_from
+            .map(When::text)
             .map(|text| {
                 OffsetDateTime::parse(text.trim(), &Rfc3339).map_err(|_| {
                     fail(&format!(
@@ -309,9 +366,14 @@ impl RawKey {
     }
 }
 
-/// An Ed25519 private key from PKCS#8 PEM, or `None` if the text is not one.
+/// An Ed25519 private key from PKCS#8 PEM, or `None` if the text holds none. Text around the
+/// block is ignored, so that the whole output of `keys generate` can serve as the key file.
 fn ed25519(pem: &str) -> Option<KeyMaterial> {
-    let key = ed25519_dalek::SigningKey::from_pkcs8_pem(pem.trim()).ok()?;
+    const BEGIN: &str = "-----BEGIN PRIVATE KEY-----";
+    const END: &str = "-----END PRIVATE KEY-----";
+    let start = pem.find(BEGIN)?;
+    let end = start + pem[start..].find(END)? + END.len();
+    let key = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem[start..end]).ok()?;
     let der = key.to_pkcs8_der().ok()?;
     Some(KeyMaterial::Ed25519 {
         pkcs8_der: Secret::from_bytes(der.as_bytes().to_vec()),

@@ -26,11 +26,14 @@ pub fn stage(rocket: Rocket<Build>) -> Rocket<Build> {
 }
 
 /// Every answer concerns a session (identity, tokens, the blacklist): no browser or proxy may
-/// keep a copy of it. The one public document meant for caches (the JWKS) sets its own.
+/// keep a copy of it. The one exception is the public key set, which verifiers should cache
+/// (its route sets `Cache-Control` itself).
 fn no_store() -> AdHoc {
-    AdHoc::on_response("Cache-Control: no-store", |_, res| {
+    AdHoc::on_response("Cache-Control: no-store", |req, res| {
         Box::pin(async move {
-            if !res.headers().contains("Cache-Control") {
+            let public =
+                req.uri().path() == routes::JWKS_PATH && res.status() == rocket::http::Status::Ok;
+            if !public {
                 res.set_raw_header("Cache-Control", "no-store");
             }
         })

@@ -200,3 +200,86 @@ fn the_key_material_is_redacted_in_debug_output() {
     let shown = format!("{keys:?}");
     assert!(!shown.contains(HS) && !shown.contains(SERVER), "{shown}");
 }
+
+#[test]
+fn sign_from_may_be_a_toml_datetime_without_quotes() {
+    let keys = keys(&format!(
+        "server_secret = \"{SERVER}\"\nsigning_keys = [{{ kid = \"a\", alg = \"HS256\", secret = \"{HS}\" }}, {{ kid = \"b\", alg = \"HS256\", secret = \"{SERVER}\", sign_from = 2020-01-01T00:00:00Z }}]"
+    ))
+    .expect("valid");
+    assert_eq!(
+        keys.signing[1].sign_from,
+        Some(time::macros::datetime!(2020-01-01 00:00:00 UTC))
+    );
+    let local = refused(&format!(
+        "server_secret = \"{SERVER}\"\nsigning_keys = [{{ kid = \"b\", alg = \"HS256\", secret = \"{HS}\", sign_from = 2020-01-01T00:00:00 }}]"
+    ));
+    assert!(local.contains("not an RFC 3339 time"), "{local}");
+}
+
+#[test]
+fn a_malformed_environment_value_is_refused_without_quoting_it() {
+    // A missing `]`: figment keeps the whole value as one string, secrets and all.
+    let value = format!("[{{kid=\"a\",alg=\"HS256\",secret=\"{HS}\"}}");
+    let figment = Figment::new().merge(("server_secret", SERVER)).merge((
+        "signing_keys",
+        value
+            .parse::<rocket::figment::value::Value>()
+            .expect("value"),
+    ));
+    let message = Keys::from_figment(&figment, true)
+        .expect_err("refused")
+        .to_string();
+    assert!(message.contains("signing_keys"), "{message}");
+    assert!(
+        !message.contains(HS) && !message.contains("kid=\"a\""),
+        "{message}"
+    );
+    let figment = Figment::new()
+        .merge(("server_secret", SERVER))
+        .merge(("signing_keys", vec![format!("secret={HS}")]));
+    let message = Keys::from_figment(&figment, true)
+        .expect_err("refused")
+        .to_string();
+    assert!(!message.contains(HS), "{message}");
+}
+
+#[test]
+fn both_settings_are_refused_naming_the_kid_that_keeps_old_tokens_valid() {
+    let message = refused(&format!(
+        "jwt_secret = \"{HS}\"\nsigning_keys = [{{ kid = \"a\", alg = \"HS256\", secret = \"{SERVER}\" }}]"
+    ));
+    assert!(message.contains(&derived_kid(HS.as_bytes())), "{message}");
+    assert!(!message.contains(HS), "{message}");
+}
+
+#[test]
+fn an_empty_secret_is_no_secret() {
+    assert!(refused("jwt_secret = \"\"").contains("jwt_secret is required"));
+    let keys = keys(&format!(
+        "jwt_secret = \"\"\nserver_secret = \"\"\nsigning_keys = [{{ kid = \"a\", alg = \"HS256\", secret = \"{HS}\" }}]"
+    ))
+    .expect("an empty jwt_secret does not clash with signing_keys");
+    assert_eq!(keys.server_secret.expose(), HS.as_bytes());
+}
+
+#[test]
+fn without_server_secret_the_first_hs256_key_as_listed_keys_the_rest() {
+    let keys = keys(&format!(
+        "signing_keys = [{{ kid = \"new\", alg = \"HS256\", secret = \"{SERVER}\", sign_from = \"2020-01-01T00:00:00Z\" }}, {{ kid = \"old\", alg = \"HS256\", secret = \"{HS}\" }}]"
+    ))
+    .expect("valid");
+    assert_eq!(keys.signing[0].kid, "old", "sorted by sign_from");
+    assert_eq!(
+        keys.server_secret.expose(),
+        SERVER.as_bytes(),
+        "but listed first"
+    );
+}
+
+#[test]
+fn the_whole_output_of_keys_generate_serves_as_a_key_file() {
+    let text = format!("{}{{ kid = \"k\", alg = \"EdDSA\" }}\n", pem(6));
+    assert!(SigningKey::ed25519("k", &text).is_some());
+    assert!(SigningKey::ed25519("k", "no key here").is_none());
+}

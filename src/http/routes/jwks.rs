@@ -15,6 +15,9 @@ pub fn routes() -> Vec<Route> {
     routes![jwks]
 }
 
+/// The one path whose answer caches may keep (see `no_store` in `http/mod.rs`).
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
 /// A JSON Web Key Set.
 #[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
@@ -56,7 +59,12 @@ pub struct Cached {
 /// does not see revocations: ask `/auth/verify` for that.
 #[utoipa::path(
     tag = "keys",
-    responses((status = 200, description = "The key set (`Cache-Control: public, max-age=300`).", body = Jwks)),
+    responses((
+        status = 200,
+        description = "The key set.",
+        body = Jwks,
+        headers(("Cache-Control" = String, description = "`public, max-age=300`: verifiers may keep it five minutes.")),
+    )),
 )]
 #[get("/.well-known/jwks.json")]
 fn jwks(app: &State<App>) -> Cached {

@@ -12,6 +12,8 @@ mod blacklist;
 mod forward_auth;
 mod health;
 mod jwks;
+
+pub use self::jwks::JWKS_PATH;
 mod metrics;
 mod openapi;
 mod pages;

@@ -50,10 +50,11 @@ async fn keys_generate_prints_an_eddsa_key_and_the_line_a_server_starts_with() {
         Some("/etc/jwt-blacklist/ci-2026.pem")
     );
 
-    // The key, saved where the operator saves it, and the environment form of the docs.
+    // The whole output redirected into the key file (the line after the key is ignored), and
+    // the environment form of the docs.
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("ci-2026.pem");
-    std::fs::write(&file, &pem).expect("save the key");
+    std::fs::write(&file, &stdout).expect("save the key");
     let db = TestDb::new();
     let server = Instance::spawn(
         server(&db.url)
@@ -162,4 +163,19 @@ fn start_up_refusals_name_the_setting_and_the_file_never_the_key() {
     assert!(text.contains(&file.display().to_string()), "{text}");
     assert!(!text.contains("bm90LWEta2V5"), "{text}");
     assert!(!text.contains(SERVER_SECRET), "{text}");
+
+    // A malformed environment value (a missing `]`) reaches the parser as one string: the
+    // secret in it is not quoted back.
+    let secret = "an-hs256-secret-that-must-not-be-echoed-0123";
+    let text = failed_start(
+        server(&db.url)
+            .env_remove("ROCKET_JWT_SECRET")
+            .env("ROCKET_SERVER_SECRET", SERVER_SECRET)
+            .env(
+                "ROCKET_SIGNING_KEYS",
+                format!("[{{kid=\"a\",alg=\"HS256\",secret=\"{secret}\"}}"),
+            ),
+    );
+    assert!(text.contains("signing_keys"), "{text}");
+    assert!(!text.contains(secret), "{text}");
 }
