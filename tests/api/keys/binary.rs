@@ -10,6 +10,16 @@ use super::{header_of, SERVER_SECRET};
 use crate::helpers::{TestDb, ADMIN, ADMIN_PASSWORD};
 use crate::instances::{failed_start, jwt_from, server, Instance, BINARY};
 
+/// The server binary on `url` with `signing_keys` set to `keys` (the environment form) and a
+/// server secret, instead of `jwt_secret`.
+pub(super) fn keyed(url: &str, keys: &str) -> Command {
+    let mut cmd = server(url);
+    cmd.env_remove("ROCKET_JWT_SECRET")
+        .env("ROCKET_SERVER_SECRET", SERVER_SECRET)
+        .env("ROCKET_SIGNING_KEYS", keys);
+    cmd
+}
+
 fn generate(args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new(BINARY)
         .args(["keys", "generate"])
@@ -56,18 +66,13 @@ async fn keys_generate_prints_an_eddsa_key_and_the_line_a_server_starts_with() {
     let file = dir.path().join("ci-2026.pem");
     std::fs::write(&file, &stdout).expect("save the key");
     let db = TestDb::new();
-    let server = Instance::spawn(
-        server(&db.url)
-            .env_remove("ROCKET_JWT_SECRET")
-            .env("ROCKET_SERVER_SECRET", SERVER_SECRET)
-            .env(
-                "ROCKET_SIGNING_KEYS",
-                format!(
-                    "[{{kid=\"ci-2026\",alg=\"EdDSA\",private_key_file=\"{}\"}}]",
-                    file.display()
-                ),
-            ),
-    );
+    let server = Instance::spawn(&mut keyed(
+        &db.url,
+        &format!(
+            "[{{kid=\"ci-2026\",alg=\"EdDSA\",private_key_file=\"{}\"}}]",
+            file.display()
+        ),
+    ));
     let http = reqwest::Client::new();
     let login = http
         .post(server.url("/authenticate"))
@@ -148,18 +153,13 @@ fn start_up_refusals_name_the_setting_and_the_file_never_the_key() {
     let file = dir.path().join("broken.pem");
     let body = "-----BEGIN PRIVATE KEY-----\nbm90LWEta2V5LWF0LWFsbC1ub3QtYS1rZXk=\n-----END PRIVATE KEY-----\n";
     std::fs::write(&file, body).expect("write");
-    let text = failed_start(
-        server(&db.url)
-            .env_remove("ROCKET_JWT_SECRET")
-            .env("ROCKET_SERVER_SECRET", SERVER_SECRET)
-            .env(
-                "ROCKET_SIGNING_KEYS",
-                format!(
-                    "[{{kid=\"a\",alg=\"EdDSA\",private_key_file=\"{}\"}}]",
-                    file.display()
-                ),
-            ),
-    );
+    let text = failed_start(&mut keyed(
+        &db.url,
+        &format!(
+            "[{{kid=\"a\",alg=\"EdDSA\",private_key_file=\"{}\"}}]",
+            file.display()
+        ),
+    ));
     assert!(text.contains(&file.display().to_string()), "{text}");
     assert!(!text.contains("bm90LWEta2V5"), "{text}");
     assert!(!text.contains(SERVER_SECRET), "{text}");
@@ -167,15 +167,10 @@ fn start_up_refusals_name_the_setting_and_the_file_never_the_key() {
     // A malformed environment value (a missing `]`) reaches the parser as one string: the
     // secret in it is not quoted back.
     let secret = "an-hs256-secret-that-must-not-be-echoed-0123";
-    let text = failed_start(
-        server(&db.url)
-            .env_remove("ROCKET_JWT_SECRET")
-            .env("ROCKET_SERVER_SECRET", SERVER_SECRET)
-            .env(
-                "ROCKET_SIGNING_KEYS",
-                format!("[{{kid=\"a\",alg=\"HS256\",secret=\"{secret}\"}}"),
-            ),
-    );
+    let text = failed_start(&mut keyed(
+        &db.url,
+        &format!("[{{kid=\"a\",alg=\"HS256\",secret=\"{secret}\"}}"),
+    ));
     assert!(text.contains("signing_keys"), "{text}");
     assert!(!text.contains(secret), "{text}");
 }

@@ -3,14 +3,13 @@
 //! instances throughout: no token is refused while its key is listed, and A's tokens are
 //! refused exactly where A is gone.
 
-use std::process::Command;
-
 use reqwest::StatusCode;
 use time::OffsetDateTime;
 
-use super::{header_of, pem, rfc3339, SERVER_SECRET};
+use super::binary::keyed;
+use super::{header_of, pem, rfc3339};
 use crate::helpers::{eventually, postgres_base_url, TestDb, ADMIN, ADMIN_PASSWORD};
-use crate::instances::{jwt_from, server, Instance};
+use crate::instances::{jwt_from, Instance};
 
 const A_SECRET: &str = "the-rolling-restart-key-a-0123456789abcdef";
 
@@ -21,12 +20,8 @@ struct Node {
 }
 
 fn start(url: &str, keys: &[&str]) -> Node {
-    let mut cmd: Command = server(url);
-    cmd.env_remove("ROCKET_JWT_SECRET")
-        .env("ROCKET_SERVER_SECRET", SERVER_SECRET)
-        .env("ROCKET_SIGNING_KEYS", format!("[{}]", keys.join(",")));
     Node {
-        instance: Instance::spawn(&mut cmd),
+        instance: Instance::spawn(&mut keyed(url, &format!("[{}]", keys.join(",")))),
         has_a: keys.iter().any(|k| k.contains("kid=\"A\"")),
     }
 }
