@@ -2,6 +2,9 @@
 //! Built once at start-up; a handler takes its guards, its body and `&App`, and passes it to
 //! the services, which take what they need from it.
 
+use std::sync::Arc;
+
+use crate::audit::floods::Floods;
 use crate::auth::claims::TokenCodec;
 use crate::auth::password::PasswordHasher;
 use crate::auth::refresh::RefreshTokens;
@@ -25,6 +28,8 @@ pub struct App {
     pub throttle: LoginThrottle,
     pub metrics: Metrics,
     pub purge: PurgeJob,
+    /// Throttled attempts counted for the audit trail, written by the schedule.
+    pub floods: Arc<Floods>,
     /// Stops the background threads when the server stops.
     pub background: Shutdown,
     /// SQLite only: held while the server runs, so that a second process is refused.

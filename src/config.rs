@@ -48,6 +48,8 @@ pub struct AppConfig {
     pub cookie: CookieSettings,
     pub purge_schedule: String,
     pub purge_batch_size: i64,
+    /// How long audit events are kept; the purge deletes older ones.
+    pub audit_retention: Duration,
     pub admin: Option<(Username, Password)>,
     pub signup_enabled: bool,
     pub allowed_origins: Vec<String>,
@@ -208,6 +210,11 @@ impl AppConfig {
                 "purge_batch_size must be between 1 and 10000".into(),
             ));
         }
+        if !(1..=3650).contains(&raw.audit_retention_days) {
+            return Err(ConfigError(
+                "audit_retention_days must be between 1 and 3650".into(),
+            ));
+        }
         if !(1..=86_400).contains(&raw.login_failure_window) {
             return Err(ConfigError(
                 "login_failure_window must be between 1 and 86400 seconds".into(),
@@ -320,6 +327,7 @@ impl AppConfig {
             },
             purge_schedule: raw.purge_schedule,
             purge_batch_size: raw.purge_batch_size,
+            audit_retention: Duration::from_secs(raw.audit_retention_days * 86_400),
             admin,
             signup_enabled: raw.signup_enabled,
             allowed_origins,

@@ -1,5 +1,6 @@
-//! The purge schedule: runs [`purge`] on the `purge_schedule` cron expression (six fields,
-//! seconds first). The expression is parsed at ignite so a typo stops start-up.
+//! The schedule: runs [`purge`] on the `purge_schedule` cron expression (six fields, seconds
+//! first), then the audit trail's retention; and writes counted throttled attempts every
+//! [`FLOODS_SCHEDULE`]. The expression is parsed at ignite so a typo stops start-up.
 
 use std::sync::Arc;
 
@@ -9,7 +10,9 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 
 use std::time::Instant;
 
-use crate::db::DbError;
+use crate::audit::floods::Floods;
+use crate::audit::{self, Kind};
+use crate::db::{Db, DbError};
 use crate::revocation::Revocation;
 use crate::telemetry::metrics::Metrics;
 
@@ -58,18 +61,60 @@ pub async fn purge(
     result
 }
 
-/// Builds the scheduler with the purge job; the error names the bad expression.
+/// How often counted throttled attempts are written: the longest an admin waits to see a flood.
+pub const FLOODS_SCHEDULE: &str = "*/5 * * * * *";
+
+/// What the audit trail's jobs need.
+#[derive(Clone)]
+pub struct AuditJobs {
+    pub db: Db,
+    pub floods: Arc<Floods>,
+    pub retention: std::time::Duration,
+}
+
+impl AuditJobs {
+    /// Deletes events past their retention, logged in one line.
+    pub async fn purge(&self, batch: i64) {
+        match audit::purge(&self.db, self.retention, batch).await {
+            Ok(rows) => log::info!(target: "jwt_blacklist::purge", rows = rows; "audit purge"),
+            Err(e) => log::error!(
+                target: "jwt_blacklist::purge",
+                "audit purge failed, will retry on the next run: {e}"
+            ),
+        }
+    }
+
+    /// Writes the throttled attempts counted since the last flush.
+    pub async fn flush(&self, metrics: &Metrics) {
+        if let Ok(rows) = self.floods.flush(&self.db).await {
+            metrics.audit_events(Kind::LoginThrottled, rows as u64);
+        }
+    }
+}
+
+/// Builds the scheduler with the purge and flood jobs; the error names the bad expression.
 pub async fn schedule(
     revocation: Revocation,
     metrics: Metrics,
     expression: &str,
     batch: i64,
+    audit: AuditJobs,
 ) -> Result<PurgeJob, String> {
+    let flush = {
+        let (audit, metrics) = (audit.clone(), metrics.clone());
+        Job::new_async(FLOODS_SCHEDULE, move |_id, _lock| {
+            let (audit, metrics) = (audit.clone(), metrics.clone());
+            Box::pin(async move { audit.flush(&metrics).await })
+        })
+        .map_err(|e| format!("cannot build the flood job: {e}"))?
+    };
     let job = Job::new_async(expression, move |_id, _lock| {
         let revocation = revocation.clone();
         let metrics = metrics.clone();
+        let audit = audit.clone();
         Box::pin(async move {
             let _ = purge(&revocation, &metrics, batch, "schedule").await;
+            audit.purge(batch).await;
         })
     })
     .map_err(|_| {
@@ -82,5 +127,9 @@ pub async fn schedule(
         .add(job)
         .await
         .map_err(|e| format!("cannot add the purge job: {e}"))?;
+    scheduler
+        .add(flush)
+        .await
+        .map_err(|e| format!("cannot add the flood job: {e}"))?;
     Ok(PurgeJob(Arc::new(Mutex::new(scheduler))))
 }

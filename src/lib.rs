@@ -4,6 +4,7 @@
 //! routes, catchers and the purge job.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod background;
 pub mod cli;
@@ -15,11 +16,14 @@ pub mod jobs;
 pub mod revocation;
 pub mod telemetry;
 
+use std::sync::Arc;
+
 use rocket::fairing::{self, AdHoc};
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
 use crate::app::App;
+use crate::audit::floods::Floods;
 use crate::auth::claims::TokenCodec;
 use crate::auth::error::AuthError;
 use crate::auth::keys::KeyRing;
@@ -91,15 +95,27 @@ async fn build_app(rocket: &Rocket<Build>) -> Result<App, String> {
     let db = Db::connect(config.database.clone(), settings)
         .await
         .map_err(|e| format!("cannot open the {}: {e}", config.database))?;
-    let (revocation, background) = Revocation::start(db.clone(), config.revocation).await?;
     let metrics = Metrics::new();
+    let (revocation, background) =
+        Revocation::start(db.clone(), config.revocation, metrics.clone()).await?;
+    let floods = Arc::new(Floods::default());
     let purge = jobs::schedule(
         revocation.clone(),
         metrics.clone(),
         &config.purge_schedule,
         config.purge_batch_size,
+        jobs::AuditJobs {
+            db: db.clone(),
+            floods: floods.clone(),
+            retention: config.audit_retention,
+        },
     )
     .await?;
+    // The User-Agent rules are compiled once, here, off the async workers: the first login
+    // would otherwise pay it on one.
+    tokio::task::spawn_blocking(auth::device_label::warm_up)
+        .await
+        .map_err(|e| e.to_string())?;
     let password = config.password;
     let hasher =
         tokio::task::spawn_blocking(move || PasswordHasher::new(password.threads, password.queue))
@@ -122,6 +138,7 @@ async fn build_app(rocket: &Rocket<Build>) -> Result<App, String> {
         hasher,
         purge,
         metrics,
+        floods,
     })
 }
 
@@ -136,7 +153,8 @@ async fn bootstrap_admin(
     name: &Username,
     password: &Password,
 ) -> Result<(), String> {
-    match auth::accounts::create(db, hasher, name, password, Role::Admin).await {
+    let by = (audit::Actor::System, audit::Source::default());
+    match auth::accounts::create(db, hasher, name, password, Role::Admin, by).await {
         Ok(()) => {
             rocket::info!("created admin `{name}`");
             return Ok(());

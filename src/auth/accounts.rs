@@ -4,7 +4,6 @@
 //! together with their end, through [`Revocation::end_user_sessions`], which also moves the
 //! account's generation on: a login whose password check began before it cannot commit.
 
-use std::net::IpAddr;
 use std::time::Instant;
 
 use time::OffsetDateTime;
@@ -15,35 +14,47 @@ use super::error::{AuthError, Throttled};
 use super::password::{HashError, PasswordHasher};
 use super::throttle::{Attempt, LoginThrottle};
 use crate::app::App;
+use crate::audit::{Actor, Event, Kind, Source};
 use crate::db::users::{self, UserRow};
-use crate::db::{to_db_time, Db};
+use crate::db::{audit_events, to_db_time, write_transaction, Db};
 use crate::domain::{Password, Role, Username};
 use crate::revocation::{AccountChange, ChangeError, Refused};
 
-/// Creates the account; `Err(UsernameTaken)` when the name exists.
+/// Creates the account, with its `user.created` event in the same transaction (`by`: who
+/// created it, from where); `Err(UsernameTaken)` when the name exists.
 pub async fn create(
     db: &Db,
     hasher: &PasswordHasher,
     username: &Username,
     password: &Password,
     role: Role,
+    by: (Actor, Source),
 ) -> Result<(), AuthError> {
     let hash = hasher.hash(password).await.map_err(hashing_failed)?;
     let name = username.as_str().to_owned();
-    let created_at = to_db_time(OffsetDateTime::now_utc());
+    let now = OffsetDateTime::now_utc();
     let id = Uuid::new_v4().to_string();
+    let event = Event::new(Kind::UserCreated, by.0, by.1)
+        .about(&name, &id)
+        .with("role", role.as_str());
     let created = db
         .run(move |conn| {
-            users::create(
-                conn,
-                &users::NewUser {
-                    id: &id,
-                    username: &name,
-                    password_hash: &hash,
-                    role: role.as_str(),
-                    created_at,
-                },
-            )
+            write_transaction(conn, |conn| {
+                let created = users::create(
+                    conn,
+                    &users::NewUser {
+                        id: &id,
+                        username: &name,
+                        password_hash: &hash,
+                        role: role.as_str(),
+                        created_at: to_db_time(now),
+                    },
+                )?;
+                if created {
+                    audit_events::insert(conn, &event.row(now))?;
+                }
+                Ok(created)
+            })
         })
         .await?;
     if created {
@@ -57,10 +68,11 @@ pub async fn create(
 /// server was too busy to try), then the account is created with the `user` role.
 pub async fn sign_up(
     app: &App,
-    addr: Option<IpAddr>,
+    source: Source,
     username: &str,
     password: String,
 ) -> Result<Username, AuthError> {
+    let addr = source.ip;
     let throttle = &app.throttle;
     let _slot = throttle
         .in_flight(addr)
@@ -71,7 +83,9 @@ pub async fn sign_up(
     let created: Result<Username, AuthError> = async {
         let username = Username::parse(username).map_err(AuthError::Invalid)?;
         let password = Password::parse(password).map_err(AuthError::Invalid)?;
-        create(&app.db, &app.hasher, &username, &password, Role::User).await?;
+        let by = (Actor::Subject, source);
+        create(&app.db, &app.hasher, &username, &password, Role::User, by).await?;
+        app.metrics.audit_events(Kind::UserCreated, 1);
         Ok(username)
     }
     .await;
@@ -156,8 +170,9 @@ pub async fn change_password(
     caller: Caller<'_>,
     current: &str,
     new: String,
-    addr: Option<IpAddr>,
+    source: Source,
 ) -> Result<PasswordChanged, AuthError> {
+    let addr = source.ip;
     let new = Password::parse(new).map_err(AuthError::Invalid)?;
     let lookup = Username::parse(caller.username).ok();
     let _slot = app
@@ -179,9 +194,10 @@ pub async fn change_password(
         hash,
     };
     let keep = caller.sid;
+    let event = Event::new(Kind::PasswordChanged, Actor::Subject, source).session(keep);
     let outcome = app
         .revocation
-        .end_user_sessions(&user.username, Some(keep), Some(change))
+        .end_user_sessions(&user.username, Some(keep), Some(change), event)
         .await
         .map_err(|e| match e {
             ChangeError::Refused(Refused::NotFound) => AuthError::AccountGone,
@@ -224,38 +240,18 @@ pub struct PasswordChanged {
     pub sessions_ended: usize,
 }
 
-/// What an admin does to an account; both end every session of the user at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AdminChange {
-    SetRole(Role),
-    Remove,
-}
-
-/// Applies `change` to `username` and ends all their sessions, in one transaction. Refuses
-/// to leave the server without an admin. Returns how many sessions ended.
-pub async fn administer(
-    app: &App,
-    username: &str,
-    change: AdminChange,
-) -> Result<usize, AuthError> {
-    let account = match change {
-        AdminChange::SetRole(role) => AccountChange::SetRole(role),
-        AdminChange::Remove => AccountChange::Remove,
-    };
-    let outcome = app
-        .revocation
-        .end_user_sessions(username, None, Some(account))
-        .await
-        .map_err(AuthError::from_change)?;
-    Ok(outcome.sessions_ended)
-}
-
 /// Logout everywhere: ends every session of `username` and refuses every token issued to them
 /// so far. Returns how many sessions ended.
-pub async fn logout_everywhere(app: &App, username: &str) -> Result<usize, AuthError> {
+pub async fn logout_everywhere(
+    app: &App,
+    username: &str,
+    sid: Uuid,
+    source: Source,
+) -> Result<usize, AuthError> {
+    let event = Event::new(Kind::LogoutAll, Actor::Subject, source).session(sid);
     let outcome = app
         .revocation
-        .end_user_sessions(username, None, None)
+        .end_user_sessions(username, None, None, event)
         .await
         .map_err(|e| match e {
             ChangeError::Refused(_) => AuthError::AccountGone,

@@ -20,12 +20,28 @@ pub enum Throttled {
     InFlight,
 }
 
+impl Throttled {
+    /// The limit's name, as the audit trail records it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Failures => "failures",
+            Self::Logins => "logins",
+            Self::SignUps => "sign_ups",
+            Self::InFlight => "in_flight",
+        }
+    }
+}
+
 /// Why an account, login or session step did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// An unknown user or a wrong password: one outcome for both, so a guesser learns nothing.
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// The password was right, but the account is locked (until `until`, or until unlocked).
+    /// Only a caller who proved the password learns it; a wrong one stays `InvalidCredentials`.
+    #[error("account locked")]
+    Locked { until: Option<time::OffsetDateTime> },
     /// Input that cannot be a username or a password; the text says why and is safe to show.
     #[error("invalid input: {0}")]
     Invalid(String),
@@ -40,6 +56,9 @@ pub enum AuthError {
     /// No account of that name (an admin's change).
     #[error("no such user")]
     NoSuchUser,
+    /// No live session of that id belongs to the caller.
+    #[error("no such session")]
+    NoSuchSession,
     /// The caller's own account was removed meanwhile.
     #[error("account gone")]
     AccountGone,

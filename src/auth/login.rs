@@ -5,6 +5,11 @@
 //! it), then the session, committed only if the account has not changed since it was read. A
 //! password change, role change, removal or logout everywhere that commits while the password
 //! is being checked therefore stops the login, rather than being outlived by it.
+//!
+//! Each outcome leaves its audit event: a success in the transaction of its session, a failure
+//! one row, a refusal by the throttle a count (see [`crate::audit::floods`]). A locked account
+//! is told so only after its password was proved; a wrong password is the same failure as for
+//! any other account.
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -14,8 +19,10 @@ use super::device::{DeviceKey, Nonce};
 use super::error::{AuthError, Throttled};
 use super::session_tokens::{self, Issued};
 use crate::app::App;
-use crate::db::{devices, users, Db};
+use crate::audit::{Actor, Event, Kind, Source};
+use crate::db::{audit_events, devices, to_db_time, users, Db};
 use crate::domain::Username;
+use time::OffsetDateTime;
 
 /// A login: the new session, and the device cookie value for the browser.
 pub struct LoggedIn {
@@ -64,25 +71,79 @@ pub async fn login(
     let now = Instant::now();
     let attempt = throttle
         .begin_login(&bucket, client.addr, trusted, now)
-        .map_err(|wait| match throttle.logins_spent(client.addr, now) {
-            true => throttled(Throttled::Logins, wait),
-            false => throttled(Throttled::Failures, wait),
+        .map_err(|wait| {
+            let limit = match throttle.logins_spent(client.addr, now) {
+                true => Throttled::Logins,
+                false => Throttled::Failures,
+            };
+            app.floods.note(
+                client.addr,
+                &bucket,
+                limit.name(),
+                OffsetDateTime::now_utc(),
+            );
+            throttled(limit, wait)
         })?;
-    let user = judged(throttle, attempt, async {
+    let source = Source {
+        ip: client.addr,
+        user_agent: Some(client.user_agent.clone()),
+    };
+    // The account the password was checked against, if any: its owner sees the failure among
+    // their own events.
+    let mut known = None;
+    let checked = judged(throttle, attempt, async {
         let user = match (signed, user) {
             (Some(_), user) => user,
-            (None, _) => find(db, lookup).await?,
+            (None, _) => find(db, lookup.clone()).await?,
         };
+        known = user.as_ref().map(|u| (u.username.clone(), u.id.clone()));
         check_password(&app.hasher, user, password).await
     })
-    .await?;
+    .await;
+    let user = match checked {
+        Err(AuthError::InvalidCredentials) => {
+            let event = Event::new(Kind::LoginFailed, Actor::Subject, source)
+                .with("reason", "invalid_credentials");
+            let event = match (&known, &lookup) {
+                (Some((name, id)), _) => event.about(name, id),
+                (None, Some(typed)) => event.named(typed.as_str()),
+                (None, None) => event,
+            };
+            record_failure(app, event).await;
+            return Err(AuthError::InvalidCredentials);
+        }
+        other => other?,
+    };
+    if user.locked_at(to_db_time(OffsetDateTime::now_utc())) {
+        let event = Event::new(Kind::LoginFailed, Actor::Subject, source)
+            .about(&user.username, &user.id)
+            .with("reason", "account_locked");
+        record_failure(app, event).await;
+        return Err(AuthError::Locked {
+            until: user.locked_until.map(crate::db::from_db_time),
+        });
+    }
     // The browser stays one device: the presented one when its cookie is ours, else a new one.
     let nonce = signed.unwrap_or_else(DeviceKey::new_nonce);
-    let issued = session_tokens::start(app, &user, client.user_agent, &nonce).await?;
+    let issued = session_tokens::start(app, &user, source, &nonce).await?;
     Ok(LoggedIn {
         issued,
         device: throttle.device_cookie(&nonce, &user.username.to_ascii_lowercase()),
     })
+}
+
+/// Writes a failed login's event. A failure to write is logged, not answered: the client is
+/// owed the outcome of its login, which did not depend on the row.
+async fn record_failure(app: &App, event: Event) {
+    let row = event.row(OffsetDateTime::now_utc());
+    match app
+        .db
+        .run(move |conn| audit_events::insert(conn, &row))
+        .await
+    {
+        Ok(()) => app.metrics.audit_events(Kind::LoginFailed, 1),
+        Err(e) => log::error!("a failed login could not be recorded: {e}"),
+    }
 }
 
 /// The account, and the device when the account lists it.

@@ -4,8 +4,10 @@
 //! [`error::AuthError`]; the HTTP layer (`crate::http`) says which status that is.
 
 pub mod accounts;
+pub mod admin;
 pub mod claims;
 pub mod device;
+pub mod device_label;
 pub mod error;
 pub mod keys;
 pub mod login;

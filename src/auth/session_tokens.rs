@@ -11,9 +11,11 @@ use uuid::Uuid;
 use super::accounts::{account_uid, find, signing_failed};
 use super::claims::{Claims, Subject};
 use super::device::{DeviceKey, Nonce};
+use super::device_label;
 use super::error::AuthError;
 use super::refresh::RefreshTokens;
 use crate::app::App;
+use crate::audit::{Actor, Event, Kind, Source};
 use crate::db::refresh_tokens::{self, Rotate, Rotation};
 use crate::db::sessions::{self, SessionRow};
 use crate::db::users::UserRow;
@@ -52,9 +54,10 @@ pub fn clean_user_agent(raw: Option<&str>) -> String {
 pub async fn start(
     app: &App,
     user: &UserRow,
-    user_agent: String,
+    source: Source,
     device: &Nonce,
 ) -> Result<Issued, AuthError> {
+    let user_agent = source.user_agent.clone().unwrap_or_default();
     let now = OffsetDateTime::now_utc();
     let sid = Uuid::new_v4();
     let subject = Subject {
@@ -70,7 +73,9 @@ pub async fn start(
         username: user.username.clone(),
         session_id: sid,
         access_issued_at: OffsetDateTime::from_unix_timestamp(claims.iat).unwrap_or(now),
+        device_label: device_label::label(&user_agent),
         user_agent,
+        ip: source.ip.map(|ip| ip.to_string()),
         refresh_hash: RefreshTokens::hash(&refresh_token),
         now,
         refresh_expires_at: now + duration(app.config.refresh.ttl),
@@ -79,7 +84,10 @@ pub async fn start(
         max_sessions: i64::from(app.config.limits.max_sessions_per_user),
         max_devices: i64::from(app.config.limits.max_devices_per_user),
     };
-    match app.revocation.start_session(login).await {
+    let event = Event::new(Kind::LoginSucceeded, Actor::Subject, source)
+        .about(&user.username, &user.id)
+        .session(sid);
+    match app.revocation.start_session(login, event).await {
         Ok(_) => Ok(Issued {
             access_token,
             claims,
@@ -92,7 +100,7 @@ pub async fn start(
 
 /// Rotates `presented`: a new access token and the successor refresh token. A token rotated
 /// longer than the grace ago ends its whole session (someone else holds a copy).
-pub async fn refresh(app: &App, presented: &str) -> Result<Issued, AuthError> {
+pub async fn refresh(app: &App, presented: &str, source: Source) -> Result<Issued, AuthError> {
     if !RefreshTokens::well_formed(presented) {
         return Err(AuthError::RefreshDead);
     }
@@ -128,7 +136,8 @@ pub async fn refresh(app: &App, presented: &str) -> Result<Issued, AuthError> {
         Rotation::Dead => return Err(AuthError::RefreshDead),
         Rotation::Reused { session_id } => {
             let sid = Uuid::parse_str(&session_id).map_err(|_| AuthError::RefreshDead)?;
-            app.revocation.end_session(sid, None).await?;
+            let event = Event::new(Kind::RefreshReuseDetected, Actor::System, source).session(sid);
+            app.revocation.end_session(sid, None, Some(event)).await?;
             log::warn!("refresh token reuse: session {sid} ended");
             return Err(AuthError::RefreshReused);
         }
@@ -171,6 +180,31 @@ pub async fn list(db: &Db, user_id: &str, current: Uuid) -> Result<Vec<Listed>, 
             row,
         })
         .collect())
+}
+
+/// Names the caller's live session `id` (1 to 64 printable characters); `NoSuchSession` when
+/// it is not one of theirs.
+pub async fn rename(app: &App, user_id: &str, id: Uuid, name: &str) -> Result<String, AuthError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(AuthError::Invalid(
+            "`name` must be 1 to 64 characters, without control characters".into(),
+        ));
+    }
+    let (owner, stored) = (user_id.to_owned(), name.to_owned());
+    let now = to_db_time(OffsetDateTime::now_utc());
+    let renamed = app
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |c| {
+                sessions::rename(c, &id.to_string(), &owner, &stored, now)
+            })
+        })
+        .await?;
+    match renamed {
+        true => Ok(name.to_owned()),
+        false => Err(AuthError::NoSuchSession),
+    }
 }
 
 /// The account called `username` (whatever its case) and its live sessions, for an admin;

@@ -18,6 +18,7 @@ pub(super) struct RawConfig {
     pub(super) cookie_host_prefix: bool,
     pub(super) purge_schedule: String,
     pub(super) purge_batch_size: i64,
+    pub(super) audit_retention_days: u64,
     #[serde(default, deserialize_with = "lenient::string")]
     pub(super) admin_username: Option<String>,
     #[serde(default, deserialize_with = "lenient::string")]

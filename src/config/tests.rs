@@ -57,6 +57,8 @@ fn any_profile_but_debug_is_strict() {
 fn errors_name_the_offending_key() {
     let cases = [
         ("purge_batch_size", 20_000_i64, "purge_batch_size"),
+        ("audit_retention_days", 0, "audit_retention_days"),
+        ("audit_retention_days", 3651, "audit_retention_days"),
         ("login_failure_window", 1_000_000, "login_failure_window"),
         ("token_ttl", 0, "token_ttl"),
         ("revocation_max_staleness", 5, "revocation_max_staleness"),

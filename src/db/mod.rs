@@ -1,6 +1,7 @@
 //! The database: connection pool, migrations, and one module per table with the queries that
 //! touch it. Nothing here knows about HTTP; every call runs on a blocking thread.
 
+pub mod audit_events;
 pub mod blacklist;
 pub mod devices;
 pub mod health_probe;

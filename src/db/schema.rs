@@ -8,6 +8,10 @@ diesel::table! {
         created_at -> Timestamp,
         id -> Text,
         generation -> BigInt,
+        locked_at -> Nullable<Timestamp>,
+        locked_until -> Nullable<Timestamp>,
+        lock_reason -> Nullable<Text>,
+        last_login_at -> Nullable<Timestamp>,
     }
 }
 
@@ -32,6 +36,9 @@ diesel::table! {
         ended_at -> Nullable<Timestamp>,
         user_id -> Text,
         access_issued_at -> Nullable<Timestamp>,
+        ip -> Nullable<Text>,
+        device -> Text,
+        name -> Nullable<Text>,
     }
 }
 
@@ -77,6 +84,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        kind -> Text,
+        actor -> Text,
+        username -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        detail -> Text,
+        count -> BigInt,
+        dedup -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -87,5 +111,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_cutoffs,
     revocations_hourly,
     devices,
-    health_probe
+    health_probe,
+    audit_events
 );

@@ -21,6 +21,9 @@ pub struct SessionRow {
     pub last_used_at: PrimitiveDateTime,
     pub expires_at: PrimitiveDateTime,
     pub user_agent: String,
+    pub ip: Option<String>,
+    pub device: String,
+    pub name: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -35,6 +38,8 @@ struct NewSessionRow<'a> {
     expires_at: PrimitiveDateTime,
     access_until: PrimitiveDateTime,
     user_agent: &'a str,
+    ip: Option<&'a str>,
+    device: &'a str,
 }
 
 /// A new login: the session and its first refresh token.
@@ -47,6 +52,9 @@ pub struct NewSession<'a> {
     /// When the access token issued with it was issued (its `iat`).
     pub access_issued_at: PrimitiveDateTime,
     pub user_agent: &'a str,
+    pub ip: Option<&'a str>,
+    /// A label a person recognises ("Firefox 133 on Linux").
+    pub device: &'a str,
     pub refresh_hash: &'a str,
     pub now: PrimitiveDateTime,
     pub refresh_expires_at: PrimitiveDateTime,
@@ -65,6 +73,8 @@ pub fn create(conn: &mut DbConnection, new: &NewSession<'_>) -> QueryResult<()> 
             expires_at: new.refresh_expires_at,
             access_until: new.access_expires_at,
             user_agent: new.user_agent,
+            ip: new.ip,
+            device: new.device,
         })
         .execute(conn)?;
     diesel::insert_into(refresh_tokens::table)
@@ -119,6 +129,52 @@ pub fn live_for(
         .order((sessions::created_at.desc(), sessions::id.asc()))
         .select(SessionRow::as_select())
         .load(conn)
+}
+
+/// How many live sessions each of the accounts `user_ids` has at `now` (accounts with none are
+/// left out).
+pub fn live_counts(
+    conn: &mut DbConnection,
+    user_ids: &[String],
+    now: PrimitiveDateTime,
+) -> QueryResult<Vec<(String, i64)>> {
+    sessions::table
+        .filter(sessions::user_id.eq_any(user_ids))
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .group_by(sessions::user_id)
+        .select((sessions::user_id, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// The account (id, name) the session `id` belongs to.
+pub fn owner(conn: &mut DbConnection, id: &str) -> QueryResult<Option<(String, String)>> {
+    sessions::table
+        .find(id)
+        .select((sessions::user_id, sessions::username))
+        .first(conn)
+        .optional()
+}
+
+/// Names the live session `id` of the account `user_id`; `Ok(false)` when it is not theirs,
+/// not live, or unknown.
+pub fn rename(
+    conn: &mut DbConnection,
+    id: &str,
+    user_id: &str,
+    name: &str,
+    now: PrimitiveDateTime,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        sessions::table
+            .filter(sessions::id.eq(id))
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::ended_at.is_null())
+            .filter(sessions::expires_at.gt(now)),
+    )
+    .set(sessions::name.eq(Some(name)))
+    .execute(conn)?;
+    Ok(changed > 0)
 }
 
 /// An ended session: its id, refused until `access_until`.

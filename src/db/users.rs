@@ -28,6 +28,17 @@ pub struct UserRow {
     pub role: String,
     pub created_at: PrimitiveDateTime,
     pub generation: i64,
+    pub locked_at: Option<PrimitiveDateTime>,
+    pub locked_until: Option<PrimitiveDateTime>,
+    pub lock_reason: Option<String>,
+    pub last_login_at: Option<PrimitiveDateTime>,
+}
+
+impl UserRow {
+    /// Whether the account is locked at `now`: a lock whose end has passed has lifted.
+    pub fn locked_at(&self, now: PrimitiveDateTime) -> bool {
+        self.locked_at.is_some() && self.locked_until.is_none_or(|until| until > now)
+    }
 }
 
 #[derive(Insertable)]
@@ -107,19 +118,132 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
     diesel::delete(users::table.filter(users::id.eq(id))).execute(conn)
 }
 
+/// Locks the account (a new lock replaces the one it may have).
+pub fn lock(
+    conn: &mut DbConnection,
+    id: &str,
+    reason: &str,
+    at: PrimitiveDateTime,
+    until: Option<PrimitiveDateTime>,
+) -> QueryResult<usize> {
+    diesel::update(users::table.filter(users::id.eq(id)))
+        .set((
+            users::locked_at.eq(Some(at)),
+            users::locked_until.eq(until),
+            users::lock_reason.eq(Some(reason)),
+        ))
+        .execute(conn)
+}
+
+/// Lifts the account's lock; `Ok(false)` when there is no such account.
+pub fn unlock(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    let changed = diesel::update(users::table.filter(users::id.eq(id)))
+        .set((
+            users::locked_at.eq(None::<PrimitiveDateTime>),
+            users::locked_until.eq(None::<PrimitiveDateTime>),
+            users::lock_reason.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(changed > 0)
+}
+
+/// Records a login's time, in the transaction that commits its session.
+pub fn logged_in(conn: &mut DbConnection, id: &str, at: PrimitiveDateTime) -> QueryResult<()> {
+    diesel::update(users::table.filter(users::id.eq(id)))
+        .set(users::last_login_at.eq(Some(at)))
+        .execute(conn)
+        .map(drop)
+}
+
 /// Key of the PostgreSQL advisory lock that orders changes which could remove the last admin.
 const ADMINS_LOCK: i64 = 0x6a77_7462_6164_6d6e;
 
-/// The admins' ids, read under a lock that orders every change which could leave no admin
-/// (on PostgreSQL an advisory lock held to the end of the transaction: two admins demoting each
-/// other at once are decided one after the other; SQLite has one writer anyway). Not row locks:
-/// each change already holds its target's row, and locking the others' would deadlock.
-pub fn admins_locked(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+/// The ids of admins not locked at `now`, read under a lock that orders every change which
+/// could leave no admin (on PostgreSQL an advisory lock held to the end of the transaction: two
+/// admins demoting or locking each other at once are decided one after the other; SQLite has
+/// one writer anyway). Not row locks: each change already holds its target's row, and locking
+/// the others' would deadlock.
+pub fn unlocked_admins_locked(
+    conn: &mut DbConnection,
+    now: PrimitiveDateTime,
+) -> QueryResult<Vec<String>> {
     if let DbConnection::Pg(c) = conn {
         diesel::sql_query(format!("SELECT pg_advisory_xact_lock({ADMINS_LOCK})")).execute(c)?;
     }
     users::table
         .filter(users::role.eq("admin"))
+        .filter(users::locked_at.is_null().or(users::locked_until.le(now)))
         .select(users::id)
         .load(conn)
+}
+
+/// Which accounts a listing selects.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// A piece of the name, any case.
+    pub name_contains: Option<String>,
+    pub role: Option<String>,
+    /// `Some(true)`: locked at `now`; `Some(false)`: not locked.
+    pub locked: Option<bool>,
+    pub now: Option<PrimitiveDateTime>,
+}
+
+/// One page of the accounts of `filter`, by name, and how many there are in all.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &Filter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<UserRow>, i64)> {
+    let total = filtered(filter).count().get_result(conn)?;
+    let rows = filtered(filter)
+        .order(users::username.asc())
+        .limit(limit)
+        .offset(offset)
+        .select(UserRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+fn filtered(filter: &Filter) -> users::BoxedQuery<'static, <DbConnection as Connection>::Backend> {
+    let mut query = users::table.into_boxed();
+    if let Some(part) = &filter.name_contains {
+        // `\` escapes the pattern's own wildcards, so `_` and `%` in the search match themselves.
+        let escaped = part
+            .to_ascii_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        query = query.filter(
+            lower(users::username)
+                .like(format!("%{escaped}%"))
+                .escape('\\'),
+        );
+    }
+    if let Some(role) = &filter.role {
+        query = query.filter(users::role.eq(role.clone()));
+    }
+    if let (Some(locked), Some(now)) = (filter.locked, filter.now) {
+        let is_locked = users::locked_at.is_not_null().and(
+            users::locked_until
+                .is_null()
+                .or(users::locked_until.gt(now)),
+        );
+        query = match locked {
+            true => query.filter(is_locked),
+            false => query.filter(diesel::dsl::not(is_locked)),
+        };
+    }
+    query
+}
+
+/// How many accounts are locked at `now` (for the metrics).
+pub fn locked_count(conn: &mut DbConnection, now: PrimitiveDateTime) -> QueryResult<i64> {
+    filtered(&Filter {
+        locked: Some(true),
+        now: Some(now),
+        ..Filter::default()
+    })
+    .count()
+    .get_result(conn)
 }

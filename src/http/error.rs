@@ -15,6 +15,8 @@ use rocket::response::{self, Responder, Response};
 use rocket::serde::json::{self, serde_json};
 use rocket::{catch, catchers, Catcher};
 
+use time::format_description::well_known::Rfc3339;
+
 use crate::auth::error::{AuthError, Throttled};
 use crate::db::DbError;
 use crate::revocation::CheckError;
@@ -37,6 +39,10 @@ pub enum ApiError {
     InvalidCredentials,
     Forbidden(&'static str),
     CrossOrigin,
+    /// The password was right but the account is locked (until then, when it ends).
+    AccountLocked {
+        until: Option<String>,
+    },
     UsernameTaken,
     NotFound(&'static str),
     /// The change would break a rule (e.g. removing the last admin).
@@ -62,7 +68,9 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => Status::BadRequest,
             Self::Unauthorized(_) | Self::InvalidCredentials => Status::Unauthorized,
-            Self::Forbidden(_) | Self::CrossOrigin => Status::Forbidden,
+            Self::Forbidden(_) | Self::CrossOrigin | Self::AccountLocked { .. } => {
+                Status::Forbidden
+            }
             Self::UsernameTaken | Self::Conflict(_) => Status::Conflict,
             Self::NotFound(_) => Status::NotFound,
             Self::Unprocessable(_) => Status::UnprocessableEntity,
@@ -81,6 +89,7 @@ impl ApiError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden(_) => "forbidden",
             Self::CrossOrigin => "cross_origin_request",
+            Self::AccountLocked { .. } => "account_locked",
             Self::UsernameTaken => "username_taken",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
@@ -111,6 +120,12 @@ impl ApiError {
             Self::InvalidCredentials => "username or password is incorrect".into(),
             Self::CrossOrigin => "cross-origin requests that change state are refused".into(),
             Self::UsernameTaken => "that username is already taken".into(),
+            Self::AccountLocked { until: Some(until) } => {
+                format!("this account is locked until {until}")
+            }
+            Self::AccountLocked { until: None } => {
+                "this account is locked; an admin can unlock it".into()
+            }
             Self::PayloadTooLarge => "the request body is larger than the server accepts".into(),
             Self::TooManyRequests {
                 retry_after_secs,
@@ -159,7 +174,11 @@ impl ApiError {
     }
 
     fn body(&self) -> String {
-        serde_json::json!({ "error": self.code(), "message": self.message() }).to_string()
+        let mut body = serde_json::json!({ "error": self.code(), "message": self.message() });
+        if let Self::AccountLocked { until: Some(until) } = self {
+            body["until"] = until.clone().into();
+        }
+        body.to_string()
     }
 }
 
@@ -193,6 +212,9 @@ impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> Self {
         match err {
             AuthError::InvalidCredentials => Self::InvalidCredentials,
+            AuthError::Locked { until } => Self::AccountLocked {
+                until: until.and_then(|t| t.format(&Rfc3339).ok()),
+            },
             AuthError::Invalid(why) => Self::Unprocessable(why),
             AuthError::UsernameTaken => Self::UsernameTaken,
             AuthError::Throttled { limit, wait } => Self::TooManyRequests {
@@ -203,6 +225,7 @@ impl From<AuthError> for ApiError {
                 retry_after_secs: 1,
             },
             AuthError::NoSuchUser => Self::NotFound("no such user"),
+            AuthError::NoSuchSession => Self::NotFound("no such session"),
             AuthError::AccountGone => Self::Unauthorized("the account no longer exists"),
             AuthError::LastAdmin => {
                 Self::Conflict("this is the last admin: promote another user first")

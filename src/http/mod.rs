@@ -10,6 +10,7 @@ pub mod guard;
 pub mod origin;
 mod request_log;
 mod routes;
+mod source;
 
 use rocket::fairing::AdHoc;
 use rocket::{Build, Rocket};

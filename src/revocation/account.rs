@@ -3,9 +3,10 @@
 //! factor removed) is a variant here and an arm in [`AccountChange::apply`].
 
 use diesel::QueryResult;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::db::users::{self, UserRow};
-use crate::db::DbConnection;
+use crate::db::{to_db_time, DbConnection};
 use crate::domain::Role;
 
 /// A change to an account, applied to the account's row as read and locked by the writer.
@@ -22,6 +23,13 @@ pub enum AccountChange {
     SetRole(Role),
     /// The account goes; removing the last admin is refused.
     Remove,
+    /// The account is locked from `at` until `until` (or until unlocked); locking the last
+    /// admin who is not locked is refused.
+    Lock {
+        reason: String,
+        at: PrimitiveDateTime,
+        until: Option<PrimitiveDateTime>,
+    },
 }
 
 /// Why an account change or a login's session did not commit (nothing of its job did).
@@ -66,16 +74,24 @@ impl AccountChange {
                 }
                 users::delete(conn, &user.id)?;
             }
+            Self::Lock { reason, at, until } => {
+                if is_last_admin(conn, user)? {
+                    return Ok(Err(Refused::LastAdmin));
+                }
+                users::lock(conn, &user.id, reason, *at, *until)?;
+            }
         }
         Ok(Ok(()))
     }
 }
 
-/// Whether `user` is an admin and no other account is.
+/// Whether `user` is an admin and no other admin can log in (none, or all locked): demoting,
+/// removing or locking them would leave nobody to unlock the others.
 fn is_last_admin(conn: &mut DbConnection, user: &UserRow) -> QueryResult<bool> {
     if Role::from_stored(&user.role) != Role::Admin {
         return Ok(false);
     }
-    let admins = users::admins_locked(conn)?;
+    let now = to_db_time(OffsetDateTime::now_utc());
+    let admins = users::unlocked_admins_locked(conn, now)?;
     Ok(admins.iter().all(|a| *a == user.id))
 }

@@ -32,8 +32,10 @@ pub use self::listing::HourCount;
 pub use self::view::{Entry, Presented, View};
 pub use self::writer::{Login, Outcome};
 use self::writer::{Work, Writer};
+use crate::audit::Event;
 use crate::config::{RevocationCheck, RevocationSettings, LEEWAY_SECS};
 use crate::db::{blacklist, revocations_hourly, sessions, to_db_time, Db, DbError};
+use crate::telemetry::metrics::Metrics;
 
 /// A token to revoke: its id, owner and expiry (the row is kept until then).
 #[derive(Debug, Clone)]
@@ -103,7 +105,11 @@ impl Drop for Shutdown {
 impl Revocation {
     /// Builds the view (loading the table) and starts the writer and, on PostgreSQL, the
     /// listener; returns once the view is current. The error says what failed.
-    pub async fn start(db: Db, settings: RevocationSettings) -> Result<(Self, Shutdown), String> {
+    pub async fn start(
+        db: Db,
+        settings: RevocationSettings,
+        metrics: Metrics,
+    ) -> Result<(Self, Shutdown), String> {
         let stop = Arc::new(AtomicBool::new(false));
         let shutdown = Shutdown { stop: stop.clone() };
         let memory = match settings.check {
@@ -111,7 +117,7 @@ impl Revocation {
             RevocationCheck::Memory => Some(Memory::start(&db, settings, stop.clone()).await?),
         };
         let view = memory.as_ref().map(|m| m.view.clone());
-        let writer = Writer::spawn(db.clone(), view, stop)
+        let writer = Writer::spawn(db.clone(), view, metrics, stop)
             .map_err(|e| format!("cannot start the revocation writer: {e}"))?;
         let token_ttl = settings.token_ttl;
         Ok((
@@ -149,12 +155,13 @@ impl Revocation {
     /// Logs a token out: commits its id (when `token` is given) and the end of its session
     /// (`session`: the session, and the token's `iat` plus the refresh grace: it ends the
     /// session only if the session's latest token was issued by then), then puts both into the
-    /// view.
+    /// view. `event` is written with it if it revoked anything.
     pub async fn logout(
         &self,
         token: Option<Revoked>,
         session: Option<(Uuid, OffsetDateTime)>,
         now: OffsetDateTime,
+        event: Option<Event>,
     ) -> Result<Outcome, DbError> {
         let token = token.map(|token| {
             let row = blacklist::Entry {
@@ -169,37 +176,51 @@ impl Revocation {
             };
             (row, entry)
         });
-        self.writer.submit(Work::Logout { token, session }).await
+        self.writer
+            .submit(Work::Logout { token, session }, event)
+            .await
     }
 
     /// Ends the session `id` if it is live (and, given `owner`, an account id, theirs); returns
-    /// whether it was.
-    pub async fn end_session(&self, id: Uuid, owner: Option<&str>) -> Result<bool, DbError> {
+    /// whether it was. `event` is written with it if it was.
+    pub async fn end_session(
+        &self,
+        id: Uuid,
+        owner: Option<&str>,
+        event: Option<Event>,
+    ) -> Result<bool, DbError> {
         let owner = owner.map(str::to_owned);
-        let outcome = self.writer.submit(Work::EndSession { id, owner }).await?;
+        let outcome = self
+            .writer
+            .submit(Work::EndSession { id, owner }, event)
+            .await?;
         Ok(outcome.sessions_ended > 0)
     }
 
     /// Ends every session of the account `username` but `keep`, refuses every access token of
     /// theirs issued until now and voids their device cookies, after applying `account` in the
     /// same transaction. Returns what was committed (with the id `keep`'s new token must carry),
-    /// or why the account change refused (then nothing happened).
+    /// or why the account change refused (then nothing happened, `event` included).
     pub async fn end_user_sessions(
         &self,
         username: &str,
         keep: Option<Uuid>,
         account: Option<AccountChange>,
+        event: Event,
     ) -> Result<Outcome, ChangeError> {
         let kept_until = OffsetDateTime::now_utc().unix_timestamp()
             + i64::try_from(self.token_ttl.as_secs()).unwrap_or(i64::MAX / 2);
         let outcome = self
             .writer
-            .submit(Work::EndUser {
-                username: username.to_owned(),
-                keep,
-                kept_until,
-                account,
-            })
+            .submit(
+                Work::EndUser {
+                    username: username.to_owned(),
+                    keep,
+                    kept_until,
+                    account,
+                },
+                Some(event),
+            )
             .await?;
         match outcome.refused {
             Some(refused) => Err(ChangeError::Refused(refused)),
@@ -209,10 +230,10 @@ impl Revocation {
 
     /// Commits a login's session unless the account changed since its password was checked;
     /// ends its oldest sessions past the cap. Returns how many ended, or why it refused.
-    pub async fn start_session(&self, login: Login) -> Result<usize, ChangeError> {
+    pub async fn start_session(&self, login: Login, event: Event) -> Result<usize, ChangeError> {
         let outcome = self
             .writer
-            .submit(Work::StartSession(Box::new(login)))
+            .submit(Work::StartSession(Box::new(login)), Some(event))
             .await?;
         match outcome.refused {
             Some(refused) => Err(ChangeError::Refused(refused)),

@@ -10,6 +10,10 @@
 //! with a per-user cut-off; the last may carry a change to the account (a new password, a new
 //! role, its removal) that commits with it or not at all.
 //!
+//! Each job may carry the audit event that records it: written in the job's transaction, and
+//! only when the job did something (a refused change, or a logout that revoked nothing, writes
+//! none).
+//!
 //! Logins commit their session here too: a login's session is committed only if the account's
 //! generation is the one read before its password check, in the same transaction as the end
 //! of its oldest sessions past the cap. So a login in flight and an account change are ordered
@@ -27,10 +31,13 @@ use uuid::Uuid;
 use super::account::{AccountChange, Refused};
 use super::notice;
 use super::view::{Entry, View};
+use crate::audit::{Event, Kind};
+use crate::db::audit_events;
 use crate::db::sessions::{EndBy, NewSession};
 use crate::db::users;
 use crate::db::{blacklist, devices, from_db_time, revocations_hourly, sessions, user_cutoffs};
 use crate::db::{to_db_time, write_transaction, Db, DbConnection, DbError};
+use crate::telemetry::metrics::Metrics;
 
 /// More than this many waiting revocations go in the next transaction.
 const MAX_GROUP: usize = 512;
@@ -47,6 +54,9 @@ pub struct Login {
     /// The access token's `iat`, whole seconds.
     pub access_issued_at: OffsetDateTime,
     pub user_agent: String,
+    /// The client's address and the device label shown in session lists.
+    pub ip: Option<String>,
+    pub device_label: String,
     pub refresh_hash: String,
     pub now: OffsetDateTime,
     pub refresh_expires_at: OffsetDateTime,
@@ -94,11 +104,14 @@ pub struct Outcome {
     pub reissued: Option<Uuid>,
     /// The account a job acted on, with its name as stored.
     pub account: Option<(String, String)>,
+    /// The kind of the audit event written with the job, if one was.
+    pub recorded: Option<Kind>,
 }
 
 /// One revocation to commit, and where to send the outcome.
 struct Job {
     work: Work,
+    event: Option<Event>,
     done: oneshot::Sender<Result<Outcome, DbError>>,
 }
 
@@ -112,12 +125,23 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer thread; it ends when `stop` is set or every handle is gone.
-    pub fn spawn(db: Db, view: Option<Arc<View>>, stop: Arc<AtomicBool>) -> std::io::Result<Self> {
+    pub fn spawn(
+        db: Db,
+        view: Option<Arc<View>>,
+        metrics: Metrics,
+        stop: Arc<AtomicBool>,
+    ) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::channel();
         let timeout = db.timeout();
         std::thread::Builder::new()
             .name("revocation-writer".into())
-            .spawn(move || run(&db, view.as_deref(), &queue, &stop))?;
+            .spawn(move || {
+                let done = Done {
+                    view: view.as_deref(),
+                    metrics: &metrics,
+                };
+                run(&db, done, &queue, &stop)
+            })?;
         Ok(Self { jobs, timeout })
     }
 
@@ -126,10 +150,10 @@ impl Writer {
     /// revocation that is not durable. A job given up on before the writer reached it is
     /// dropped, not committed behind the caller's back; one already in a transaction may still
     /// commit, which only revokes what the client asked to revoke.
-    pub async fn submit(&self, work: Work) -> Result<Outcome, DbError> {
+    pub async fn submit(&self, work: Work, event: Option<Event>) -> Result<Outcome, DbError> {
         let (done, outcome) = oneshot::channel();
         self.jobs
-            .send(Job { work, done })
+            .send(Job { work, event, done })
             .map_err(|_| DbError::Internal("the revocation writer has stopped".into()))?;
         match tokio::time::timeout(self.timeout, outcome).await {
             Ok(answer) => {
@@ -140,7 +164,14 @@ impl Writer {
     }
 }
 
-fn run(db: &Db, view: Option<&View>, queue: &mpsc::Receiver<Job>, stop: &AtomicBool) {
+/// Where committed work goes before its caller is answered.
+#[derive(Clone, Copy)]
+struct Done<'a> {
+    view: Option<&'a View>,
+    metrics: &'a Metrics,
+}
+
+fn run(db: &Db, done: Done<'_>, queue: &mpsc::Receiver<Job>, stop: &AtomicBool) {
     loop {
         let first = match queue.recv_timeout(IDLE_POLL) {
             Ok(job) => job,
@@ -162,13 +193,13 @@ fn run(db: &Db, view: Option<&View>, queue: &mpsc::Receiver<Job>, stop: &AtomicB
             continue;
         }
         match commit(db, &group) {
-            Ok(results) => finish(view, group, results),
+            Ok(results) => finish(done, group, results),
             // The database refused the group: one bad row must not fail the others, so retry
             // each alone. (An unreachable database fails them all at once.)
             Err(DbError::Query(_)) if group.len() > 1 => {
                 for job in group.into_iter().filter(|job| !job.done.is_closed()) {
                     match commit(db, std::slice::from_ref(&job)) {
-                        Ok(results) => finish(view, vec![job], results),
+                        Ok(results) => finish(done, vec![job], results),
                         Err(e) => {
                             let _ = job.done.send(Err(e));
                         }
@@ -192,7 +223,11 @@ fn commit(db: &Db, group: &[Job]) -> Result<Vec<(Outcome, Vec<Entry>)>, DbError>
             let now = OffsetDateTime::now_utc();
             let results = group
                 .iter()
-                .map(|job| execute(conn, &job.work, now))
+                .map(|job| {
+                    let (mut outcome, entries) = execute(conn, &job.work, now)?;
+                    record(conn, job, &mut outcome, now)?;
+                    Ok::<_, diesel::result::Error>((outcome, entries))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             // One per logout, session ended or logout-all that revoked anything: what a
             // person did, not how many rows it took.
@@ -302,6 +337,8 @@ fn execute(
                     username: &login.username,
                     access_issued_at: sessions::issued_at(login.access_issued_at),
                     user_agent: &login.user_agent,
+                    ip: login.ip.as_deref(),
+                    device: &login.device_label,
                     refresh_hash: &login.refresh_hash,
                     now,
                     refresh_expires_at: to_db_time(login.refresh_expires_at),
@@ -309,12 +346,50 @@ fn execute(
                 },
             )?;
             devices::logged_in(conn, &login.user_id, &login.device, now, login.max_devices)?;
+            users::logged_in(conn, &login.user_id, now)?;
             ended_sessions = sessions::end_beyond(conn, &login.user_id, login.max_sessions, now)?;
         }
     }
     outcome.sessions_ended = ended_sessions.len();
     entries.extend(ended_sessions.into_iter().filter_map(session_entry));
     Ok((outcome, entries))
+}
+
+/// Writes the job's event if the job did something, completed with what it did.
+fn record(
+    conn: &mut DbConnection,
+    job: &Job,
+    outcome: &mut Outcome,
+    now: OffsetDateTime,
+) -> diesel::QueryResult<()> {
+    let Some(event) = &job.event else {
+        return Ok(());
+    };
+    let acted = match &job.work {
+        _ if outcome.refused.is_some() => false,
+        Work::Logout { .. } | Work::EndSession { .. } => {
+            outcome.token_added || outcome.sessions_ended > 0
+        }
+        Work::EndUser { .. } | Work::StartSession(_) => true,
+    };
+    if !acted {
+        return Ok(());
+    }
+    let mut event = event.clone();
+    if let (None, Some((id, name))) = (&event.user_id, &outcome.account) {
+        event = event.about(name, id);
+    }
+    if let (None, Work::EndSession { id, .. }) = (&event.user_id, &job.work) {
+        if let Some((user_id, name)) = sessions::owner(conn, &id.to_string())? {
+            event = event.about(&name, &user_id);
+        }
+    }
+    if outcome.sessions_ended > 0 {
+        event = event.with("sessions_ended", outcome.sessions_ended);
+    }
+    audit_events::insert(conn, &event.row(now))?;
+    outcome.recorded = Some(event.kind);
+    Ok(())
 }
 
 fn session_entry(ended: sessions::Ended) -> Option<Entry> {
@@ -325,9 +400,12 @@ fn session_entry(ended: sessions::Ended) -> Option<Entry> {
 }
 
 /// Committed: into the view first, then answer.
-fn finish(view: Option<&View>, group: Vec<Job>, results: Vec<(Outcome, Vec<Entry>)>) {
+fn finish(done: Done<'_>, group: Vec<Job>, results: Vec<(Outcome, Vec<Entry>)>) {
     for (job, (outcome, entries)) in group.into_iter().zip(results) {
-        if let Some(view) = view {
+        if let Some(kind) = outcome.recorded {
+            done.metrics.audit_events(kind, 1);
+        }
+        if let Some(view) = done.view {
             for entry in entries {
                 view.apply(entry);
             }

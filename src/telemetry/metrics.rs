@@ -15,6 +15,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::audit::Kind;
 use crate::auth::error::AuthError;
 use crate::revocation::Revocation;
 
@@ -98,6 +99,11 @@ struct KindLabel {
     kind: LogoutKind,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct AuditLabel {
+    kind: &'static str,
+}
+
 /// A route as Rocket matched it: its URI template (`/sessions/<id>`), never the request's own
 /// URI, so that ids and query strings neither leak into the metrics nor multiply the series.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -139,6 +145,8 @@ pub struct Metrics {
     view_current: Gauge,
     durations: Durations,
     requests: Family<StatusLabels, Counter>,
+    audit_events: Family<AuditLabel, Counter>,
+    users_locked: Gauge,
 }
 
 impl Default for Metrics {
@@ -216,8 +224,22 @@ impl Metrics {
             "Answers per route and status",
             requests.clone(),
         );
+        let audit_events = Family::default();
+        registry.register(
+            "audit_events",
+            "Security events written to the audit trail, by kind (a row of counted throttled attempts counts once)",
+            audit_events.clone(),
+        );
+        let users_locked = Gauge::default();
+        registry.register(
+            "users_locked",
+            "Accounts locked now (read from the database at each scrape)",
+            users_locked.clone(),
+        );
         Self {
             registry: Arc::new(registry),
+            audit_events,
+            users_locked,
             logins,
             logouts,
             refreshes,
@@ -268,6 +290,20 @@ impl Metrics {
                 kid: kid.to_owned(),
             })
             .inc();
+    }
+
+    /// `rows` events of `kind` written.
+    pub fn audit_events(&self, kind: Kind, rows: u64) {
+        self.audit_events
+            .get_or_create(&AuditLabel {
+                kind: kind.as_str(),
+            })
+            .inc_by(rows);
+    }
+
+    /// The accounts locked now; left as it was when the database could not say.
+    pub fn users_locked(&self, count: i64) {
+        self.users_locked.set(count);
     }
 
     pub fn reuse_detected(&self) {

@@ -90,8 +90,8 @@ async fn a_method_the_path_does_not_serve_is_a_405_naming_the_ones_it_does() {
         error_code(res, Status::MethodNotAllowed).await,
         "method_not_allowed"
     );
-    let res = app.client.get("/api/users/alice").dispatch().await;
-    assert_eq!(res.headers().get_one("Allow"), Some("DELETE, PATCH"));
+    let res = app.client.put("/api/users/alice").dispatch().await;
+    assert_eq!(res.headers().get_one("Allow"), Some("DELETE, GET, PATCH"));
     assert_eq!(res.status(), Status::MethodNotAllowed);
     let res = app.client.put("/no/such/thing").dispatch().await;
     assert_eq!(error_code(res, Status::NotFound).await, "not_found");

@@ -105,7 +105,7 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-fn note(text: &str) {
+pub(crate) fn note(text: &str) {
     let _ = std::io::stderr()
         .lock()
         .write_all(format!("note: {text}\n").as_bytes());
@@ -414,7 +414,7 @@ fn count_rows(url: &str) -> i64 {
 
 /// Polls `url` with `cookie` on an instance until it answers 401. Any 200 later than `bound`
 /// after `answered` would be a revocation the instance failed to honour in time: fails the test.
-async fn refused_within(
+pub(crate) async fn refused_within(
     http: &reqwest::Client,
     url: String,
     cookie: &str,
@@ -445,7 +445,12 @@ async fn refused_within(
     }
 }
 
-async fn login_cookie(http: &reqwest::Client, on: &Instance, user: &str, password: &str) -> String {
+pub(crate) async fn login_cookie(
+    http: &reqwest::Client,
+    on: &Instance,
+    user: &str,
+    password: &str,
+) -> String {
     let res = http
         .post(on.url("/authenticate"))
         .json(&serde_json::json!({ "username": user, "password": password }))

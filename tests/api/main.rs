@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod blacklist;
+mod console;
 mod cookies;
 mod csrf;
 mod defaults;

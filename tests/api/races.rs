@@ -1,5 +1,5 @@
-//! Logins in flight racing account changes (a demotion, a removal, a password change, a logout
-//! everywhere): no session or token may come out of a password check that began before the
+//! Logins in flight racing account changes (a demotion, a lock, a removal, a password change, a
+//! logout everywhere): no session or token may come out of a password check that began before the
 //! change committed. Four clients log in back to back; the change is sent while their password
 //! checks are in flight, and each client logs in once more after its answer. Whatever the
 //! timing, every token is then refused or carries the new state: for a removal or a password
@@ -82,7 +82,7 @@ async fn assert_none_survives(app: &TestApp, raced: &[&Raced], role: Option<&str
     for login in raced {
         let Some((jwt, refresh)) = &login.tokens else {
             assert!(
-                [Status::Unauthorized, Status::Conflict].contains(&login.status),
+                [Status::Unauthorized, Status::Forbidden, Status::Conflict].contains(&login.status),
                 "a refused login answered {}",
                 login.status
             );
@@ -193,6 +193,27 @@ async fn a_demotion_is_not_outlived_by_logins_in_flight() {
         let refreshed = app.refresh(refresh).await;
         let jwt = jwt_cookie(&refreshed).expect("refreshed");
         assert_eq!(me_role(&app, &jwt).await, "user");
+    }
+}
+
+#[rocket::async_test]
+async fn a_lock_is_not_outlived_by_logins_in_flight() {
+    let app = TestApp::spawn().await;
+    let _ = app.user_token("lou").await;
+    let lock = admin_request(
+        &app,
+        Method::Post,
+        "/api/users/lou/lock",
+        Some(json!({"reason": "under review"})),
+    );
+    let raced = race(&app, "lou", "lou-password", lock).await;
+    assert_none_survives(&app, &all(&raced), None).await;
+    for login in after(&raced) {
+        assert_eq!(
+            login.status,
+            Status::Forbidden,
+            "locked: the right password is told so"
+        );
     }
 }
 

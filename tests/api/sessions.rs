@@ -206,9 +206,12 @@ async fn a_login_creates_one_session_listed_with_its_user_agent() {
         [
             "created_at",
             "current",
+            "device",
             "expires_at",
             "id",
+            "ip",
             "last_used_at",
+            "name",
             "user_agent"
         ]
     );
@@ -534,7 +537,7 @@ async fn admins_list_a_users_live_sessions() {
     assert_eq!(agents, ["agent-a", "agent-b"]);
     for item in &items {
         assert_eq!(item["current"], false, "not the admin's session: {item}");
-        assert_eq!(item.as_object().map(|o| o.len()), Some(6), "{item}");
+        assert_eq!(item.as_object().map(|o| o.len()), Some(9), "{item}");
         for field in ["created_at", "last_used_at", "expires_at"] {
             assert!(is_utc_timestamp(&item[field]), "{field}: {item}");
         }

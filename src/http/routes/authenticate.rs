@@ -10,9 +10,7 @@ use rocket::{post, routes, Route, State};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::openapi::errors::{
-    CrossOrigin, ErrorBody, NotJson, Throttled, TooLarge, UnavailableOrBusy,
-};
+use super::openapi::errors::{ErrorBody, NotJson, Throttled, TooLarge, UnavailableOrBusy};
 use super::{body, JsonBody};
 use crate::app::App;
 use crate::auth::claims::Claims;
@@ -87,7 +85,7 @@ impl<'r> FromRequest<'r> for UserAgent {
             headers(("Set-Cookie" = String, description = "Three cookies: `jwt=<access token>; HttpOnly; SameSite=<cookie_same_site>; Path=/; Max-Age=<token_ttl>`, `refresh=<refresh token>; HttpOnly; SameSite=Strict; Path=/refresh; Max-Age=<refresh_ttl>` and `device=<signed device id>; HttpOnly; SameSite=Strict; Path=/authenticate; Max-Age=31536000`, all `Secure` when `cookie_secure` is set."))),
         (status = 400, response = NotJson),
         (status = 401, description = "Unknown user or wrong password (`invalid_credentials`); also an account removed while its password was being checked.", body = ErrorBody),
-        (status = 403, response = CrossOrigin),
+        (status = 403, description = "The password is right but the account is locked (`account_locked`, with `until` when the lock ends by itself); or the request came from a foreign `Origin` (`cross_origin_request`).", body = ErrorBody),
         (status = 409, description = "The account changed (password, role, logout everywhere) while its password was being checked: no session was started; log in again (`conflict`).", body = ErrorBody),
         (status = 413, response = TooLarge),
         (status = 422, description = "The body lacks `username` or `password`, or a field is not a string (`unprocessable_entity`).", body = ErrorBody),

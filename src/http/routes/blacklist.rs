@@ -12,7 +12,9 @@ use utoipa::ToSchema;
 use super::openapi::errors::{
     CrossOrigin, ErrorBody, NotAdmin, NotAdminOrCrossOrigin, Unauthorized, Unavailable,
 };
+use super::params::{given_at_most_once, parse_param};
 use crate::app::App;
+use crate::audit::{Actor, Event, Kind, Source};
 use crate::auth::accounts;
 use crate::db::from_db_time;
 use crate::http::cookie;
@@ -62,6 +64,7 @@ pub struct LoggedOut {
 #[post("/blacklist/logout")]
 async fn logout(
     _origin: SameOrigin,
+    source: Source,
     tokens: PresentedTokens,
     jar: &CookieJar<'_>,
     app: &State<App>,
@@ -80,12 +83,15 @@ async fn logout(
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH)
                 + app.config.refresh.reuse_grace;
             let session = Some((claims.sid, latest_from));
+            let event = Event::new(Kind::Logout, Actor::Subject, source.clone())
+                .about(&claims.sub, &claims.uid.to_string())
+                .session(claims.sid);
             let token = (!expired).then(|| Revoked {
                 jti: claims.jti,
                 expires_at: claims.expires_at(),
                 username: claims.sub,
             });
-            app.revocation.logout(token, session, now)
+            app.revocation.logout(token, session, now, Some(event))
         });
     for outcome in rocket::futures::future::try_join_all(logouts).await? {
         revoked |= outcome.sessions_ended > 0;
@@ -123,10 +129,11 @@ pub struct LoggedOutEverywhere {
 async fn logout_all(
     _origin: SameOrigin,
     user: AuthUser,
+    source: Source,
     jar: &CookieJar<'_>,
     app: &State<App>,
 ) -> Result<Json<LoggedOutEverywhere>, ApiError> {
-    let ended = accounts::logout_everywhere(app, &user.username).await?;
+    let ended = accounts::logout_everywhere(app, &user.username, user.sid, source).await?;
     app.metrics.logout(LogoutKind::everywhere);
     cookie::clear_pair(jar, app.config.cookie);
     Ok(Json(LoggedOutEverywhere {
@@ -157,39 +164,6 @@ pub struct Page {
     items: Vec<Item>,
     /// Rows in the whole blacklist.
     total: i64,
-}
-
-/// Refuses a query parameter given more than once: Rocket keeps one of the values and drops the
-/// others unseen (`offset=null&offset=1` would list from 0), so a repeated page is ambiguous.
-fn given_at_most_once(uri: &Origin<'_>, name: &str) -> Result<(), ApiError> {
-    let count = uri
-        .query()
-        .map_or(0, |q| q.segments().filter(|(key, _)| *key == name).count());
-    if count > 1 {
-        return Err(ApiError::Unprocessable(format!(
-            "{name} is given more than once"
-        )));
-    }
-    Ok(())
-}
-
-fn parse_param(
-    name: &str,
-    raw: Option<&str>,
-    default: i64,
-    range: std::ops::RangeInclusive<i64>,
-) -> Result<i64, ApiError> {
-    let Some(raw) = raw else { return Ok(default) };
-    raw.parse::<i64>()
-        .ok()
-        .filter(|v| range.contains(v))
-        .ok_or_else(|| {
-            ApiError::Unprocessable(format!(
-                "{name} must be an integer from {} to {}",
-                range.start(),
-                range.end()
-            ))
-        })
 }
 
 /// The blacklist (admin), newest first.

@@ -7,6 +7,7 @@ use rocket::{get, routes, Route, State};
 
 use super::openapi::errors::{NotAdmin, Unauthorized, Unavailable};
 use crate::app::App;
+use crate::auth::admin;
 use crate::http::error::ApiError;
 use crate::http::guard::AdminUser;
 
@@ -68,7 +69,12 @@ impl<'r> FromRequest<'r> for MetricsReader {
     security(("jwt_cookie" = ["admin"]), ("bearer" = ["admin"]), ("metrics_token" = [])),
 )]
 #[get("/metrics")]
-fn metrics(_reader: MetricsReader, app: &State<App>) -> (Status, (ContentType, String)) {
+async fn metrics(_reader: MetricsReader, app: &State<App>) -> (Status, (ContentType, String)) {
+    // Read at each scrape: locks lift by themselves and other instances lock too. Without an
+    // answer the gauge keeps its last value rather than failing the scrape.
+    if let Ok(locked) = admin::locked_count(app).await {
+        app.metrics.users_locked(locked);
+    }
     let kind = ContentType::new(OPENMETRICS.0, OPENMETRICS.1)
         .with_params([("version", "1.0.0"), ("charset", "utf-8")]);
     (Status::Ok, (kind, app.metrics.render(&app.revocation)))

@@ -14,9 +14,11 @@ mod health;
 mod jwks;
 
 pub use self::jwks::JWKS_PATH;
+mod audit;
 mod metrics;
 mod openapi;
 mod pages;
+mod params;
 mod refresh;
 mod sessions;
 mod users;
@@ -40,6 +42,7 @@ pub fn all() -> Vec<Route> {
         metrics::routes(),
         pages::routes(),
         openapi::routes(),
+        audit::routes(),
     ]
     .concat()
 }

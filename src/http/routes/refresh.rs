@@ -8,6 +8,7 @@ use rocket::{post, routes, Route, State};
 use super::authenticate::LoggedIn;
 use super::openapi::errors::{CrossOrigin, ErrorBody, Unavailable};
 use crate::app::App;
+use crate::audit::Source;
 use crate::auth::error::AuthError;
 use crate::auth::session_tokens;
 use crate::http::cookie;
@@ -38,6 +39,7 @@ pub fn routes() -> Vec<Route> {
 #[post("/refresh")]
 async fn refresh(
     _origin: SameOrigin,
+    source: Source,
     jar: &CookieJar<'_>,
     app: &State<App>,
 ) -> Result<Json<LoggedIn>, ApiError> {
@@ -45,7 +47,7 @@ async fn refresh(
         .get(cookie::refresh_name(app.config.cookie))
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
-    match session_tokens::refresh(app, &presented).await {
+    match session_tokens::refresh(app, &presented, source).await {
         Ok(issued) => {
             app.metrics.refresh(RefreshOutcome::rotated);
             cookie::set_pair(jar, issued.access_token, issued.refresh_token, &app.config);

@@ -3,16 +3,20 @@
 
 use rocket::http::{CookieJar, Status};
 use rocket::serde::json::Json;
-use rocket::serde::Serialize;
-use rocket::{delete, get, routes, Route, State};
+use rocket::serde::{Deserialize, Serialize};
+use rocket::{delete, get, patch, routes, Route, State};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::openapi::errors::{
-    CrossOrigin, ErrorBody, NotAdmin, NotAdminOrCrossOrigin, Unauthorized, Unavailable,
+    CrossOrigin, ErrorBody, NotAdmin, NotAdminOrCrossOrigin, NotJson, TooLarge, Unauthorized,
+    Unavailable,
 };
+use super::{body, JsonBody};
 use crate::app::App;
+use crate::audit::{Actor, Event, Kind, Source};
+use crate::auth::error::AuthError;
 use crate::auth::session_tokens::{self, Listed};
 use crate::db::from_db_time;
 use crate::domain::Role;
@@ -22,7 +26,7 @@ use crate::http::guard::{AdminUser, AuthUser};
 use crate::http::origin::SameOrigin;
 
 pub fn routes() -> Vec<Route> {
-    routes![mine, end_mine, of_user, end_any]
+    routes![mine, end_mine, rename, of_user, end_any]
 }
 
 /// A live session.
@@ -39,6 +43,12 @@ pub struct Item {
     #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
     user_agent: String,
+    /// The address the session logged in from.
+    ip: Option<String>,
+    /// What the browser or client is, as read from its User-Agent ("Firefox 133 on Linux").
+    device: String,
+    /// The name its owner gave it, if any.
+    name: Option<String>,
     /// Whether this is the session of the token that asked.
     current: bool,
 }
@@ -71,6 +81,9 @@ impl From<Vec<Listed>> for Sessions {
                 last_used_at: from_db_time(row.last_used_at),
                 expires_at: from_db_time(row.expires_at),
                 user_agent: row.user_agent,
+                ip: row.ip,
+                device: row.device,
+                name: row.name,
                 current,
             })
             .collect();
@@ -119,19 +132,82 @@ async fn mine(user: AuthUser, app: &State<App>) -> Result<Json<Sessions>, ApiErr
 async fn end_mine(
     _origin: SameOrigin,
     user: AuthUser,
+    source: Source,
     id: &str,
     jar: &CookieJar<'_>,
     app: &State<App>,
 ) -> Result<Status, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| NO_SUCH_SESSION)?;
     let owner = user.uid.to_string();
-    if !app.revocation.end_session(id, Some(&owner)).await? {
+    let event = Event::new(Kind::SessionEnded, Actor::Subject, source)
+        .about(&user.username, &owner)
+        .session(id);
+    if !app
+        .revocation
+        .end_session(id, Some(&owner), Some(event))
+        .await?
+    {
         return Err(NO_SUCH_SESSION);
     }
     if user.sid == id {
         cookie::clear_pair(jar, app.config.cookie);
     }
     Ok(Status::NoContent)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(crate = "rocket::serde")]
+pub struct SessionName {
+    /// 1 to 64 characters ("work laptop").
+    #[schema(min_length = 1, max_length = 64)]
+    name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(crate = "rocket::serde")]
+pub struct SessionNamed {
+    #[schema(format = Uuid)]
+    id: String,
+    name: String,
+}
+
+/// Name one of the caller's sessions.
+#[utoipa::path(
+    tag = "sessions",
+    params(("id" = Uuid, description = "The session's id, from the session list.")),
+    request_body = SessionName,
+    responses(
+        (status = 200, description = "The session's new name.", body = SessionNamed),
+        (status = 400, response = NotJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = CrossOrigin),
+        (status = 404, description = "No such live session of the caller's (`not_found`).", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 422, description = "No `name`, or not 1 to 64 characters (`unprocessable_entity`).", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = []), ("bearer" = [])),
+)]
+#[patch("/api/sessions/<id>", data = "<data>")]
+async fn rename(
+    _origin: SameOrigin,
+    user: AuthUser,
+    id: &str,
+    data: JsonBody<'_, SessionName>,
+    app: &State<App>,
+) -> Result<Json<SessionNamed>, ApiError> {
+    let form = body(data)?;
+    let id = Uuid::parse_str(id).map_err(|_| NO_SUCH_SESSION)?;
+    let name = session_tokens::rename(app, &user.uid.to_string(), id, &form.name)
+        .await
+        .map_err(|e| match e {
+            AuthError::NoSuchSession => NO_SUCH_SESSION,
+            e => e.into(),
+        })?;
+    Ok(Json(SessionNamed {
+        id: id.to_string(),
+        name,
+    }))
 }
 
 /// A user's role and live sessions (admin), newest first.
@@ -183,12 +259,15 @@ async fn of_user(
 #[delete("/sessions/<id>")]
 async fn end_any(
     _origin: SameOrigin,
-    _admin: AdminUser,
+    admin: AdminUser,
+    source: Source,
     id: &str,
     app: &State<App>,
 ) -> Result<Status, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| NO_SUCH_SESSION)?;
-    if !app.revocation.end_session(id, None).await? {
+    let actor = Actor::Named(admin.0.username.clone());
+    let event = Event::new(Kind::SessionEnded, actor, source).session(id);
+    if !app.revocation.end_session(id, None, Some(event)).await? {
         return Err(NO_SUCH_SESSION);
     }
     Ok(Status::NoContent)

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::errors;
 use crate::http::routes::{
-    authenticate, blacklist, forward_auth, health, jwks, metrics, openapi, pages, refresh,
+    audit, authenticate, blacklist, forward_auth, health, jwks, metrics, openapi, pages, refresh,
     sessions, users,
 };
 
@@ -29,8 +29,15 @@ use crate::http::routes::{
         users::change_password,
         users::set_role,
         users::remove,
+        users::console::list,
+        users::console::one,
+        users::console::lock,
+        users::console::unlock,
+        audit::audit,
+        audit::events,
         sessions::mine,
         sessions::end_mine,
+        sessions::rename,
         sessions::of_user,
         sessions::end_any,
         blacklist::logout,
@@ -70,6 +77,7 @@ use crate::http::routes::{
         (name = "users", description = "`/api/users`, `/api/me`, `/api/password`: accounts."),
         (name = "sessions", description = "`/api/sessions` (one's own) and `/sessions` (admins): live sessions."),
         (name = "blacklist", description = "`/blacklist`: logout, logout everywhere, and the admins' view of revoked tokens."),
+        (name = "audit", description = "`/audit` (admins) and `/api/events` (one's own): the trail of security events."),
         (name = "health", description = "`/health`: liveness and readiness."),
         (name = "keys", description = "`/.well-known/jwks.json`: the public keys that verify our tokens offline."),
         (name = "forward_auth", description = "`/auth/verify`: forward authentication for reverse proxies."),

@@ -21,10 +21,14 @@ pub struct ErrorBody {
     error: ErrorCode,
     /// For people; may change between versions.
     message: String,
+    /// Only with `account_locked`, when the lock ends by itself (RFC 3339); absent when it lasts
+    /// until an admin unlocks the account.
+    #[schema(format = DateTime)]
+    until: Option<String>,
 }
 
 /// Every code the server answers with, by status: 400 `bad_request`; 401 `unauthorized` or
-/// `invalid_credentials`; 403 `forbidden` or `cross_origin_request`; 404 `not_found`; 409
+/// `invalid_credentials`; 403 `forbidden`, `cross_origin_request` or `account_locked`; 404 `not_found`; 409
 /// `username_taken` or `conflict`; 413 `payload_too_large`; 422 `unprocessable_entity`; 429
 /// `too_many_requests`; 500 `internal_error`; 503 `service_unavailable`; and Rocket's own
 /// `method_not_allowed`, `not_acceptable`, `length_required`, `unsupported_media_type`,
@@ -37,6 +41,7 @@ pub enum ErrorCode {
     InvalidCredentials,
     Forbidden,
     CrossOriginRequest,
+    AccountLocked,
     NotFound,
     MethodNotAllowed,
     NotAcceptable,
@@ -121,6 +126,7 @@ mod tests {
             ApiError::InvalidCredentials,
             ApiError::Forbidden(""),
             ApiError::CrossOrigin,
+            ApiError::AccountLocked { until: None },
             ApiError::UsernameTaken,
             ApiError::NotFound(""),
             ApiError::Conflict(""),
@@ -143,6 +149,7 @@ mod tests {
                 | ApiError::InvalidCredentials
                 | ApiError::Forbidden(_)
                 | ApiError::CrossOrigin
+                | ApiError::AccountLocked { .. }
                 | ApiError::UsernameTaken
                 | ApiError::NotFound(_)
                 | ApiError::Conflict(_)

@@ -2,7 +2,7 @@
 //! password), and for admins `PATCH /api/users/<username>` (role) and
 //! `DELETE /api/users/<username>`.
 
-use std::net::IpAddr;
+pub(super) mod console;
 
 use rocket::http::{CookieJar, Status};
 use rocket::serde::json::Json;
@@ -17,7 +17,9 @@ use super::openapi::errors::{
 };
 use super::{body, JsonBody};
 use crate::app::App;
-use crate::auth::accounts::{self, AdminChange, Caller};
+use crate::audit::Source;
+use crate::auth::accounts::{self, Caller};
+use crate::auth::admin::{self, Admin, AdminChange};
 use crate::domain::{Role, Username};
 use crate::http::cookie;
 use crate::http::error::ApiError;
@@ -25,7 +27,9 @@ use crate::http::guard::{AdminUser, AuthUser};
 use crate::http::origin::SameOrigin;
 
 pub fn routes() -> Vec<Route> {
-    routes![sign_up, me, change_password, set_role, remove]
+    let mut all = routes![sign_up, me, change_password, set_role, remove];
+    all.extend(console::routes());
+    all
 }
 
 /// A name from a URL, if an account could have it (sign-up and the admin bootstrap both parse
@@ -78,7 +82,7 @@ pub struct UserCreated {
 #[post("/api/users", data = "<data>")]
 async fn sign_up(
     _origin: SameOrigin,
-    addr: Option<IpAddr>,
+    source: Source,
     data: JsonBody<'_, SignUp>,
     app: &State<App>,
 ) -> Result<(Status, Json<UserCreated>), ApiError> {
@@ -86,7 +90,7 @@ async fn sign_up(
         return Err(ApiError::Forbidden("sign-up is disabled on this server"));
     }
     let form = body(data)?;
-    let username = accounts::sign_up(app, addr, &form.username, form.password).await?;
+    let username = accounts::sign_up(app, source, &form.username, form.password).await?;
     let created = UserCreated {
         username: username.to_string(),
         role: Role::User,
@@ -167,7 +171,7 @@ pub struct PasswordChanged {
 async fn change_password(
     _origin: SameOrigin,
     user: AuthUser,
-    addr: Option<IpAddr>,
+    source: Source,
     data: JsonBody<'_, PasswordChange>,
     jar: &CookieJar<'_>,
     app: &State<App>,
@@ -177,9 +181,14 @@ async fn change_password(
         username: &user.username,
         sid: user.sid,
     };
-    let changed =
-        accounts::change_password(app, caller, &form.current_password, form.new_password, addr)
-            .await?;
+    let changed = accounts::change_password(
+        app,
+        caller,
+        &form.current_password,
+        form.new_password,
+        source,
+    )
+    .await?;
     jar.add(cookie::session(
         changed.access_token,
         app.codec.ttl(),
@@ -229,14 +238,19 @@ pub struct RoleChanged {
 #[patch("/api/users/<username>", data = "<data>")]
 async fn set_role(
     _origin: SameOrigin,
-    _admin: AdminUser,
+    admin: AdminUser,
+    source: Source,
     username: &str,
     data: JsonBody<'_, RoleChange>,
     app: &State<App>,
 ) -> Result<Json<RoleChanged>, ApiError> {
     let role = body(data)?.role;
     let username = existing_name(username)?;
-    let ended = accounts::administer(app, username, AdminChange::SetRole(role)).await?;
+    let by = Admin {
+        username: &admin.0.username,
+        source,
+    };
+    let ended = admin::administer(app, by, username, AdminChange::SetRole(role)).await?;
     Ok(Json(RoleChanged {
         username: username.to_owned(),
         role,
@@ -263,10 +277,15 @@ async fn set_role(
 #[delete("/api/users/<username>")]
 async fn remove(
     _origin: SameOrigin,
-    _admin: AdminUser,
+    admin: AdminUser,
+    source: Source,
     username: &str,
     app: &State<App>,
 ) -> Result<Status, ApiError> {
-    accounts::administer(app, existing_name(username)?, AdminChange::Remove).await?;
+    let by = Admin {
+        username: &admin.0.username,
+        source,
+    };
+    admin::administer(app, by, existing_name(username)?, AdminChange::Remove).await?;
     Ok(Status::NoContent)
 }
