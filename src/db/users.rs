@@ -6,7 +6,6 @@
 //! removal): a login commits its session only while the generation it read is still current.
 
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::Text;
 use time::PrimitiveDateTime;
 
@@ -61,12 +60,15 @@ pub fn find(conn: &mut DbConnection, name: &str) -> QueryResult<Option<UserRow>>
 }
 
 /// Inserts the user; `Ok(false)` when the name is already taken in any case (also under a race).
+/// `ON CONFLICT DO NOTHING` rather than catching the violation: on PostgreSQL a failed statement
+/// would abort the transaction the insert runs in (with its audit event).
 pub fn create(conn: &mut DbConnection, user: &NewUser<'_>) -> QueryResult<bool> {
-    match diesel::insert_into(users::table).values(user).execute(conn) {
-        Ok(_) => Ok(true),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
-        Err(e) => Err(e),
-    }
+    let insert = diesel::insert_into(users::table).values(user);
+    let inserted = match conn {
+        DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+        DbConnection::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
+    };
+    Ok(inserted > 0)
 }
 
 /// The account called `name`, locked for a change (on PostgreSQL, until the transaction ends,
