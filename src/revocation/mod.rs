@@ -14,11 +14,13 @@ mod freshness;
 mod listener;
 mod listing;
 mod load;
+mod memory;
 mod notice;
 mod view;
+mod work;
 mod writer;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -29,6 +31,7 @@ pub use self::account::{AccountChange, Refused};
 pub use self::freshness::Freshness;
 pub use self::listener::APPLICATION_NAME as LISTENER_APPLICATION_NAME;
 pub use self::listing::HourCount;
+use self::memory::Memory;
 pub use self::view::{Entry, Presented, View};
 pub use self::writer::{Login, Outcome};
 use self::writer::{Work, Writer};
@@ -82,13 +85,6 @@ pub struct Revocation {
     /// `None` in `database` mode.
     memory: Option<Memory>,
     writer: Writer,
-}
-
-#[derive(Clone)]
-struct Memory {
-    view: Arc<View>,
-    freshness: Arc<Freshness>,
-    listener: Option<Arc<listener::Shared>>,
 }
 
 /// Stops the background threads when dropped (kept in Rocket's state, so: with the server).
@@ -297,64 +293,6 @@ impl Revocation {
     pub fn listener_sessions(&self) -> Option<u64> {
         let listener = self.memory.as_ref()?.listener.as_ref()?;
         Some(listener.sessions.load(Ordering::Acquire))
-    }
-}
-
-impl Memory {
-    async fn start(
-        db: &Db,
-        settings: RevocationSettings,
-        stop: Arc<AtomicBool>,
-    ) -> Result<Self, String> {
-        let rows = db
-            .for_start_up()
-            .run(blacklist::count)
-            .await
-            .map_err(|e| format!("cannot size the revocation view: {e}"))?;
-        let view = Arc::new(View::with_capacity(usize::try_from(rows).unwrap_or(0)));
-        if !db.is_postgres() {
-            // One process owns the file (see `db::instance_lock`): write-through sees every
-            // revocation, so the view is current from the moment it is loaded.
-            let target = view.clone();
-            let loaded = db
-                .for_start_up()
-                .run(move |conn| load::everything(conn, &target, OffsetDateTime::now_utc()))
-                .await
-                .map_err(|e| format!("cannot load the revocation view: {e}"))?;
-            log::info!("revocation view: {loaded} revoked token ids loaded");
-            return Ok(Self {
-                view,
-                freshness: Arc::new(Freshness::always()),
-                listener: None,
-            });
-        }
-        let freshness = Arc::new(Freshness::bounded(settings.max_staleness));
-        let shared = Arc::new(listener::Shared {
-            db: db.clone(),
-            view: view.clone(),
-            freshness: freshness.clone(),
-            max_staleness: settings.max_staleness,
-            stop,
-            sessions: AtomicU64::new(0),
-        });
-        let started = listener::spawn(shared.clone())
-            .map_err(|e| format!("cannot start the revocation listener: {e}"))?;
-        let loaded = started
-            .await
-            .map_err(|_| "the revocation listener stopped during start-up".to_owned())?
-            .map_err(|e| format!("the revocation listener could not start: {e}"))?;
-        log::info!(
-            "revocation view: {loaded} revoked token ids loaded; listening for other instances"
-        );
-        Ok(Self {
-            view,
-            freshness,
-            listener: Some(shared),
-        })
-    }
-
-    fn check(&self, token: &Presented<'_>) -> Result<bool, CheckError> {
-        check_view(&self.view, &self.freshness, token)
     }
 }
 
