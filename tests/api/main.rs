@@ -1,5 +1,6 @@
 //! The integration suite: one binary, a file per URL family, each test on its own database.
 
+mod audit;
 mod bad_input;
 mod blacklist;
 mod console;
@@ -25,6 +26,7 @@ mod races;
 mod refresh;
 mod revocation;
 mod session;
+mod session_names;
 mod sessions;
 mod throttle;
 mod timeouts;

@@ -259,7 +259,7 @@ pub struct Purged {
 
 /// Purge expired rows now (admin).
 ///
-/// Runs the same purge as the scheduled job, now.
+/// Runs the same purge as the scheduled job, now, with the audit trail's retention.
 #[utoipa::path(
     tag = "blacklist",
     responses(
@@ -281,6 +281,14 @@ async fn purge(
         &app.metrics,
         app.config.purge_batch_size,
         "admin",
+    )
+    .await?;
+    // The audit trail's retention runs with it, as on the schedule; its rows are not blacklist
+    // rows and are not counted in the answer.
+    crate::audit::purge(
+        &app.db,
+        app.config.audit_retention,
+        app.config.purge_batch_size,
     )
     .await?;
     Ok(Json(Purged { purged }))
