@@ -50,6 +50,24 @@ impl From<EventRow> for Listed {
     }
 }
 
+impl Listed {
+    /// The event as the account it is about sees it (`GET /api/events`): what another person
+    /// did to the account keeps who and what, but not that person's address, agent or note.
+    pub fn as_seen_by(mut self, username: &str) -> Self {
+        let by_someone_else = !self.actor.eq_ignore_ascii_case(username)
+            && self.actor != "system"
+            && self.actor != "anonymous";
+        if by_someone_else {
+            self.ip = None;
+            self.user_agent = None;
+            if let Value::Object(detail) = &mut self.detail {
+                detail.remove("reason");
+            }
+        }
+        self
+    }
+}
+
 /// A page, newest first, and the `before` of the next page (none when this is the last).
 pub struct Page {
     pub items: Vec<Listed>,
@@ -58,13 +76,19 @@ pub struct Page {
 
 /// Up to `limit` events of `filter`, newest first.
 pub async fn page(db: &Db, filter: Filter, limit: u32) -> Result<Page, DbError> {
-    let limit = i64::from(limit.max(1));
-    let rows = db
-        .run(move |conn| audit_events::page(conn, &filter, limit))
+    let limit = usize::try_from(limit.max(1)).unwrap_or(1);
+    // One more than asked, to know whether a next page exists: a full last page has no `next`.
+    let asked = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+    let mut rows = db
+        .run(move |conn| audit_events::page(conn, &filter, asked))
         .await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.id))
-        .flatten();
+    let next = match rows.len() > limit {
+        true => {
+            rows.truncate(limit);
+            rows.last().map(|r| r.id)
+        }
+        false => None,
+    };
     Ok(Page {
         items: rows.into_iter().map(Listed::from).collect(),
         next,

@@ -47,9 +47,6 @@ pub async fn login(
     client: Client<'_>,
 ) -> Result<LoggedIn, AuthError> {
     let throttle = &app.throttle;
-    let _slot = throttle
-        .in_flight(client.addr)
-        .map_err(|wait| throttled(Throttled::InFlight, wait))?;
     // A name that cannot exist is looked up as nobody: same path, same cost. Such names share
     // one throttle bucket, so junk input cannot grow the throttle's memory. Names are counted
     // and devices bound whatever the case they are typed in.
@@ -58,6 +55,15 @@ pub async fn login(
         .as_ref()
         .map(|u| u.as_str().to_ascii_lowercase())
         .unwrap_or_default();
+    // A refusal is counted for the audit trail, not written (see `audit::floods`).
+    let refused = |limit: Throttled, wait| {
+        let now = OffsetDateTime::now_utc();
+        app.floods.note(client.addr, &bucket, limit.name(), now);
+        throttled(limit, wait)
+    };
+    let _slot = throttle
+        .in_flight(client.addr)
+        .map_err(|wait| refused(Throttled::InFlight, wait))?;
     let signed = client
         .device
         .and_then(|d| throttle.device_nonce(d, &bucket));
@@ -71,18 +77,9 @@ pub async fn login(
     let now = Instant::now();
     let attempt = throttle
         .begin_login(&bucket, client.addr, trusted, now)
-        .map_err(|wait| {
-            let limit = match throttle.logins_spent(client.addr, now) {
-                true => Throttled::Logins,
-                false => Throttled::Failures,
-            };
-            app.floods.note(
-                client.addr,
-                &bucket,
-                limit.name(),
-                OffsetDateTime::now_utc(),
-            );
-            throttled(limit, wait)
+        .map_err(|wait| match throttle.logins_spent(client.addr, now) {
+            true => refused(Throttled::Logins, wait),
+            false => refused(Throttled::Failures, wait),
         })?;
     let source = Source {
         ip: client.addr,

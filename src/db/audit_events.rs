@@ -9,6 +9,7 @@ use diesel::upsert::excluded;
 use time::PrimitiveDateTime;
 
 use super::schema::audit_events;
+use super::users::lower_nullable;
 use super::DbConnection;
 
 /// A stored event.
@@ -92,7 +93,8 @@ pub fn page(conn: &mut DbConnection, filter: &Filter, limit: i64) -> QueryResult
         .limit(limit)
         .into_boxed();
     if let Some(name) = &filter.username {
-        query = query.filter(audit_events::username.eq(name));
+        // Whatever the case it is typed in, as account names are matched everywhere.
+        query = query.filter(lower_nullable(audit_events::username).eq(name.to_ascii_lowercase()));
     }
     if let Some(id) = &filter.user_id {
         query = query.filter(audit_events::user_id.eq(id));

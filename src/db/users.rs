@@ -17,6 +17,12 @@ diesel::define_sql_function! {
     fn lower(x: Text) -> Text;
 }
 
+diesel::define_sql_function! {
+    /// `lower()` of a column that may be NULL.
+    #[sql_name = "lower"]
+    fn lower_nullable(x: diesel::sql_types::Nullable<Text>) -> diesel::sql_types::Nullable<Text>;
+}
+
 /// A stored account.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]

@@ -75,7 +75,7 @@ async fn a_users_logins_failures_and_logouts_are_recorded_with_who_and_from_wher
     assert_eq!(all.status(), Status::Ok);
 
     let admin = app.admin_token().await;
-    let events = audit(&app, &admin, "?username=alice").await;
+    let events = audit(&app, &admin, "?username=ALICE").await;
     assert_eq!(
         kinds(&events),
         [
@@ -371,6 +371,11 @@ async fn users_see_their_own_events_and_nobody_elses() {
         ]
     );
     assert!(mine.iter().all(|e| e["username"] == "ivy"), "{mine:#?}");
+    let exact = json_body(app.authed(Method::Get, "/api/events?limit=4", &ivy).await).await;
+    assert!(
+        exact["next"].is_null(),
+        "a full last page has no next: {exact}"
+    );
     let page = json_body(app.authed(Method::Get, "/api/events?limit=1", &ivy).await).await;
     assert_eq!(items(page.clone()).len(), 1);
     let next = page["next"].as_i64().expect("a next page");
@@ -380,6 +385,37 @@ async fn users_see_their_own_events_and_nobody_elses() {
     assert_eq!(items(json_body(rest).await), mine[1..]);
     let theirs = items(json_body(app.authed(Method::Get, "/api/events", &jack).await).await);
     assert_eq!(kinds(&theirs), ["login.succeeded", "user.created"]);
+
+    // What an admin did shows who and what, not the admin's address, agent or note.
+    let admin = app.admin_token().await;
+    let locked = app
+        .with_cookie(app.client.post("/api/users/jack/lock"), &admin)
+        .remote("192.0.2.99:1000".parse().expect("addr"))
+        .header(ContentType::JSON)
+        .body(json!({"reason": "internal note"}).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(locked.status(), Status::Ok);
+    assert_eq!(unlock(&app, &admin, "jack").await.status(), Status::Ok);
+    let jack = app.user_token("jack").await;
+    let theirs = items(json_body(app.authed(Method::Get, "/api/events", &jack).await).await);
+    let lock = of_kind(&theirs, "user.locked");
+    assert_eq!(lock["actor"], ADMIN);
+    assert!(
+        lock["ip"].is_null() && lock["detail"].get("reason").is_none(),
+        "{lock}"
+    );
+    let seen_by_admin = audit(&app, &admin, "?username=jack&kind=user.locked").await;
+    assert_eq!(seen_by_admin[0]["ip"], "192.0.2.99");
+    assert_eq!(seen_by_admin[0]["detail"]["reason"], "internal note");
+    // Locked, the right password is told so every time; it is not counted as a failure.
+    assert_eq!(lock_again(&app, &admin).await, Status::Ok);
+    for _ in 0..12 {
+        assert_eq!(
+            app.login("jack", "jack-password").await.status(),
+            Status::Forbidden
+        );
+    }
     assert_eq!(
         app.client.get("/api/events").dispatch().await.status(),
         Status::Unauthorized
@@ -496,4 +532,10 @@ async fn the_metrics_count_events_by_kind_and_locked_accounts() {
         "{text}"
     );
     assert!(text.contains("\nusers_locked 1\n"), "{text}");
+}
+
+async fn lock_again(app: &TestApp, admin: &str) -> Status {
+    lock(app, admin, "jack", json!({"reason": "again"}))
+        .await
+        .status()
 }

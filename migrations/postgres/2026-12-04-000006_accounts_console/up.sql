@@ -35,6 +35,6 @@ CREATE TABLE audit_events (
 );
 CREATE UNIQUE INDEX audit_events_dedup_idx ON audit_events (dedup);
 CREATE INDEX audit_events_at_idx ON audit_events (at);
-CREATE INDEX audit_events_username_idx ON audit_events (username, id);
+CREATE INDEX audit_events_username_idx ON audit_events (lower(username), id);
 CREATE INDEX audit_events_user_id_idx ON audit_events (user_id, id);
 CREATE INDEX audit_events_kind_idx ON audit_events (kind, id);

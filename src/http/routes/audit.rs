@@ -112,10 +112,20 @@ fn selection(params: &Params<'_>) -> Result<Filter, ApiError> {
     Ok(filter)
 }
 
-async fn page(app: &App, filter: Filter, limit: u32) -> Result<Json<EventPage>, ApiError> {
+/// A page of `filter`; `seen_by`: as the account it is about sees it.
+async fn page(
+    app: &App,
+    filter: Filter,
+    limit: u32,
+    seen_by: Option<&str>,
+) -> Result<Json<EventPage>, ApiError> {
     let page = listing::page(&app.db, filter, limit).await?;
+    let items = page.items.into_iter().map(|e| match seen_by {
+        Some(name) => Event::from(e.as_seen_by(name)),
+        None => Event::from(e),
+    });
     Ok(Json(EventPage {
-        items: page.items.into_iter().map(Event::from).collect(),
+        items: items.collect(),
         next: page.next,
     }))
 }
@@ -132,7 +142,7 @@ fn ndjson() -> ContentType {
 #[utoipa::path(
     tag = "audit",
     params(
-        ("username" = Option<String>, Query, description = "Only events about this account (the name as stored)."),
+        ("username" = Option<String>, Query, description = "Only events about this account (whatever its case)."),
         ("kind" = Option<Vec<String>>, Query, explode = true, description = "Only events of these kinds; may be repeated."),
         ("since" = Option<String>, Query, format = DateTime, description = "Only events at or after this instant (RFC 3339)."),
         ("until" = Option<String>, Query, format = DateTime, description = "Only events before this instant (RFC 3339)."),
@@ -164,7 +174,7 @@ async fn audit(
             .any(|m| m.top() == "application" && m.sub() == "x-ndjson")
     });
     if !wants_lines {
-        return Ok(Either::Left(page(app, filter, limit).await?));
+        return Ok(Either::Left(page(app, filter, limit, None).await?));
     }
     let db = app.db.clone();
     let mut export = Export::new(filter);
@@ -195,7 +205,7 @@ async fn audit(
 /// The caller's own recent security activity, newest first.
 ///
 /// Their logins and failed attempts, sessions ended, password changes and what admins did to
-/// their account.
+/// their account (who and what, without the admin's address, agent or note).
 #[utoipa::path(
     tag = "audit",
     params(
@@ -222,5 +232,5 @@ async fn events(
         ..Filter::default()
     };
     let limit = paging(&params, &mut filter)?;
-    page(app, filter, limit).await
+    page(app, filter, limit, Some(&user.username)).await
 }
