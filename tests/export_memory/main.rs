@@ -5,6 +5,12 @@
 //! before the export) belongs to this export alone: the server runs in-process, and the test
 //! reads the body a chunk at a time and keeps none of it.
 
+// The integration suite's database per test (SQLite, or PostgreSQL with TEST_POSTGRES_URL) and
+// its settings; the rest of its helpers are unused here.
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::Client;
 use rocket::tokio::io::AsyncReadExt;
@@ -30,30 +36,31 @@ const EVENTS: usize = 100_000;
 const BOUND: usize = 24 * 1024 * 1024;
 
 /// Inserts the events in one statement (rows of about 700 bytes once exported).
-fn insert_events_sql() -> String {
+fn insert_events_sql(postgres: bool) -> String {
     let agent = "Mozilla/5.0 (X11; Linux x86_64) ".repeat(7);
     let note = "x".repeat(200);
+    let numbers = match postgres {
+        true => format!("SELECT generate_series(1, {EVENTS}) AS i"),
+        false => format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {EVENTS}) \
+             SELECT i FROM n"
+        ),
+    };
     format!(
         "INSERT INTO audit_events (at, kind, actor, username, session_id, ip, user_agent, detail, count) \
          SELECT CURRENT_TIMESTAMP, 'login.failed', 'user' || i, 'user' || i, \
-                '00000000-0000-4000-8000-' || substr('000000000000' || i, -12), '203.0.113.200', \
+                '00000000-0000-4000-8000-' || lpad_i, '203.0.113.200', \
                 '{agent}', '{{\"reason\":\"invalid_credentials\",\"note\":\"{note}\"}}', 1 \
-         FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {EVENTS}) \
-               SELECT i FROM n)"
+         FROM (SELECT i, substr('000000000000' || i, length('000000000000' || i) - 11) AS lpad_i \
+               FROM ({numbers}) AS numbers) AS rows"
     )
 }
 
 #[rocket::async_test]
 async fn an_ndjson_export_of_100_000_events_streams_in_bounded_memory() {
     use diesel::RunQueryDsl;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("export.sqlite3").display());
-    let figment = jwt_blacklist::config::figment()
-        .merge(("database_url", url))
-        .merge(("jwt_secret", "export-test-secret-0123456789abcdef0123"))
-        .merge(("admin_username", "admin"))
-        .merge(("admin_password", "admin-password-123"))
-        .merge(("log_level", "off"));
+    let db = helpers::TestDb::new();
+    let figment = helpers::figment(&db);
     let client = Client::untracked(jwt_blacklist::rocket_from(figment))
         .await
         .expect("the server ignites");
@@ -61,17 +68,21 @@ async fn an_ndjson_export_of_100_000_events_streams_in_bounded_memory() {
         .rocket()
         .state::<jwt_blacklist::app::App>()
         .expect("App");
+    let postgres = app.db.is_postgres();
     let inserted = app
         .db
         .for_start_up()
-        .run(|conn| diesel::sql_query(insert_events_sql()).execute(conn))
+        .run(move |conn| diesel::sql_query(insert_events_sql(postgres)).execute(conn))
         .await
         .expect("insert events");
     assert_eq!(inserted, EVENTS);
     let login = client
         .post("/authenticate")
         .header(ContentType::JSON)
-        .body(r#"{"username":"admin","password":"admin-password-123"}"#)
+        .body(
+            serde_json::json!({"username": helpers::ADMIN, "password": helpers::ADMIN_PASSWORD})
+                .to_string(),
+        )
         .dispatch()
         .await;
     assert_eq!(login.status(), Status::Ok);
