@@ -4,13 +4,16 @@
   `Authorization: Bearer`, as explicit auth. Schemathesis logs in again whenever an answer is
   401, so the run survives its own logouts (`/blacklist/logout`, `/blacklist/logout-all`, a
   role change that ends the admin's sessions) and keeps exploring past the guard.
-- No request may demote or remove that admin (PATCH/DELETE /api/users/<admin>): once a second
-  admin exists (schemathesis can sign a user up and promote it), nothing else would stop it,
-  and the rest of the run would only see 401 and 403. Such a request goes to a name nobody has.
+- No request may demote, remove or lock that admin (PATCH/DELETE /api/users/<admin>, POST
+  /api/users/<admin>/lock): once a second admin exists (schemathesis can sign a user up and
+  promote it), nothing else would stop it, and the rest of the run would only see 401 and 403.
+  Such a request goes to a name nobody has.
 - Two failures that are not the server's are dropped (see `filter_failure`): Rocket 0.5 knows a
   fixed set of methods and answers 400 before routing for any other (schemathesis tries
   `QUERY`), so its 405 check cannot pass there (every method Rocket knows gets its 405 with
   `Allow`, checked); and a query parameter generated as null never reaches the server.
+  A third is a rule no schema can state: a lock's `until` must be a real instant in the future,
+  so a well-formed past or impossible date is a 422 naming `until`.
 """
 
 import os
@@ -41,11 +44,11 @@ if ADMIN_USER:
     @schemathesis.hook
     def before_call(context, case, kwargs):
         parameters = case.path_parameters or {}
-        if (
+        changes_admin = (
             case.method.upper() in ("PATCH", "DELETE")
             and case.operation.path == "/api/users/{username}"
-            and parameters.get("username") == ADMIN_USER
-        ):
+        ) or (case.method.upper() == "POST" and case.operation.path == "/api/users/{username}/lock")
+        if changes_admin and parameters.get("username") == ADMIN_USER:
             case.path_parameters = {**parameters, "username": "not-the-ci-admin"}
 
 
@@ -64,5 +67,12 @@ def filter_failure(context, failure, case, response):
     # HTTP client, so the server saw no parameter at all and rightly used its default; the
     # reproduction line shows `?offset=null` all the same.
     if failure.code == "ST201" and any(_sent_nothing(v) for v in (case.query or {}).values()):
+        return False
+    if (
+        failure.code == "ST202"
+        and case.operation.path == "/api/users/{username}/lock"
+        and response.status_code == 422
+        and "until" in response.text
+    ):
         return False
     return True

@@ -51,6 +51,19 @@ pub fn insert(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<()> {
         .map(drop)
 }
 
+/// Inserts `events` in as few statements as the backend allows.
+pub fn insert_all(conn: &mut DbConnection, events: &[NewEvent]) -> QueryResult<()> {
+    // SQLite binds at most 32766 parameters per statement; a row takes 11.
+    for chunk in events.chunks(1000) {
+        let insert = diesel::insert_into(audit_events::table).values(chunk);
+        match conn {
+            DbConnection::Sqlite(c) => insert.execute(c)?,
+            DbConnection::Pg(c) => insert.execute(c)?,
+        };
+    }
+    Ok(())
+}
+
 /// Adds counted rows: a row whose `dedup` key exists has its count raised instead.
 pub fn add_counted(conn: &mut DbConnection, events: &[NewEvent]) -> QueryResult<()> {
     // The multi-connection has no upsert of its own: the same statement per backend.

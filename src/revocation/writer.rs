@@ -33,7 +33,7 @@ use super::notice;
 use super::view::{Entry, View};
 pub use super::work::{Login, Outcome, Work};
 use crate::audit::Event;
-use crate::db::audit_events;
+use crate::db::audit_events::{self, NewEvent};
 use crate::db::sessions::{EndBy, NewSession};
 use crate::db::users;
 use crate::db::{blacklist, devices, from_db_time, revocations_hourly, sessions, user_cutoffs};
@@ -159,14 +159,18 @@ fn commit(db: &Db, group: &[Job]) -> Result<Vec<(Outcome, Vec<Entry>)>, DbError>
     db.run_blocking(|conn| {
         write_transaction(conn, |conn| {
             let now = OffsetDateTime::now_utc();
+            let mut events = Vec::new();
             let results = group
                 .iter()
                 .map(|job| {
                     let (mut outcome, entries) = execute(conn, &job.work, now)?;
-                    record(conn, job, &mut outcome, now)?;
+                    events.extend(record(conn, job, &mut outcome, now)?);
                     Ok::<_, diesel::result::Error>((outcome, entries))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            // The group's events in one statement: under a burst of logouts, one row each would
+            // cost the writer as much again as the logouts themselves.
+            audit_events::insert_all(conn, &events)?;
             // One per logout, session ended or logout-all that revoked anything: what a
             // person did, not how many rows it took.
             let revoked = results
@@ -293,15 +297,15 @@ fn execute(
     Ok((outcome, entries))
 }
 
-/// Writes the job's event if the job did something, completed with what it did.
+/// The job's event, completed with what it did, if the job did something.
 fn record(
     conn: &mut DbConnection,
     job: &Job,
     outcome: &mut Outcome,
     now: OffsetDateTime,
-) -> diesel::QueryResult<()> {
+) -> diesel::QueryResult<Option<NewEvent>> {
     let Some(event) = &job.event else {
-        return Ok(());
+        return Ok(None);
     };
     let acted = match &job.work {
         _ if outcome.refused.is_some() => false,
@@ -311,7 +315,7 @@ fn record(
         Work::EndUser { .. } | Work::StartSession(_) => true,
     };
     if !acted {
-        return Ok(());
+        return Ok(None);
     }
     let mut event = event.clone();
     if let (None, Some((id, name))) = (&event.user_id, &outcome.account) {
@@ -325,9 +329,8 @@ fn record(
     if outcome.sessions_ended > 0 {
         event = event.with("sessions_ended", outcome.sessions_ended);
     }
-    audit_events::insert(conn, &event.row(now))?;
     outcome.recorded = Some(event.kind);
-    Ok(())
+    Ok(Some(event.row(now)))
 }
 
 fn session_entry(ended: sessions::Ended) -> Option<Entry> {

@@ -2,12 +2,13 @@
 // server's error messages, and small DOM helpers. The token itself is HttpOnly: no script here
 // ever sees it.
 
-/** An answer that was not 2xx, carrying the server's `{error, message}`. */
+/** An answer that was not 2xx, carrying the server's `{error, message}` (and the whole body). */
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, body = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.body = body;
   }
 }
 
@@ -33,7 +34,7 @@ async function call(method, url, body) {
   }
   if (!res.ok) {
     const message = data?.message ?? `the server answered ${res.status} ${res.statusText}`;
-    throw new ApiError(res.status, data?.error ?? `http_${res.status}`, message);
+    throw new ApiError(res.status, data?.error ?? `http_${res.status}`, message, data);
   }
   return data;
 }
@@ -106,6 +107,7 @@ const dateTime = new Intl.DateTimeFormat(undefined, {
   minute: '2-digit',
   second: '2-digit',
 });
+const dateOnly = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 
 /** "in 59 minutes", "3 minutes ago", "now". */
@@ -121,6 +123,85 @@ export function fromNow(iso) {
 /** A <time> element for an RFC 3339 instant, in local time, with the exact value as tooltip. */
 export function when(iso) {
   return h('time', { datetime: iso, title: iso }, dateTime.format(new Date(iso)));
+}
+
+/** A <time> element for the day of an RFC 3339 instant, with the exact value as tooltip. */
+export function day(iso) {
+  return h('time', { datetime: iso, title: iso }, dateOnly.format(new Date(iso)));
+}
+
+/** An RFC 3339 instant as local time, in plain text (for messages). */
+export function local(iso) {
+  return dateTime.format(new Date(iso));
+}
+
+/** `when(iso)`, or `otherwise` (a string) when there is no instant. */
+export function whenOr(iso, otherwise) {
+  return iso ? when(iso) : otherwise;
+}
+
+/** A query string (with its `?`) from `[name, value]` pairs; empty values are left out. */
+export function query(pairs) {
+  const params = new URLSearchParams();
+  for (const [name, value] of pairs) {
+    if (value !== '' && value !== null && value !== undefined) params.append(name, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** An `<input type="datetime-local">` value (local time) as RFC 3339 in UTC; '' stays ''. */
+export function instant(local) {
+  if (!local) return '';
+  const at = new Date(local);
+  if (Number.isNaN(at.getTime())) return '';
+  return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** `n session(s)`, `n row(s)`: a count with its noun. */
+export const count = (n, noun) => `${n} ${n === 1 ? noun : `${noun}s`}`;
+
+/** What an audit event's kind means, in words. */
+export const KINDS = {
+  'login.succeeded': 'Logged in',
+  'login.failed': 'Failed login',
+  'login.throttled': 'Login throttled',
+  logout: 'Logged out',
+  logout_all: 'Logged out everywhere',
+  'session.ended': 'Session ended',
+  'refresh.reuse_detected': 'Refresh token reused: session ended',
+  'password.changed': 'Password changed',
+  'user.created': 'Account created',
+  'user.deleted': 'Account deleted',
+  'role.changed': 'Role changed',
+  'user.locked': 'Account locked',
+  'user.unlocked': 'Account unlocked',
+};
+
+/** An event's detail object as one line of text: `reason: …, until: …` (empty values left out). */
+export function detailText(detail) {
+  return Object.entries(detail ?? {})
+    .filter(([, value]) => value !== null && value !== undefined && value !== '')
+    .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(', ');
+}
+
+/** What a session is called: its name if it has one, else the device it runs on. */
+export function sessionLabel(s) {
+  return s.name || s.device || s.user_agent || 'unknown browser';
+}
+
+/** Where a session runs: the device (when the name took its place above) and the address. */
+export function sessionPlace(s) {
+  const device = s.device || s.user_agent || 'unknown browser';
+  const parts = s.name ? [device] : [];
+  parts.push(s.ip ? `from ${s.ip}` : 'address unknown');
+  return parts.join(' · ');
+}
+
+/** A user agent, in at most two lines; the whole of it in the tooltip. */
+export function userAgent(ua) {
+  return ua ? h('span', { class: 'ua', title: ua }, ua) : h('span', { class: 'muted' }, '—');
 }
 
 /** Disables `control` while `work` runs, so a double click sends one request. */

@@ -158,8 +158,12 @@ async fn end_mine(
 #[derive(Deserialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct SessionName {
-    /// 1 to 64 characters ("work laptop").
-    #[schema(min_length = 1, max_length = 64)]
+    /// 1 to 64 characters ("work laptop"), not only spaces, without control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: String,
 }
 

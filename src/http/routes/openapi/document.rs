@@ -56,7 +56,13 @@ use crate::http::routes::{
         openapi::openapi_json,
     ),
     components(
-        schemas(errors::ErrorBody, errors::ErrorCode),
+        schemas(
+            errors::ErrorBody,
+            errors::ErrorCode,
+            users::console::RoleFilter,
+            users::console::StatusFilter,
+            audit::EventKind,
+        ),
         responses(
             errors::Unauthorized,
             errors::NotAdmin,

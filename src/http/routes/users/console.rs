@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::super::openapi::errors::{
     ErrorBody, NotAdmin, NotAdminOrCrossOrigin, NotJson, TooLarge, Unauthorized, Unavailable,
 };
-use super::super::params::{parse_param, Params};
+use super::super::params::{parse_param, parse_time, Params};
 use super::super::{body, JsonBody};
 use super::existing_name;
 use crate::app::App;
@@ -67,6 +67,24 @@ impl From<Account> for User {
     }
 }
 
+/// The values of `role` (schema only: the parameter is read by hand, to answer 422 naming it).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[expect(dead_code, reason = "schema only")]
+pub enum RoleFilter {
+    User,
+    Admin,
+}
+
+/// The values of `status` (schema only, as [`RoleFilter`]).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[expect(dead_code, reason = "schema only")]
+pub enum StatusFilter {
+    Active,
+    Locked,
+}
+
 /// One page of accounts by username, and how many match in all.
 #[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
@@ -96,9 +114,9 @@ where
 #[utoipa::path(
     tag = "users",
     params(
-        ("q" = Option<String>, Query, max_length = 64, description = "A part of the username, any case."),
-        ("role" = Option<String>, Query, description = "`user` or `admin`."),
-        ("status" = Option<String>, Query, description = "`active` or `locked`."),
+        ("q" = Option<String>, Query, max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$", description = "A part of the username, any case."),
+        ("role" = Option<RoleFilter>, Query, description = "`user` or `admin`."),
+        ("status" = Option<StatusFilter>, Query, description = "`active` or `locked`."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "Accounts per page, 1 to 1000; 50 if absent."),
         ("offset" = Option<i64>, Query, minimum = 0, description = "Accounts to skip; 0 if absent."),
     ),
@@ -175,13 +193,18 @@ async fn one(_admin: AdminUser, username: &str, app: &State<App>) -> Result<Json
 #[derive(Deserialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct LockRequest {
-    /// Why, for the other admins and the audit trail: 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    /// Why, for the other admins and the audit trail: 1 to 200 characters, not only spaces,
+    /// without control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     reason: String,
-    /// When the lock ends by itself (RFC 3339, in the future); absent: until unlocked.
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    until: Option<OffsetDateTime>,
+    /// When the lock ends by itself (RFC 3339, in the future); absent or null: until unlocked.
+    #[serde(default)]
+    #[schema(format = DateTime, pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")]
+    until: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -235,8 +258,9 @@ async fn lock(
         username: &admin.0.username,
         source,
     };
+    let until = parse_time("until", form.until.as_deref())?;
     let username = existing_name(username)?;
-    let locked = admin::lock(app, by, username, reason.to_owned(), form.until).await?;
+    let locked = admin::lock(app, by, username, reason.to_owned(), until).await?;
     Ok(Json(LockedAccount {
         username: locked.username,
         locked_until: locked.locked_until,
