@@ -22,6 +22,12 @@ const shot = (name) => join(SHOTS, `${name}.png`);
 const TIMEOUT = 10_000;
 const CSP = "default-src 'self'";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// The second browser says it is Firefox, so that its session shows a device label of its own.
+const SECOND_UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
+const SECOND_DEVICE = /Firefox/;
+// Text a user controls, shown on the pages: it must stay text (no element, no script).
+const SESSION_NAME = 'My <b>laptop</b> & "co"';
+const LOCK_REASON = 'Suspicious <script>alert(1)</script> logins';
 
 let browser;
 const pages = new Map(); // label -> page, for the failure screenshots
@@ -45,7 +51,7 @@ function step(name, fn) {
 }
 
 /** The API's routes: their 4xx answers are expected in this story (Chromium logs each one). */
-const isApi = (url) => /^\/(api|authenticate|refresh|blacklist|sessions)(\/|$|\?)/.test(new URL(url).pathname);
+const isApi = (url) => /^\/(api|authenticate|refresh|blacklist|sessions|audit)(\/|$|\?)/.test(new URL(url).pathname);
 
 /** A new browser context and page, watched for console errors, page errors and asset failures. */
 async function openPage(label, options = {}) {
@@ -205,17 +211,17 @@ step('the token cookies are out of reach of the page’s scripts', async () => {
 });
 
 step('a second browser’s session shows in the list, and its End button ends it', async () => {
-  second = await openPage('second', { userAgent: 'e2e-second-browser' });
+  second = await openPage('second', { userAgent: SECOND_UA });
   await openSignedOut(second);
   await logIn(second, USER);
 
-  await answer(user, 'GET', '/api/sessions', 200, () => user.getByRole('button', { name: 'Reload' }).click());
+  await answer(user, 'GET', '/api/sessions', 200, () => user.locator('#sessions').getByRole('button', { name: 'Reload' }).click());
   const list = user.locator('#session-list .session');
-  await shows(list, 'e2e-second-browser', 'the session list');
+  await shows(list, SECOND_DEVICE, 'the session list');
   assert.equal(await list.count(), 2, 'two sessions are listed');
   await user.screenshot({ path: shot('index-signed-in'), fullPage: true });
 
-  const other = list.filter({ hasText: 'e2e-second-browser' });
+  const other = list.filter({ hasText: SECOND_DEVICE });
   assert.equal(await other.locator('.badge').count(), 0, 'the other browser’s session is not marked current');
   await answer(user, 'DELETE', /^\/api\/sessions\/[0-9a-f-]+$/, 204, () => other.getByRole('button', { name: /^End/ }).click());
   await shows(user.locator('#sessions-msg'), 'Session ended', 'the message after ending a session');
@@ -327,8 +333,8 @@ step('the blacklist pages through its rows', async () => {
   await shows(admin.locator('#page-info'), /^1–1 of \d+$/, 'the first page');
   const total = Number((await admin.locator('#page-info').innerText()).split(' of ')[1]);
   assert.ok(total >= 2, `at least two rows: ${total}`);
-  const newer = admin.getByRole('button', { name: '← Newer' });
-  const older = admin.getByRole('button', { name: 'Older →' });
+  const newer = admin.locator('#blacklist-card').getByRole('button', { name: '← Newer' });
+  const older = admin.locator('#blacklist-card').getByRole('button', { name: 'Older →' });
   assert.ok(await newer.isDisabled(), 'no newer page on the first');
   await answer(admin, 'GET', /offset=1$/, 200, () => older.click());
   await shows(admin.locator('#page-info'), `2–2 of ${total}`, 'the second page');
@@ -345,7 +351,7 @@ step('the admin looks up the user, ends their session, and sees the refusal to d
   await shows(card.locator('#user-name'), '1 live session', 'the looked-up user');
   assert.equal(await card.getByLabel('Role').inputValue(), 'user', 'the looked-up user’s role is shown');
   const session = card.locator('#user-sessions .session');
-  await shows(session, 'e2e-second-browser', 'the user’s session');
+  await shows(session, SECOND_DEVICE, 'the user’s session');
   await answer(admin, 'DELETE', /^\/sessions\/[0-9a-f-]+$/, 204, () => session.getByRole('button', { name: /^End/ }).click());
   await shows(card.locator('#user-name'), '0 live sessions', 'the user after ending the session');
   assert.equal(await meStatus(second), 401, 'the user’s browser is refused after the admin ended its session');
@@ -354,9 +360,235 @@ step('the admin looks up the user, ends their session, and sees the refusal to d
   await answer(admin, 'GET', /^\/sessions\?username=/, 200, () => card.getByRole('button', { name: 'Look up' }).click());
   await shows(card.locator('#user-sessions .session.current'), 'your session', 'the admin’s own session, marked');
   assert.equal(await card.getByLabel('Role').inputValue(), 'admin', 'the admin’s own role is known');
-  await card.getByLabel('Role').selectOption('user');
+  await card.getByLabel('Role', { exact: true }).selectOption('user');
   await answer(admin, 'PATCH', `/api/users/${ADMIN.username}`, 409, () => card.getByRole('button', { name: 'Set role' }).click());
   await shows(card.locator('#role-msg[data-kind="error"]'), /admin/, 'the refusal to demote the last admin');
+});
+
+/** A row of the users table, by username. */
+const userRow = (username) => admin.locator(`#users tbody tr[data-username="${username}"]`);
+
+/** `YYYY-MM-DDTHH:MM` in local time, as an <input type="datetime-local"> takes it. */
+function localInput(date) {
+  const two = (n) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}T${two(date.getHours())}:${two(date.getMinutes())}`;
+}
+
+step('the users table finds the user by part of their name, and filters by role and status', async () => {
+  const card = admin.locator('#users-card');
+  await shows(card.locator('#users-info'), /of \d+ users?$/, 'the users pager');
+  const part = USER.username.slice(0, -2).toUpperCase(); // a part, in the other case
+  await answer(admin, 'GET', new RegExp(`^/api/users\\?q=${part}&`), 200, () => card.getByLabel('Search').fill(part));
+  await shows(card.locator('#users-info'), '1–1 of 1 user', 'the search’s pager');
+  const row = userRow(USER.username);
+  await row.waitFor();
+  const cells = await row.locator('td').allInnerTexts();
+  assert.equal(cells[0], USER.username, `the username cell: ${JSON.stringify(cells)}`);
+  assert.equal(cells[1], 'user', `the role cell: ${JSON.stringify(cells)}`);
+  assert.notEqual(cells[3], 'never', `the last login is known: ${JSON.stringify(cells)}`);
+  assert.equal(cells[4], 'active', `the status cell: ${JSON.stringify(cells)}`);
+  assert.equal(cells[5], '0', `no live session after the admin ended it: ${JSON.stringify(cells)}`);
+
+  await answer(admin, 'GET', /[?&]role=admin&/, 200, () => card.getByLabel('Role', { exact: true }).selectOption('admin'));
+  await shows(card.locator('#users tbody td.empty'), 'No user matches', 'the user is not an admin');
+  await answer(admin, 'GET', /^\/api\/users\?role=admin&limit=/, 200, async () => {
+    await card.getByLabel('Search').fill('');
+    await card.getByRole('button', { name: 'Search' }).click();
+  });
+  await userRow(ADMIN.username).waitFor();
+  assert.equal(await card.locator('#users tbody tr').count(), 1, 'only the admin is an admin');
+
+  await card.getByLabel('Role', { exact: true }).selectOption('');
+  await answer(admin, 'GET', /[?&]status=locked&/, 200, () => card.getByLabel('Status', { exact: true }).selectOption('locked'));
+  await shows(card.locator('#users tbody td.empty'), 'No user matches', 'nobody is locked yet');
+  await card.getByLabel('Status', { exact: true }).selectOption('');
+  await answer(admin, 'GET', new RegExp(`^/api/users\\?q=${USER.username}&limit`), 200, async () => {
+    await card.getByLabel('Search').fill(USER.username);
+    await card.getByLabel('Search').press('Enter');
+  });
+  await row.waitFor();
+});
+
+step('the user page shows each session’s device and address, and a name given to one stays after a reload', async () => {
+  await logIn(user, USER);
+  await openSignedOut(second); // it was left on /admin, its session ended by the admin
+  await logIn(second, USER);
+  await answer(user, 'GET', '/api/sessions', 200, () => user.locator('#sessions').getByRole('button', { name: 'Reload' }).click());
+  const current = user.locator('#session-list .session.current');
+  const other = user.locator('#session-list .session:not(.current)');
+  await shows(other.locator('.agent'), SECOND_DEVICE, 'the other browser’s device');
+  await shows(other.locator('.place'), 'from 127.0.0.1', 'the other browser’s address');
+  await shows(current.locator('.place'), 'from 127.0.0.1', 'this browser’s address');
+  const device = (await current.locator('.agent').innerText()).replace('this browser', '').trim();
+  assert.ok(device && !SECOND_DEVICE.test(device), `this browser’s device: ${device}`);
+
+  // A name of spaces only is refused by the server, and the page says so.
+  await current.getByRole('button', { name: /^Rename/ }).click();
+  await current.getByLabel('Session name').fill('   ');
+  await answer(user, 'PATCH', /^\/api\/sessions\/[0-9a-f-]+$/, 422, () => current.getByRole('button', { name: 'Save' }).click());
+  await user.locator('#sessions-msg[data-kind="error"]').waitFor();
+
+  await current.getByLabel('Session name').fill(SESSION_NAME);
+  const named = await answer(user, 'PATCH', /^\/api\/sessions\/[0-9a-f-]+$/, 200, () => current.getByRole('button', { name: 'Save' }).click());
+  assert.equal(named.name, SESSION_NAME, `the answer: ${JSON.stringify(named)}`);
+  await shows(user.locator('#sessions-msg'), 'Session renamed', 'the rename message');
+  await shows(current.locator('.agent'), SESSION_NAME, 'the session’s new name');
+  await shows(current.locator('.place'), device, 'the device, under the name');
+
+  await answer(user, 'GET', '/api/sessions', 200, () => user.reload());
+  await shows(user.locator('#session-list .session.current .agent'), SESSION_NAME, 'the name after a reload');
+  assert.equal(await user.locator('#session-list b').count(), 0, 'the name is text, not markup');
+  await user.screenshot({ path: shot('index-sessions'), fullPage: true });
+});
+
+step('the user page shows the recent security activity, newest first, and older pages', async () => {
+  const table = user.locator('#activity-table tbody');
+  await table.locator('tr[data-kind]').first().waitFor();
+  const first = table.locator('tr').first();
+  assert.equal(await first.getAttribute('data-kind'), 'login.succeeded', 'the newest event is the last login');
+  await shows(first, 'Logged in', 'the newest event, in words');
+  await shows(first, '127.0.0.1', 'the newest event’s address');
+  await shows(first, SECOND_DEVICE, 'the newest event’s browser (the second browser logged in last)');
+  const kinds = async () => table.locator('tr').evaluateAll((rows) => rows.map((r) => r.dataset.kind));
+  const seen = await kinds();
+  assert.ok(seen.includes('logout_all') && seen.includes('session.ended'), `the events shown: ${JSON.stringify(seen)}`);
+  const ids = await table.locator('tr').evaluateAll((rows) => rows.map((r) => Number(r.dataset.id)));
+  assert.deepEqual(ids, [...ids].sort((a, b) => b - a), 'newest first');
+
+  const more = user.getByRole('button', { name: 'Show older' });
+  assert.ok(await more.isEnabled(), `more than one page of events: ${seen.length} shown`);
+  await answer(user, 'GET', /^\/api\/events\?limit=\d+&before=\d+$/, 200, () => more.click());
+  await user.waitForFunction((n) => document.querySelectorAll('#activity-table tbody tr').length > n, seen.length);
+  const all = await kinds();
+  assert.ok(all.includes('login.failed'), `the early wrong password is listed: ${JSON.stringify(all)}`);
+  assert.ok(all.includes('user.created'), `and the sign-up: ${JSON.stringify(all)}`);
+});
+
+step('the admin sees the user’s sessions from the users table, with device, address and name', async () => {
+  const card = admin.locator('#users-card');
+  await answer(admin, 'GET', /^\/api\/users\?/, 200, () => card.getByRole('button', { name: 'Reload' }).click());
+  assert.equal((await userRow(USER.username).locator('td').allInnerTexts())[5], '2', 'two live sessions');
+  await answer(admin, 'GET', /^\/sessions\?username=/, 200, () =>
+    userRow(USER.username).getByRole('button', { name: `Sessions and role of ${USER.username}` }).click(),
+  );
+  const sessions = admin.locator('#user-card #user-sessions .session');
+  await shows(admin.locator('#user-name'), '2 live sessions', 'the user card');
+  await shows(sessions.locator('.agent'), SESSION_NAME, 'the named session');
+  await shows(sessions.locator('.place'), 'from 127.0.0.1', 'the sessions’ address');
+  await shows(sessions.locator('.agent'), SECOND_DEVICE, 'the other session’s device');
+  assert.equal(await admin.locator('#user-sessions b').count(), 0, 'the name is text, not markup');
+});
+
+let lockUntil; // the end of the lock, as typed in the form (to the minute)
+
+step('the admin locks the user with a reason: their sessions end, and the right password is refused as locked', async () => {
+  const card = admin.locator('#users-card');
+  await userRow(USER.username).getByRole('button', { name: /^Lock/ }).click();
+  const form = card.locator('#lock-form');
+  await shows(form.locator('h3'), `Lock ${USER.username}`, 'the lock form’s title');
+  await form.getByLabel('Reason').fill(LOCK_REASON);
+  lockUntil = new Date(Date.now() + 86_400_000);
+  lockUntil.setSeconds(0, 0);
+  await form.getByLabel(/^Locked until/).fill(localInput(lockUntil));
+  const locked = await answer(admin, 'POST', `/api/users/${USER.username}/lock`, 200, () => form.getByRole('button', { name: 'Lock', exact: true }).click());
+  assert.equal(locked.username, USER.username, `the answer: ${JSON.stringify(locked)}`);
+  assert.equal(locked.sessions_ended, 2, `both sessions ended: ${JSON.stringify(locked)}`);
+  assert.equal(Date.parse(locked.locked_until), lockUntil.getTime(), `locked until what the form said: ${JSON.stringify(locked)}`);
+  await shows(card.locator('#users-msg'), `${USER.username} is locked until`, 'the lock message');
+  await shows(card.locator('#users-msg'), '2 sessions ended', 'the lock message');
+  assert.ok(await form.isHidden(), 'the lock form closes');
+
+  const row = admin.locator(`#users tbody tr[data-username="${USER.username}"][data-locked="true"]`);
+  await shows(row, 'locked', 'the locked row');
+  await shows(row.locator('.reason'), LOCK_REASON, 'the reason, as text');
+  assert.equal(await admin.locator('#users script').count(), 0, 'the reason is text, not markup');
+  assert.equal((await row.locator('td').allInnerTexts())[5], '0', 'no live session left');
+  await shows(admin.locator('#user-name'), '0 live sessions', 'the user card, refreshed');
+
+  assert.equal(await meStatus(user), 401, 'the user’s browser is refused');
+  assert.equal(await meStatus(second), 401, 'and the other one');
+  await answer(user, 'POST', '/refresh', 401, () => user.reload());
+  await user.locator('#who[data-state="out"]').waitFor();
+
+  const login = user.locator('#login-form');
+  await login.getByLabel('Username').fill(USER.username);
+  await login.getByLabel('Password').fill(USER.password);
+  const refused = await answer(user, 'POST', '/authenticate', 403, () => login.getByRole('button', { name: 'Log in' }).click());
+  assert.equal(refused.error, 'account_locked', `the refusal: ${JSON.stringify(refused)}`);
+  assert.equal(Date.parse(refused.until), lockUntil.getTime(), `the refusal names the end of the lock: ${JSON.stringify(refused)}`);
+  await shows(login.locator('.msg[data-kind="error"]'), refused.message, 'the locked message');
+  await shows(login.locator('.msg[data-kind="error"]'), 'your time)', 'the end of the lock in local time, on the page');
+
+  await login.getByLabel('Password').fill('not the password');
+  await answer(user, 'POST', '/authenticate', 401, () => login.getByRole('button', { name: 'Log in' }).click());
+  await shows(login.locator('.msg[data-kind="error"]'), 'username or password is incorrect', 'a wrong password, while locked');
+
+  await answer(admin, 'GET', /[?&]status=locked&/, 200, () => card.getByLabel('Status', { exact: true }).selectOption('locked'));
+  await row.waitFor();
+  await admin.screenshot({ path: shot('admin-locked'), fullPage: true });
+});
+
+step('the admin unlocks the user, and the user logs in again', async () => {
+  const card = admin.locator('#users-card');
+  await answer(admin, 'POST', `/api/users/${USER.username}/unlock`, 200, () =>
+    userRow(USER.username).getByRole('button', { name: `Unlock ${USER.username}` }).click(),
+  );
+  await shows(card.locator('#users-msg'), `${USER.username} is unlocked`, 'the unlock message');
+  await shows(card.locator('#users tbody td.empty'), 'No user matches', 'nobody is locked any more');
+  await answer(admin, 'GET', /^\/api\/users\?/, 200, () => card.getByLabel('Status', { exact: true }).selectOption('active'));
+  await shows(userRow(USER.username), 'active', 'the unlocked row');
+  await logIn(user, USER);
+});
+
+step('the audit log shows the story newest first, filters by kind and pages through it', async () => {
+  const card = admin.locator('#audit-card');
+  await card.getByLabel('Username').fill(USER.username);
+  await answer(admin, 'GET', new RegExp(`^/audit\\?username=${USER.username}&limit=`), 200, () => card.getByRole('button', { name: 'Filter', exact: true }).click());
+  const rows = card.locator('#audit tbody tr');
+  const list = () => rows.evaluateAll((trs) => trs.map((tr) => ({ id: Number(tr.dataset.id), kind: tr.dataset.kind })));
+  const events = await list();
+  const kinds = events.map((e) => e.kind);
+  for (const kind of ['login.succeeded', 'login.failed', 'user.locked', 'user.unlocked']) {
+    assert.ok(kinds.includes(kind), `${kind} is listed: ${JSON.stringify(kinds)}`);
+  }
+  assert.equal(kinds[0], 'login.succeeded', `the newest is the login after the unlock: ${JSON.stringify(kinds)}`);
+  assert.deepEqual(events.map((e) => e.id), events.map((e) => e.id).sort((a, b) => b - a), 'newest first');
+  const lockRow = rows.filter({ has: admin.locator('td', { hasText: /^user\.locked$/ }) }).first();
+  const cells = await lockRow.locator('td').allInnerTexts();
+  assert.equal(cells[2], ADMIN.username, `the admin did it: ${JSON.stringify(cells)}`);
+  assert.equal(cells[3], USER.username, `to the user: ${JSON.stringify(cells)}`);
+  assert.ok(cells[5].includes(LOCK_REASON), `the detail has the reason, as text: ${JSON.stringify(cells)}`);
+  assert.equal(await card.locator('script').count(), 0, 'the reason is text, not markup');
+
+  await card.getByLabel('user.locked', { exact: true }).check();
+  await card.getByLabel('user.unlocked', { exact: true }).check();
+  await answer(admin, 'GET', /[?&]kind=user\.locked&kind=user\.unlocked&/, 200, () => card.getByRole('button', { name: 'Filter', exact: true }).click());
+  assert.deepEqual((await list()).map((e) => e.kind), ['user.unlocked', 'user.locked'], 'only the kinds ticked');
+
+  // Since an hour from now: nothing yet. Clear filters: every event again.
+  await card.getByLabel('Since').fill(localInput(new Date(Date.now() + 3_600_000)));
+  await answer(admin, 'GET', /[?&]since=[^&]+&limit=/, 200, () => card.getByRole('button', { name: 'Filter', exact: true }).click());
+  await shows(card.locator('#audit tbody td.empty'), 'No event matches', 'events since an hour from now');
+  await answer(admin, 'GET', /^\/audit\?limit=\d+$/, 200, () => card.getByRole('button', { name: 'Clear filters' }).click());
+  assert.ok((await list()).length > 2, 'every event after the filters are cleared');
+
+  // A page of 3 events: "Older" asks for those before the last shown, "Newer" comes back.
+  await answer(admin, 'GET', /^\/audit\?limit=3$/, 200, () => admin.goto('/admin?limit=3'));
+  await card.getByLabel('Username').fill(USER.username);
+  await answer(admin, 'GET', /&limit=3$/, 200, () => card.getByRole('button', { name: 'Filter', exact: true }).click());
+  const firstPage = await list();
+  assert.equal(firstPage.length, 3, `a full first page: ${JSON.stringify(firstPage)}`);
+  const older = card.getByRole('button', { name: 'Older →' });
+  const newer = card.getByRole('button', { name: '← Newer' });
+  assert.ok(await newer.isDisabled(), 'no newer page on the first');
+  await answer(admin, 'GET', new RegExp(`&limit=3&before=${firstPage[2].id}$`), 200, () => older.click());
+  await shows(card.locator('#audit-info'), 'page 2', 'the second page');
+  const secondPage = await list();
+  assert.ok(secondPage.length > 0 && secondPage.every((e) => e.id < firstPage[2].id), `older events: ${JSON.stringify(secondPage)}`);
+  await answer(admin, 'GET', /&limit=3$/, 200, () => newer.click());
+  await shows(card.locator('#audit-info'), 'page 1', 'back on the first page');
+  assert.deepEqual(await list(), firstPage, 'the same first page');
+  await answer(admin, 'GET', /^\/blacklist\?/, 200, () => admin.goto('/admin'));
 });
 
 step('the admin makes the user an admin', async () => {
@@ -364,7 +596,7 @@ step('the admin makes the user an admin', async () => {
   await card.getByLabel('Username').fill(USER.username);
   await answer(admin, 'GET', /^\/sessions\?username=/, 200, () => card.getByRole('button', { name: 'Look up' }).click());
   await shows(card.locator('#user-name'), USER.username, 'the looked-up user');
-  await card.getByLabel('Role').selectOption('admin');
+  await card.getByLabel('Role', { exact: true }).selectOption('admin');
   const changed = await answer(admin, 'PATCH', `/api/users/${USER.username}`, 200, () => card.getByRole('button', { name: 'Set role' }).click());
   assert.equal(changed.role, 'admin', 'the answer carries the new role');
   await shows(card.locator('#role-msg'), `${USER.username} is now admin`, 'the role message');
