@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::audit::floods::Floods;
 use crate::auth::claims::TokenCodec;
+use crate::auth::mfa::sealing::MfaKeys;
 use crate::auth::password::PasswordHasher;
 use crate::auth::refresh::RefreshTokens;
 use crate::auth::throttle::LoginThrottle;
@@ -25,6 +26,8 @@ pub struct App {
     pub codec: TokenCodec,
     pub refresh_tokens: RefreshTokens,
     pub hasher: PasswordHasher,
+    /// Seals TOTP secrets and hashes recovery codes.
+    pub mfa: MfaKeys,
     pub throttle: LoginThrottle,
     pub metrics: Metrics,
     pub purge: PurgeJob,

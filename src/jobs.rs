@@ -115,6 +115,7 @@ pub async fn schedule(
         Box::pin(async move {
             let _ = purge(&revocation, &metrics, batch, "schedule").await;
             audit.purge(batch).await;
+            crate::auth::mfa::challenge::purge_expired(&audit.db, batch).await;
         })
     })
     .map_err(|_| {

@@ -27,6 +27,7 @@ use crate::audit::floods::Floods;
 use crate::auth::claims::TokenCodec;
 use crate::auth::error::AuthError;
 use crate::auth::keys::KeyRing;
+use crate::auth::mfa::sealing::MfaKeys;
 use crate::auth::password::PasswordHasher;
 use crate::auth::refresh::RefreshTokens;
 use crate::auth::throttle::LoginThrottle;
@@ -129,6 +130,7 @@ async fn build_app(rocket: &Rocket<Build>) -> Result<App, String> {
     Ok(App {
         codec: TokenCodec::new(ring, &config.jwt_issuer, config.token_ttl, metrics.clone()),
         refresh_tokens: RefreshTokens::new(&config.keys.server_secret),
+        mfa: MfaKeys::new(&config.keys.server_secret),
         throttle: LoginThrottle::new(config.throttle, &config.keys.server_secret),
         config,
         db,

@@ -36,10 +36,14 @@ pub enum Kind {
     RoleChanged,
     UserLocked,
     UserUnlocked,
+    MfaEnabled,
+    MfaDisabled,
+    MfaFailed,
+    RecoveryCodeUsed,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 17] = [
         Kind::LoginSucceeded,
         Kind::LoginFailed,
         Kind::LoginThrottled,
@@ -53,6 +57,10 @@ impl Kind {
         Kind::RoleChanged,
         Kind::UserLocked,
         Kind::UserUnlocked,
+        Kind::MfaEnabled,
+        Kind::MfaDisabled,
+        Kind::MfaFailed,
+        Kind::RecoveryCodeUsed,
     ];
 
     /// The name stored and shown (`login.succeeded`); stable, filters and SIEMs match on it.
@@ -71,6 +79,10 @@ impl Kind {
             Kind::RoleChanged => "role.changed",
             Kind::UserLocked => "user.locked",
             Kind::UserUnlocked => "user.unlocked",
+            Kind::MfaEnabled => "mfa.enabled",
+            Kind::MfaDisabled => "mfa.disabled",
+            Kind::MfaFailed => "mfa.failed",
+            Kind::RecoveryCodeUsed => "recovery_code.used",
         }
     }
 

@@ -112,8 +112,8 @@ pub(super) fn hashing_failed(e: HashError) -> AuthError {
     }
 }
 
-/// Settles an admitted attempt by the outcome of its password check: a wrong password counts
-/// as a failure; any other error (a full hashing queue, the store down) tells nothing about
+/// Settles an admitted attempt by the outcome of its password (or second factor's) check: a
+/// wrong password or code counts as a failure; any other error (a full hashing queue, the store down) tells nothing about
 /// the password and is given back.
 pub(super) async fn judged<T>(
     throttle: &LoginThrottle,
@@ -123,7 +123,7 @@ pub(super) async fn judged<T>(
     let outcome = check.await;
     match &outcome {
         Ok(_) => throttle.succeeded(attempt),
-        Err(AuthError::InvalidCredentials) => {}
+        Err(AuthError::InvalidCredentials | AuthError::InvalidCode { .. }) => {}
         Err(_) => throttle.cancel(attempt),
     }
     outcome
@@ -172,21 +172,8 @@ pub async fn change_password(
     new: String,
     source: Source,
 ) -> Result<PasswordChanged, AuthError> {
-    let addr = source.ip;
     let new = Password::parse(new).map_err(AuthError::Invalid)?;
-    let lookup = Username::parse(caller.username).ok();
-    let _slot = app
-        .throttle
-        .in_flight(addr)
-        .map_err(|wait| throttled(Throttled::InFlight, wait))?;
-    let attempt = app
-        .throttle
-        .begin_password_change(caller.sid, addr, Instant::now())
-        .map_err(|wait| throttled(Throttled::Failures, wait))?;
-    let user = judged(&app.throttle, attempt, async {
-        check_password(&app.hasher, find(&app.db, lookup).await?, current).await
-    })
-    .await?;
+    let user = verify_current(app, &caller, current, source.ip).await?;
     let hash = app.hasher.hash(&new).await.map_err(hashing_failed)?;
     let change = AccountChange::SetPassword {
         user_id: user.id.clone(),
@@ -217,6 +204,30 @@ pub async fn change_password(
         access_token,
         sessions_ended: outcome.sessions_ended,
     })
+}
+
+/// The caller's account, if `current` is its password. Wrong passwords count per session and
+/// per client key, never on the username: a session holder must not be able to lock the
+/// owner's logins.
+pub(super) async fn verify_current(
+    app: &App,
+    caller: &Caller<'_>,
+    current: &str,
+    addr: Option<std::net::IpAddr>,
+) -> Result<UserRow, AuthError> {
+    let lookup = Username::parse(caller.username).ok();
+    let _slot = app
+        .throttle
+        .in_flight(addr)
+        .map_err(|wait| throttled(Throttled::InFlight, wait))?;
+    let attempt = app
+        .throttle
+        .begin_password_change(caller.sid, addr, Instant::now())
+        .map_err(|wait| throttled(Throttled::Failures, wait))?;
+    judged(&app.throttle, attempt, async {
+        check_password(&app.hasher, find(&app.db, lookup).await?, current).await
+    })
+    .await
 }
 
 /// An account id as stored: always a UUID (written by [`create`] or the migration that added

@@ -6,15 +6,16 @@
 //! generation (so a login in flight cannot commit after it) and its audit event, in one
 //! transaction. An unlock takes nothing away and commits with its event alone.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use super::error::AuthError;
+use super::mfa::Method;
 use crate::app::App;
 use crate::audit::{Actor, Event, Kind, Source};
 use crate::db::users::{self, Filter, UserRow};
-use crate::db::{audit_events, from_db_time, sessions, to_db_time, write_transaction};
+use crate::db::{audit_events, from_db_time, mfa_totp, sessions, to_db_time, write_transaction};
 use crate::domain::{Role, Username};
 use crate::revocation::AccountChange;
 
@@ -45,12 +46,19 @@ pub struct Account {
     pub locked_until: Option<OffsetDateTime>,
     pub lock_reason: Option<String>,
     pub live_sessions: i64,
+    /// The account's second factors, by name.
+    pub mfa: Vec<&'static str>,
 }
 
 impl Account {
-    fn from_row(row: UserRow, live_sessions: i64, now: PrimitiveDateTime) -> Self {
+    fn from_row(row: UserRow, live_sessions: i64, totp: bool, now: PrimitiveDateTime) -> Self {
         let locked = row.locked_at(now);
         Self {
+            mfa: if totp {
+                vec![Method::Totp.as_str()]
+            } else {
+                Vec::new()
+            },
             role: Role::from_stored(&row.role),
             created_at: from_db_time(row.created_at),
             last_login_at: row.last_login_at.map(from_db_time),
@@ -89,15 +97,19 @@ pub async fn list(app: &App, query: Query) -> Result<(Vec<Account>, i64), AuthEr
             let (rows, total) = users::list(conn, &filter, limit, offset)?;
             let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
             let counts = sessions::live_counts(conn, &ids, now)?;
-            Ok((rows, total, counts))
+            let totp = mfa_totp::confirmed_among(conn, &ids)?;
+            Ok((rows, total, (counts, totp)))
         })
         .await?;
+    let (counts, totp) = counts;
     let counts: HashMap<String, i64> = counts.into_iter().collect();
+    let totp: HashSet<String> = totp.into_iter().collect();
     let accounts = rows
         .into_iter()
         .map(|row| {
             let live = counts.get(&row.id).copied().unwrap_or(0);
-            Account::from_row(row, live, now)
+            let has_totp = totp.contains(&row.id);
+            Account::from_row(row, live, has_totp, now)
         })
         .collect();
     Ok((accounts, total))
@@ -122,12 +134,14 @@ pub async fn get(app: &App, username: &str) -> Result<Account, AuthError> {
             let Some(row) = users::find(conn, name.as_str())? else {
                 return Ok(None);
             };
-            let counts = sessions::live_counts(conn, std::slice::from_ref(&row.id), now)?;
-            Ok(Some((row, counts.first().map_or(0, |c| c.1))))
+            let ids = std::slice::from_ref(&row.id);
+            let counts = sessions::live_counts(conn, ids, now)?;
+            let totp = !mfa_totp::confirmed_among(conn, ids)?.is_empty();
+            Ok(Some((row, counts.first().map_or(0, |c| c.1), totp)))
         })
         .await?;
-    let (row, live) = found.ok_or(AuthError::NoSuchUser)?;
-    Ok(Account::from_row(row, live, now))
+    let (row, live, totp) = found.ok_or(AuthError::NoSuchUser)?;
+    Ok(Account::from_row(row, live, totp, now))
 }
 
 /// What an admin does to an account; each ends every session of the user at once.
@@ -155,6 +169,23 @@ pub async fn administer(
     let outcome = app
         .revocation
         .end_user_sessions(username, None, Some(account), event)
+        .await
+        .map_err(AuthError::from_change)?;
+    Ok(outcome.sessions_ended)
+}
+
+/// Removes every second factor of `username` and ends all their sessions, in one transaction
+/// with the `mfa.disabled` event (for an account that had none, the sessions still end: the
+/// admin asked for a clean slate). Returns how many sessions ended.
+pub async fn remove_factors(
+    app: &App,
+    admin: Admin<'_>,
+    username: &str,
+) -> Result<usize, AuthError> {
+    let event = admin.event(Kind::MfaDisabled).with("method", "all");
+    let outcome = app
+        .revocation
+        .end_user_sessions(username, None, Some(AccountChange::RemoveFactors), event)
         .await
         .map_err(AuthError::from_change)?;
     Ok(outcome.sessions_ended)

@@ -42,6 +42,18 @@ pub enum AuthError {
     /// Only a caller who proved the password learns it; a wrong one stays `InvalidCredentials`.
     #[error("account locked")]
     Locked { until: Option<time::OffsetDateTime> },
+    /// A wrong second-factor code (or one already used); `challenge_ended` when it was the
+    /// challenge's last allowed failure.
+    #[error("invalid code")]
+    InvalidCode { challenge_ended: bool },
+    /// No pending second step for this cookie: never was, expired, used, or voided by a change
+    /// to the account since its password was checked.
+    #[error("no pending second factor")]
+    ChallengeGone,
+    /// A second-factor change that does not fit the account's state (TOTP already on, none
+    /// pending, not on); the text says which and is safe to show.
+    #[error("second factor: {0}")]
+    FactorState(&'static str),
     /// Input that cannot be a username or a password; the text says why and is safe to show.
     #[error("invalid input: {0}")]
     Invalid(String),

@@ -17,12 +17,20 @@ use std::time::Instant;
 use super::accounts::{check_password, find, judged, throttled};
 use super::device::{DeviceKey, Nonce};
 use super::error::{AuthError, Throttled};
+use super::mfa::challenge::{self, Pending};
+use super::mfa::Factors;
 use super::session_tokens::{self, Issued};
 use crate::app::App;
 use crate::audit::{Actor, Event, Kind, Source};
 use crate::db::{audit_events, devices, to_db_time, users, Db};
 use crate::domain::Username;
 use time::OffsetDateTime;
+
+/// Where a right password leads: a session, or a second step for an account with a factor.
+pub enum Step {
+    LoggedIn(LoggedIn),
+    SecondFactor(Pending),
+}
 
 /// A login: the new session, and the device cookie value for the browser.
 pub struct LoggedIn {
@@ -39,13 +47,14 @@ pub struct Client<'a> {
 
 /// Checks the throttle (on the device's own budget when `client` presents a device cookie the
 /// account still lists), then the password (an unknown user costs one argon2 verification too,
-/// and fails with the same error), and starts a session.
+/// and fails with the same error), and starts a session; or, for an account with a second
+/// factor, opens its challenge (see [`crate::auth::mfa::challenge`]) and starts nothing yet.
 pub async fn login(
     app: &App,
     username: &str,
     password: &str,
     client: Client<'_>,
-) -> Result<LoggedIn, AuthError> {
+) -> Result<Step, AuthError> {
     let throttle = &app.throttle;
     // A name that cannot exist is looked up as nobody: same path, same cost. Such names share
     // one throttle bucket, so junk input cannot grow the throttle's memory. Names are counted
@@ -120,25 +129,37 @@ pub async fn login(
             until: user.locked_until.map(crate::db::from_db_time),
         });
     }
+    let methods = {
+        let id = user.id.clone();
+        db.run(move |conn| Factors::read(conn, &id))
+            .await?
+            .methods()
+    };
+    if !methods.is_empty() {
+        return Ok(Step::SecondFactor(
+            challenge::begin(app, &user, methods).await?,
+        ));
+    }
     // The browser stays one device: the presented one when its cookie is ours, else a new one.
     let nonce = signed.unwrap_or_else(DeviceKey::new_nonce);
-    let issued = session_tokens::start(app, &user, source, &nonce).await?;
-    Ok(LoggedIn {
+    let issued = session_tokens::start(app, &user, source, &nonce, None).await?;
+    Ok(Step::LoggedIn(LoggedIn {
         issued,
         device: throttle.device_cookie(&nonce, &user.username.to_ascii_lowercase()),
-    })
+    }))
 }
 
-/// Writes a failed login's event. A failure to write is logged, not answered: the client is
-/// owed the outcome of its login, which did not depend on the row.
-async fn record_failure(app: &App, event: Event) {
+/// Writes a failed login's (or second step's) event. A failure to write is logged, not
+/// answered: the client is owed the outcome of its login, which did not depend on the row.
+pub(crate) async fn record_failure(app: &App, event: Event) {
+    let kind = event.kind;
     let row = event.row(OffsetDateTime::now_utc());
     match app
         .db
         .run(move |conn| audit_events::insert(conn, &row))
         .await
     {
-        Ok(()) => app.metrics.audit_events(Kind::LoginFailed, 1),
+        Ok(()) => app.metrics.audit_events(kind, 1),
         Err(e) => log::error!("a failed login could not be recorded: {e}"),
     }
 }

@@ -1,6 +1,6 @@
-//! Authentication, free of HTTP: accounts, the login, a session's token pairs, the token codec
-//! and its key ring,
-//! password hashing, device trust and the login throttle. Each returns a domain outcome or an
+//! Authentication, free of HTTP: accounts, the login and its second factor, a session's token
+//! pairs, the token codec and its key ring, password hashing, device trust and the login
+//! throttle. Each returns a domain outcome or an
 //! [`error::AuthError`]; the HTTP layer (`crate::http`) says which status that is.
 
 pub mod accounts;
@@ -11,6 +11,7 @@ pub mod device_label;
 pub mod error;
 pub mod keys;
 pub mod login;
+pub mod mfa;
 pub mod password;
 pub mod refresh;
 pub mod session_tokens;

@@ -13,6 +13,7 @@ use super::claims::{Claims, Subject};
 use super::device::{DeviceKey, Nonce};
 use super::device_label;
 use super::error::AuthError;
+use super::mfa::Method;
 use super::refresh::RefreshTokens;
 use crate::app::App;
 use crate::audit::{Actor, Event, Kind, Source};
@@ -49,13 +50,14 @@ pub fn clean_user_agent(raw: Option<&str>) -> String {
 /// Starts a session for `user`, whose password was just verified against the row as read, from
 /// device `device`. Committed only if the account has not changed since that read (else the
 /// login is refused: as a wrong password when the account is gone, `AccountChanged` when it
-/// changed); the account's oldest
-/// sessions past `max_sessions_per_user` end with it.
+/// changed); the account's oldest sessions past `max_sessions_per_user` end with it.
+/// `second_factor`: what the login's second step passed with, recorded in its event.
 pub async fn start(
     app: &App,
     user: &UserRow,
     source: Source,
     device: &Nonce,
+    second_factor: Option<Method>,
 ) -> Result<Issued, AuthError> {
     let user_agent = source.user_agent.clone().unwrap_or_default();
     let now = OffsetDateTime::now_utc();
@@ -84,9 +86,12 @@ pub async fn start(
         max_sessions: i64::from(app.config.limits.max_sessions_per_user),
         max_devices: i64::from(app.config.limits.max_devices_per_user),
     };
-    let event = Event::new(Kind::LoginSucceeded, Actor::Subject, source)
+    let mut event = Event::new(Kind::LoginSucceeded, Actor::Subject, source)
         .about(&user.username, &user.id)
         .session(sid);
+    if let Some(method) = second_factor {
+        event = event.with("second_factor", method.as_str());
+    }
     match app.revocation.start_session(login, event).await {
         Ok(_) => Ok(Issued {
             access_token,

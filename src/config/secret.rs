@@ -64,6 +64,16 @@ impl Secret {
     }
 }
 
+impl Secret {
+    /// A 256-bit key of its own for one purpose (a cipher's), derived like [`Self::derived_hmac`].
+    pub fn derived_key(&self, label: &[u8]) -> [u8; 32] {
+        let mut derive = Hmac::<Sha256>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        derive.update(label);
+        derive.finalize().into_bytes().into()
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")

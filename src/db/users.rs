@@ -65,6 +65,15 @@ pub fn find(conn: &mut DbConnection, name: &str) -> QueryResult<Option<UserRow>>
         .optional()
 }
 
+/// The account of id `id`.
+pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::id.eq(id))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Inserts the user; `Ok(false)` when the name is already taken in any case (also under a race).
 /// `ON CONFLICT DO NOTHING` rather than catching the violation: on PostgreSQL a failed statement
 /// would abort the transaction the insert runs in (with its audit event).

@@ -1,4 +1,5 @@
-//! The only place the `jwt`, `refresh` and `device` cookies' attributes are set and cleared.
+//! The only place the `jwt`, `refresh`, `device` and `mfa` cookies' attributes are set and
+//! cleared.
 //!
 //! Rocket's `CookieJar::add` would default to `SameSite=Strict` without `HttpOnly`, and `Secure`
 //! only under its own TLS, so every attribute is set here explicitly. The clearing cookie carries
@@ -24,6 +25,8 @@ pub const REFRESH_PATH: &str = "/refresh";
 pub const DEVICE_COOKIE_NAME: &str = "device";
 /// The device cookie matters only to the login throttle: it goes to the login route alone.
 pub const DEVICE_PATH: &str = "/authenticate";
+const MFA_COOKIE_NAME: &str = "mfa";
+const SECURE_MFA_COOKIE_NAME: &str = "__Secure-mfa";
 /// A browser stays known for a year after its last successful login.
 const DEVICE_MAX_AGE: time::Duration = time::Duration::days(365);
 
@@ -55,6 +58,11 @@ pub fn refresh_name(settings: CookieSettings) -> &'static str {
     REFRESH.name(settings)
 }
 
+/// The second-step cookie's name under `settings`.
+pub fn mfa_name(settings: CookieSettings) -> &'static str {
+    MFA.name(settings)
+}
+
 /// The device cookie's name under `settings`.
 pub fn device_name(settings: CookieSettings) -> &'static str {
     DEVICE.name(settings)
@@ -79,6 +87,15 @@ const REFRESH: Kind = Kind {
 const DEVICE: Kind = Kind {
     name: DEVICE_COOKIE_NAME,
     prefixed: SECURE_DEVICE_COOKIE_NAME,
+    path: DEVICE_PATH,
+    same_site: Some(SameSite::Strict),
+};
+
+/// A login's pending second step (see `auth::mfa::challenge`): sent to the login routes alone,
+/// never cross-site, gone with the challenge.
+const MFA: Kind = Kind {
+    name: MFA_COOKIE_NAME,
+    prefixed: SECURE_MFA_COOKIE_NAME,
     path: DEVICE_PATH,
     same_site: Some(SameSite::Strict),
 };
@@ -134,6 +151,16 @@ pub fn clearing_refresh(settings: CookieSettings) -> Cookie<'static> {
 /// logout: the browser stays known, which is the point).
 pub fn device(value: String, settings: CookieSettings) -> Cookie<'static> {
     build(&DEVICE, value, DEVICE_MAX_AGE, settings)
+}
+
+/// The cookie naming a login's pending second step, living as long as the challenge.
+pub fn mfa(token: String, ttl: time::Duration, settings: CookieSettings) -> Cookie<'static> {
+    build(&MFA, token, ttl, settings)
+}
+
+/// A cookie that makes the browser drop the second-step cookie at once.
+pub fn clearing_mfa(settings: CookieSettings) -> Cookie<'static> {
+    clearing_of(&MFA, settings)
 }
 
 /// Sets both cookies of a session: the access token for every route, the refresh token for

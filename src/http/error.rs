@@ -37,6 +37,10 @@ pub enum ApiError {
     BadRequest(String),
     Unauthorized(&'static str),
     InvalidCredentials,
+    /// A wrong or used second-factor code; `true` when the challenge took its last failure.
+    InvalidCode(bool),
+    /// No second step pending for the `mfa` cookie presented (or none presented).
+    NoChallenge,
     Forbidden(&'static str),
     CrossOrigin,
     /// The password was right but the account is locked (until then, when it ends).
@@ -67,7 +71,10 @@ impl ApiError {
     pub fn status(&self) -> Status {
         match self {
             Self::BadRequest(_) => Status::BadRequest,
-            Self::Unauthorized(_) | Self::InvalidCredentials => Status::Unauthorized,
+            Self::Unauthorized(_)
+            | Self::InvalidCredentials
+            | Self::InvalidCode(_)
+            | Self::NoChallenge => Status::Unauthorized,
             Self::Forbidden(_) | Self::CrossOrigin | Self::AccountLocked { .. } => {
                 Status::Forbidden
             }
@@ -87,6 +94,8 @@ impl ApiError {
             Self::BadRequest(_) => "bad_request",
             Self::Unauthorized(_) => "unauthorized",
             Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidCode(_) => "invalid_code",
+            Self::NoChallenge => "mfa_challenge_invalid",
             Self::Forbidden(_) => "forbidden",
             Self::CrossOrigin => "cross_origin_request",
             Self::AccountLocked { .. } => "account_locked",
@@ -118,6 +127,9 @@ impl ApiError {
                 (*m).to_owned()
             }
             Self::InvalidCredentials => "username or password is incorrect".into(),
+            Self::InvalidCode(false) => "the code is wrong or was already used".into(),
+            Self::InvalidCode(true) => "wrong code, and the last one allowed: log in again".into(),
+            Self::NoChallenge => "no second step is pending: log in again".into(),
             Self::CrossOrigin => "cross-origin requests that change state are refused".into(),
             Self::UsernameTaken => "that username is already taken".into(),
             Self::AccountLocked { until: Some(until) } => {
@@ -215,6 +227,9 @@ impl From<AuthError> for ApiError {
             AuthError::Locked { until } => Self::AccountLocked {
                 until: until.and_then(|t| t.format(&Rfc3339).ok()),
             },
+            AuthError::InvalidCode { challenge_ended } => Self::InvalidCode(challenge_ended),
+            AuthError::ChallengeGone => Self::NoChallenge,
+            AuthError::FactorState(why) => Self::Conflict(why),
             AuthError::Invalid(why) => Self::Unprocessable(why),
             AuthError::UsernameTaken => Self::UsernameTaken,
             AuthError::Throttled { limit, wait } => Self::TooManyRequests {

@@ -23,6 +23,8 @@ pub enum AccountChange {
     SetRole(Role),
     /// The account goes; removing the last admin is refused.
     Remove,
+    /// Every second factor of the account goes (TOTP, recovery codes, pending second steps).
+    RemoveFactors,
     /// The account is locked from `at` until `until` (or until unlocked); locking the last
     /// admin who is not locked is refused.
     Lock {
@@ -72,7 +74,11 @@ impl AccountChange {
                 if is_last_admin(conn, user)? {
                     return Ok(Err(Refused::LastAdmin));
                 }
+                crate::auth::mfa::remove_all(conn, &user.id)?;
                 users::delete(conn, &user.id)?;
+            }
+            Self::RemoveFactors => {
+                crate::auth::mfa::remove_all(conn, &user.id)?;
             }
             Self::Lock { reason, at, until } => {
                 if is_last_admin(conn, user)? {

@@ -260,7 +260,9 @@ impl Metrics {
         let outcome = match result {
             Ok(_) => LoginOutcome::ok,
             Err(AuthError::Throttled { .. }) => LoginOutcome::throttled,
-            Err(AuthError::InvalidCredentials) => LoginOutcome::failed,
+            Err(AuthError::InvalidCredentials | AuthError::InvalidCode { .. }) => {
+                LoginOutcome::failed
+            }
             // Bad input, or the store is down: not an attempt on an account.
             Err(_) => return,
         };

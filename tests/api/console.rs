@@ -75,6 +75,7 @@ async fn admins_list_accounts_by_name_with_search_filters_and_paging() {
             "lock_reason",
             "locked",
             "locked_until",
+            "mfa",
             "role",
             "username"
         ]

@@ -19,6 +19,7 @@ mod jobs;
 mod keys;
 mod layers;
 mod metrics;
+mod mfa;
 mod openapi;
 mod pages;
 mod postgres;

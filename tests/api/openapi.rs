@@ -259,7 +259,11 @@ struct Answer {
 async fn probe(app: &TestApp, route: &Route, token: Option<&str>, body: Option<&str>) -> Answer {
     let mut req = app.client.req(route.method, probe_uri(route));
     if let Some(token) = token {
-        req = req.header(Header::new("Authorization", format!("Bearer {token}")));
+        // Every credential a route may ask for: a bearer token, and a second step's cookie
+        // (for `/authenticate/mfa`, which checks it before reading its body).
+        req = req
+            .header(Header::new("Authorization", format!("Bearer {token}")))
+            .cookie(rocket::http::Cookie::new("mfa", "probe"));
     }
     if let Some(body) = body {
         req = req.header(ContentType::JSON).body(body);

@@ -39,7 +39,8 @@ pub struct Event {
     at: OffsetDateTime,
     /// `login.succeeded`, `login.failed`, `login.throttled`, `logout`, `logout_all`,
     /// `session.ended`, `refresh.reuse_detected`, `password.changed`, `user.created`,
-    /// `user.deleted`, `role.changed`, `user.locked`, `user.unlocked`.
+    /// `user.deleted`, `role.changed`, `user.locked`, `user.unlocked`, `mfa.enabled`,
+    /// `mfa.disabled`, `mfa.failed`, `recovery_code.used`.
     kind: String,
     /// Who acted: the user, an admin's name, or `system`.
     actor: String,
@@ -99,6 +100,14 @@ pub enum EventKind {
     UserLocked,
     #[schema(rename = "user.unlocked")]
     UserUnlocked,
+    #[schema(rename = "mfa.enabled")]
+    MfaEnabled,
+    #[schema(rename = "mfa.disabled")]
+    MfaDisabled,
+    #[schema(rename = "mfa.failed")]
+    MfaFailed,
+    #[schema(rename = "recovery_code.used")]
+    RecoveryCodeUsed,
 }
 
 /// A page of events, newest first.

@@ -1,5 +1,5 @@
 //! HTTP routes, one file per URL family:
-//! `/authenticate` in `authenticate.rs`; `/refresh` in `refresh.rs`; `/api/users...`, `/api/me` and
+//! `/authenticate` and `/authenticate/mfa` in `authenticate/`; `/api/mfa...` in `mfa.rs`; `/refresh` in `refresh.rs`; `/api/users...`, `/api/me` and
 //! `/api/password` in `users.rs`; `/api/sessions...` and `/sessions...` in `sessions.rs`;
 //! `/blacklist...` in `blacklist.rs`; `/health...` in `health.rs`; `/.well-known/jwks.json` (the
 //! public keys) in `jwks.rs`; `/auth/verify` (forward
@@ -16,6 +16,7 @@ mod jwks;
 pub use self::jwks::JWKS_PATH;
 mod audit;
 mod metrics;
+mod mfa;
 mod openapi;
 mod pages;
 mod params;
@@ -43,6 +44,7 @@ pub fn all() -> Vec<Route> {
         pages::routes(),
         openapi::routes(),
         audit::routes(),
+        mfa::routes(),
     ]
     .concat()
 }

@@ -1,4 +1,8 @@
-//! `POST /authenticate`: log in, a new session, and the `jwt`, `refresh` and `device` cookies.
+//! `POST /authenticate`: log in, a new session, and the `jwt`, `refresh` and `device` cookies;
+//! or, for an account with a second factor, the `mfa` cookie and the step in `mfa.rs`
+//! (`/authenticate/mfa`).
+
+pub mod mfa;
 
 use std::net::IpAddr;
 
@@ -14,7 +18,8 @@ use super::openapi::errors::{ErrorBody, NotJson, Throttled, TooLarge, Unavailabl
 use super::{body, JsonBody};
 use crate::app::App;
 use crate::auth::claims::Claims;
-use crate::auth::login::{self, Client};
+use crate::auth::login::{self, Client, Step};
+use crate::auth::mfa::challenge;
 use crate::auth::session_tokens::clean_user_agent;
 use crate::domain::Role;
 use crate::http::cookie;
@@ -22,7 +27,7 @@ use crate::http::error::ApiError;
 use crate::http::origin::SameOrigin;
 
 pub fn routes() -> Vec<Route> {
-    routes![authenticate]
+    [routes![authenticate], mfa::routes()].concat()
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -39,6 +44,35 @@ pub struct LoggedIn {
     role: Role,
     #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
+}
+
+/// The password was right; the account has a second factor, due at `POST /authenticate/mfa`
+/// with the `mfa` cookie within five minutes.
+#[derive(Serialize, ToSchema)]
+#[serde(crate = "rocket::serde")]
+pub struct MfaRequired {
+    /// Always `true`.
+    mfa_required: bool,
+    /// What the second step accepts.
+    #[schema(value_type = Vec<MethodName>)]
+    methods: Vec<&'static str>,
+}
+
+/// A second step's method.
+#[derive(ToSchema)]
+#[allow(dead_code)] // the schema's enum only
+#[schema(rename_all = "snake_case")]
+enum MethodName {
+    Totp,
+    RecoveryCode,
+}
+
+/// A login's answer: a session, or the second step it waits for.
+#[derive(Serialize, ToSchema)]
+#[serde(crate = "rocket::serde", untagged)]
+pub enum LoginAnswer {
+    LoggedIn(LoggedIn),
+    MfaRequired(MfaRequired),
 }
 
 impl From<Claims> for LoggedIn {
@@ -76,13 +110,14 @@ impl<'r> FromRequest<'r> for UserAgent {
 /// may have only a few password checks in flight (429 past either). 503 at once when the
 /// password hashing queue is full. A login past `max_sessions_per_user` ends the account's
 /// oldest session. An account change committed while the password was being checked stops the
-/// login (409, or 401 for a removal).
+/// login (409, or 401 for a removal). For an account with a second factor, a right password
+/// starts no session: the answer is `{mfa_required: true, methods}` with the `mfa` cookie only.
 #[utoipa::path(
     tag = "session",
     request_body = Credentials,
     responses(
-        (status = 200, description = "Logged in: a new session.", body = LoggedIn,
-            headers(("Set-Cookie" = String, description = "Three cookies: `jwt=<access token>; HttpOnly; SameSite=<cookie_same_site>; Path=/; Max-Age=<token_ttl>`, `refresh=<refresh token>; HttpOnly; SameSite=Strict; Path=/refresh; Max-Age=<refresh_ttl>` and `device=<signed device id>; HttpOnly; SameSite=Strict; Path=/authenticate; Max-Age=31536000`, all `Secure` when `cookie_secure` is set."))),
+        (status = 200, description = "Logged in: a new session (`LoggedIn`). Or, for an account with a second factor, `{mfa_required: true, methods}` and only the `mfa` cookie: no session yet.", body = LoginAnswer,
+            headers(("Set-Cookie" = String, description = "Three cookies: `jwt=<access token>; HttpOnly; SameSite=<cookie_same_site>; Path=/; Max-Age=<token_ttl>`, `refresh=<refresh token>; HttpOnly; SameSite=Strict; Path=/refresh; Max-Age=<refresh_ttl>` and `device=<signed device id>; HttpOnly; SameSite=Strict; Path=/authenticate; Max-Age=31536000`, all `Secure` when `cookie_secure` is set. With a second factor due: only `mfa=<challenge>; HttpOnly; SameSite=Strict; Path=/authenticate; Max-Age=300`."))),
         (status = 400, response = NotJson),
         (status = 401, description = "Unknown user or wrong password (`invalid_credentials`); also an account removed while its password was being checked.", body = ErrorBody),
         (status = 403, description = "The password is right but the account is locked (`account_locked`, with `until` when the lock ends by itself); or the request came from a foreign `Origin` (`cross_origin_request`).", body = ErrorBody),
@@ -101,7 +136,7 @@ async fn authenticate(
     data: JsonBody<'_, Credentials>,
     jar: &CookieJar<'_>,
     app: &State<App>,
-) -> Result<Json<LoggedIn>, ApiError> {
+) -> Result<Json<LoginAnswer>, ApiError> {
     let creds = body(data)?;
     let device = jar
         .get(cookie::device_name(app.config.cookie))
@@ -113,9 +148,28 @@ async fn authenticate(
     };
     let result = login::login(app, &creds.username, &creds.password, client).await;
     app.metrics.login(&result);
-    let logged_in = result?;
+    match result? {
+        Step::LoggedIn(logged_in) => Ok(Json(LoginAnswer::LoggedIn(set_cookies(
+            jar, logged_in, app,
+        )))),
+        Step::SecondFactor(pending) => {
+            jar.add(cookie::mfa(
+                pending.token,
+                challenge::TTL,
+                app.config.cookie,
+            ));
+            Ok(Json(LoginAnswer::MfaRequired(MfaRequired {
+                mfa_required: true,
+                methods: pending.methods.iter().map(|m| m.as_str()).collect(),
+            })))
+        }
+    }
+}
+
+/// Sets a new session's cookies (and the device cookie); the body that tells who logged in.
+fn set_cookies(jar: &CookieJar<'_>, logged_in: login::LoggedIn, app: &App) -> LoggedIn {
     let issued = logged_in.issued;
     cookie::set_pair(jar, issued.access_token, issued.refresh_token, &app.config);
     jar.add(cookie::device(logged_in.device, app.config.cookie));
-    Ok(Json(issued.claims.into()))
+    issued.claims.into()
 }

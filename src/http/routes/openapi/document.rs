@@ -8,8 +8,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::errors;
 use crate::http::routes::{
-    audit, authenticate, blacklist, forward_auth, health, jwks, metrics, openapi, pages, refresh,
-    sessions, users,
+    audit, authenticate, blacklist, forward_auth, health, jwks, metrics, mfa, openapi, pages,
+    refresh, sessions, users,
 };
 
 #[derive(OpenApi)]
@@ -23,6 +23,7 @@ use crate::http::routes::{
         cross-site` or `same-site`, is refused with 403 `cross_origin_request`."),
     paths(
         authenticate::authenticate,
+        authenticate::mfa::second_factor,
         refresh::refresh,
         users::sign_up,
         users::me,
@@ -33,6 +34,12 @@ use crate::http::routes::{
         users::console::one,
         users::console::lock,
         users::console::unlock,
+        mfa::status,
+        mfa::start_totp,
+        mfa::confirm_totp,
+        mfa::disable_totp,
+        mfa::recovery_codes,
+        users::console::remove_factors,
         audit::audit,
         audit::events,
         sessions::mine,
@@ -81,6 +88,7 @@ use crate::http::routes::{
     tags(
         (name = "session", description = "`/authenticate` and `/refresh`: starting and continuing a session."),
         (name = "users", description = "`/api/users`, `/api/me`, `/api/password`: accounts."),
+        (name = "mfa", description = "`/api/mfa`: one's second factor (TOTP and recovery codes)."),
         (name = "sessions", description = "`/api/sessions` (one's own) and `/sessions` (admins): live sessions."),
         (name = "blacklist", description = "`/blacklist`: logout, logout everywhere, and the admins' view of revoked tokens."),
         (name = "audit", description = "`/audit` (admins) and `/api/events` (one's own): the trail of security events."),
@@ -138,6 +146,14 @@ impl Modify for SecuritySchemes {
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 "refresh",
                 "The refresh token (HttpOnly, SameSite=Strict, Path=/refresh), rotated on every use.",
+            ))),
+        );
+        components.add_security_scheme(
+            "mfa_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "mfa",
+                "A login's pending second step (HttpOnly, SameSite=Strict, Path=/authenticate, \
+                 Max-Age=300), set by `POST /authenticate` when the account has a second factor.",
             ))),
         );
     }

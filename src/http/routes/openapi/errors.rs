@@ -27,7 +27,8 @@ pub struct ErrorBody {
     until: Option<String>,
 }
 
-/// Every code the server answers with, by status: 400 `bad_request`; 401 `unauthorized` or
+/// Every code the server answers with, by status: 400 `bad_request`; 401 `unauthorized`,
+/// `invalid_code`, `mfa_challenge_invalid` or
 /// `invalid_credentials`; 403 `forbidden`, `cross_origin_request` or `account_locked`; 404 `not_found`; 409
 /// `username_taken` or `conflict`; 413 `payload_too_large`; 422 `unprocessable_entity`; 429
 /// `too_many_requests`; 500 `internal_error`; 503 `service_unavailable`; and Rocket's own
@@ -39,6 +40,8 @@ pub enum ErrorCode {
     BadRequest,
     Unauthorized,
     InvalidCredentials,
+    InvalidCode,
+    MfaChallengeInvalid,
     Forbidden,
     CrossOriginRequest,
     AccountLocked,
@@ -141,12 +144,16 @@ mod tests {
                 retry_after_secs: 1,
             },
             ApiError::Internal,
+            ApiError::InvalidCode(false),
+            ApiError::NoChallenge,
         ];
         for err in &named {
             match err {
                 ApiError::BadRequest(_)
                 | ApiError::Unauthorized(_)
                 | ApiError::InvalidCredentials
+                | ApiError::InvalidCode(_)
+                | ApiError::NoChallenge
                 | ApiError::Forbidden(_)
                 | ApiError::CrossOrigin
                 | ApiError::AccountLocked { .. }

@@ -2,9 +2,10 @@
 //! `GET /api/users/<username>`, `POST /api/users/<username>/lock` and `.../unlock`.
 
 use rocket::http::uri::Origin;
+use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::serde::{Deserialize, Serialize};
-use rocket::{get, post, routes, Route, State};
+use rocket::{delete, get, post, routes, Route, State};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -23,7 +24,7 @@ use crate::http::guard::AdminUser;
 use crate::http::origin::SameOrigin;
 
 pub fn routes() -> Vec<Route> {
-    routes![list, one, lock, unlock]
+    routes![list, one, lock, unlock, remove_factors]
 }
 
 const DEFAULT_LIMIT: i64 = 50;
@@ -50,6 +51,17 @@ pub struct User {
     lock_reason: Option<String>,
     /// Sessions live now.
     live_sessions: i64,
+    /// The account's second factors (`totp`), empty without one.
+    #[schema(value_type = Vec<FactorName>)]
+    mfa: Vec<&'static str>,
+}
+
+/// A kind of second factor (schema only).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[expect(dead_code, reason = "schema only")]
+pub enum FactorName {
+    Totp,
 }
 
 impl From<Account> for User {
@@ -63,6 +75,7 @@ impl From<Account> for User {
             locked_until: a.locked_until,
             lock_reason: a.lock_reason,
             live_sessions: a.live_sessions,
+            mfa: a.mfa,
         }
     }
 }
@@ -301,4 +314,37 @@ async fn unlock(
     };
     let username = admin::unlock(app, by, existing_name(username)?).await?;
     Ok(Json(Unlocked { username }))
+}
+
+/// Remove every second factor of an account (admin): the user's sessions end.
+///
+/// For a user who lost their authenticator and their recovery codes: TOTP, recovery codes and
+/// pending login steps go, and every session of the user ends, in one transaction with the
+/// `mfa.disabled` event. The user logs in with their password alone, and may enrol again.
+#[utoipa::path(
+    tag = "users",
+    params(("username", description = "The account whose factors go.")),
+    responses(
+        (status = 204, description = "Removed (or there were none); the user's sessions ended."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = NotAdminOrCrossOrigin),
+        (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+    security(("jwt_cookie" = ["admin"]), ("bearer" = ["admin"])),
+)]
+#[delete("/api/users/<username>/mfa")]
+async fn remove_factors(
+    _origin: SameOrigin,
+    admin: AdminUser,
+    source: Source,
+    username: &str,
+    app: &State<App>,
+) -> Result<Status, ApiError> {
+    let by = Admin {
+        username: &admin.0.username,
+        source,
+    };
+    admin::remove_factors(app, by, existing_name(username)?).await?;
+    Ok(Status::NoContent)
 }

@@ -1,0 +1,293 @@
+//! The second step of a login. After the right password, an account with a factor gets a
+//! challenge instead of a session: a random token (the `mfa` cookie) whose SHA-256 names a row
+//! bound to the account and to its generation at the password check. A password change, lock,
+//! removal or logout everywhere moves the generation on, which voids the challenge; so does
+//! its fifth wrong code, or five minutes.
+//!
+//! Each code is judged by the login throttle like a password (per client and username, and the
+//! username's ceilings), so guessing across many challenges is bounded by the same budgets as
+//! guessing passwords. A TOTP code is taken by its step and a recovery code is spent, each in
+//! one conditional update: neither passes twice, on one instance or several.
+
+use std::time::Instant;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::{recovery, totp, Method};
+use crate::app::App;
+use crate::audit::{Actor, Event, Kind, Source};
+use crate::auth::accounts::judged;
+use crate::auth::device::DeviceKey;
+use crate::auth::error::{AuthError, Throttled};
+use crate::auth::login::{record_failure, Client, LoggedIn};
+use crate::auth::session_tokens;
+use crate::db::mfa_challenges::{self, ChallengeRow};
+use crate::db::users::UserRow;
+use crate::db::{audit_events, devices, mfa_totp, recovery_codes, to_db_time, write_transaction};
+
+/// Wrong codes a challenge takes before it ends.
+pub const MAX_FAILURES: i32 = 5;
+/// How long a challenge waits for its code (the `mfa` cookie's Max-Age too).
+pub const TTL: time::Duration = time::Duration::minutes(5);
+
+/// A login waiting for its second factor.
+pub struct Pending {
+    /// The `mfa` cookie's value; only its hash is stored.
+    pub token: String,
+    pub methods: Vec<Method>,
+}
+
+/// What the second step presents.
+pub enum Proof<'a> {
+    Totp(&'a str),
+    RecoveryCode(&'a str),
+}
+
+fn challenge_id(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Opens a challenge for `user`, whose password was just proved against the row as read.
+pub(crate) async fn begin(
+    app: &App,
+    user: &UserRow,
+    methods: Vec<Method>,
+) -> Result<Pending, AuthError> {
+    let mut raw = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    let token = URL_SAFE_NO_PAD.encode(raw);
+    let now = OffsetDateTime::now_utc();
+    let row = ChallengeRow {
+        id: challenge_id(&token),
+        user_id: user.id.clone(),
+        generation: user.generation,
+        failures: 0,
+        created_at: to_db_time(now),
+        expires_at: to_db_time(now + TTL),
+    };
+    app.db
+        .run(move |conn| mfa_challenges::insert(conn, &row))
+        .await?;
+    Ok(Pending { token, methods })
+}
+
+/// Passes the second step of the challenge `token` with `proof`: the session starts (as the
+/// password step would have started it) and the challenge is used up.
+pub async fn finish(
+    app: &App,
+    token: &str,
+    proof: Proof<'_>,
+    client: Client<'_>,
+) -> Result<LoggedIn, AuthError> {
+    let id = challenge_id(token);
+    let user = pending_user(app, &id).await?;
+    let bucket = user.username.to_ascii_lowercase();
+    let source = Source {
+        ip: client.addr,
+        user_agent: Some(client.user_agent.clone()),
+    };
+    let throttle = &app.throttle;
+    let refused = |limit: Throttled, wait| {
+        app.floods.note(
+            client.addr,
+            &bucket,
+            limit.name(),
+            OffsetDateTime::now_utc(),
+        );
+        AuthError::Throttled { limit, wait }
+    };
+    let _slot = throttle
+        .in_flight(client.addr)
+        .map_err(|wait| refused(Throttled::InFlight, wait))?;
+    let signed = client
+        .device
+        .and_then(|d| throttle.device_nonce(d, &bucket));
+    let trusted = match signed {
+        Some(nonce) => {
+            let (uid, device) = (user.id.clone(), DeviceKey::id_of(&nonce));
+            let known = app
+                .db
+                .run(move |conn| devices::is_known(conn, &uid, &device))
+                .await?;
+            known.then_some(nonce)
+        }
+        None => None,
+    };
+    let now = Instant::now();
+    let attempt = throttle
+        .begin_login(&bucket, client.addr, trusted, now)
+        .map_err(|wait| match throttle.logins_spent(client.addr, now) {
+            true => refused(Throttled::Logins, wait),
+            false => refused(Throttled::Failures, wait),
+        })?;
+    let checked = judged(throttle, attempt, check(app, &user, &proof, source.clone())).await;
+    let method = match checked {
+        Err(AuthError::InvalidCode { .. }) => {
+            return Err(failed(app, &id, &user, &proof, source).await);
+        }
+        other => other?,
+    };
+    let taken = app
+        .db
+        .run(move |conn| mfa_challenges::take(conn, &id))
+        .await?;
+    if !taken {
+        // Another request passed this challenge first.
+        return Err(AuthError::ChallengeGone);
+    }
+    let nonce = signed.unwrap_or_else(DeviceKey::new_nonce);
+    let issued = session_tokens::start(app, &user, source, &nonce, Some(method)).await?;
+    Ok(LoggedIn {
+        issued,
+        device: throttle.device_cookie(&nonce, &bucket),
+    })
+}
+
+/// The account the challenge `id` waits for, if the challenge is live and the account is as it
+/// was at the password check; a voided challenge is removed.
+async fn pending_user(app: &App, id: &str) -> Result<UserRow, AuthError> {
+    let id = id.to_owned();
+    let now = OffsetDateTime::now_utc();
+    let found = app
+        .db
+        .run(move |conn| {
+            let Some(challenge) = mfa_challenges::find(conn, &id, to_db_time(now))? else {
+                return Ok(None);
+            };
+            let user = crate::db::users::find_by_id(conn, &challenge.user_id)?;
+            let valid = user.filter(|u| {
+                u.generation == challenge.generation
+                    && !u.locked_at(to_db_time(now))
+                    && challenge.failures < MAX_FAILURES
+            });
+            if valid.is_none() {
+                mfa_challenges::take(conn, &id)?;
+            }
+            Ok(valid)
+        })
+        .await?;
+    found.ok_or(AuthError::ChallengeGone)
+}
+
+/// Judges `proof` for `user`: the method it passed with, or `InvalidCode` (wrong, used, or a
+/// method the account does not have).
+async fn check(
+    app: &App,
+    user: &UserRow,
+    proof: &Proof<'_>,
+    source: Source,
+) -> Result<Method, AuthError> {
+    let wrong = AuthError::InvalidCode {
+        challenge_ended: false,
+    };
+    let id = user.id.clone();
+    match proof {
+        Proof::Totp(code) => {
+            let row = app.db.run({
+                let id = id.clone();
+                move |conn| mfa_totp::find(conn, &id)
+            });
+            let Some(row) = row.await?.filter(|r| r.confirmed_at.is_some()) else {
+                return Err(wrong);
+            };
+            let Some(secret) = app.mfa.open(&id, &row.secret_sealed) else {
+                log::error!("a TOTP secret does not open: was server_secret changed?");
+                return Err(AuthError::Internal);
+            };
+            let unix = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
+            let Some(step) = totp::matching_step(&secret, code, unix) else {
+                return Err(wrong);
+            };
+            let fresh = app
+                .db
+                .run(move |conn| mfa_totp::take_step(conn, &id, step))
+                .await?;
+            fresh.then_some(Method::Totp).ok_or(wrong)
+        }
+        Proof::RecoveryCode(code) => {
+            let Some(code) = recovery::normalise(code) else {
+                return Err(wrong);
+            };
+            let hash = app.mfa.recovery_hash(&id, &code);
+            let now = OffsetDateTime::now_utc();
+            let event = Event::new(Kind::RecoveryCodeUsed, Actor::Subject, source)
+                .about(&user.username, &id);
+            let spent = app
+                .db
+                .run(move |conn| {
+                    write_transaction(conn, |conn| {
+                        if !recovery_codes::spend(conn, &id, &hash, to_db_time(now))? {
+                            return Ok(false);
+                        }
+                        let left = recovery_codes::left(conn, &id)?;
+                        audit_events::insert(conn, &event.with("left", left).row(now))?;
+                        Ok(true)
+                    })
+                })
+                .await?;
+            if spent {
+                app.metrics.audit_events(Kind::RecoveryCodeUsed, 1);
+            }
+            spent.then_some(Method::RecoveryCode).ok_or(wrong)
+        }
+    }
+}
+
+/// Counts a wrong code on the challenge (ending it at [`MAX_FAILURES`]) and records it.
+async fn failed(
+    app: &App,
+    id: &str,
+    user: &UserRow,
+    proof: &Proof<'_>,
+    source: Source,
+) -> AuthError {
+    let id = id.to_owned();
+    let ended = app
+        .db
+        .run(move |conn| {
+            let failures = mfa_challenges::fail(conn, &id)?;
+            let ended = failures.is_none_or(|n| n >= MAX_FAILURES);
+            if ended {
+                mfa_challenges::take(conn, &id)?;
+            }
+            Ok(ended)
+        })
+        .await
+        // The store failed after a wrong code: the challenge may still count it; say it ended.
+        .unwrap_or(true);
+    let method = match proof {
+        Proof::Totp(_) => Method::Totp,
+        Proof::RecoveryCode(_) => Method::RecoveryCode,
+    };
+    let event = Event::new(Kind::MfaFailed, Actor::Subject, source)
+        .about(&user.username, &user.id)
+        .with("method", method.as_str())
+        .with("challenge_ended", ended);
+    record_failure(app, event).await;
+    AuthError::InvalidCode {
+        challenge_ended: ended,
+    }
+}
+
+/// Deletes challenges that expired unanswered (the scheduled purge calls it), so the table holds
+/// only the last five minutes' logins; logged in one line.
+pub async fn purge_expired(db: &crate::db::Db, batch: i64) {
+    let now = to_db_time(OffsetDateTime::now_utc());
+    match db
+        .run(move |conn| mfa_challenges::purge(conn, now, batch))
+        .await
+    {
+        Ok(rows) => log::info!(target: "jwt_blacklist::purge", rows = rows; "mfa challenge purge"),
+        Err(e) => log::error!(
+            target: "jwt_blacklist::purge",
+            "mfa challenge purge failed, will retry on the next run: {e}"
+        ),
+    }
+}
