@@ -23,16 +23,30 @@ pub fn routes() -> Vec<Route> {
     routes![second_factor]
 }
 
-/// Exactly one of the two.
+/// A code from the authenticator app.
 #[derive(Deserialize, ToSchema)]
 #[serde(crate = "rocket::serde", deny_unknown_fields)]
-pub struct SecondFactor {
-    /// The current 6-digit code of the authenticator app.
+pub struct TotpProof {
+    /// The current 6-digit code.
     #[schema(pattern = "^[0-9]{6}$")]
-    code: Option<String>,
-    /// One of the account's unused recovery codes (`xxxxx-xxxxx`, any case, dash optional).
+    code: String,
+}
+
+/// One of the account's unused recovery codes.
+#[derive(Deserialize, ToSchema)]
+#[serde(crate = "rocket::serde", deny_unknown_fields)]
+pub struct RecoveryProof {
+    /// `xxxxx-xxxxx`, any case, dash optional.
     #[schema(max_length = 64)]
-    recovery_code: Option<String>,
+    recovery_code: String,
+}
+
+/// Exactly one of the two.
+#[derive(Deserialize, ToSchema)]
+#[serde(crate = "rocket::serde", untagged)]
+pub enum SecondFactor {
+    Totp(TotpProof),
+    RecoveryCode(RecoveryProof),
 }
 
 /// A login's second step: a TOTP code or a recovery code.
@@ -77,14 +91,9 @@ async fn second_factor(
         return Err(ApiError::NoChallenge);
     };
     let form = body(data)?;
-    let proof = match (&form.code, &form.recovery_code) {
-        (Some(code), None) => Proof::Totp(code),
-        (None, Some(code)) => Proof::RecoveryCode(code),
-        _ => {
-            return Err(ApiError::Unprocessable(
-                "give exactly one of `code` and `recovery_code`".into(),
-            ))
-        }
+    let proof = match &form {
+        SecondFactor::Totp(p) => Proof::Totp(&p.code),
+        SecondFactor::RecoveryCode(p) => Proof::RecoveryCode(&p.recovery_code),
     };
     let device = jar
         .get(cookie::device_name(settings))
