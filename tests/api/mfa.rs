@@ -565,3 +565,102 @@ async fn each_step_leaves_its_audit_event() {
         .collect();
     assert_eq!(logins[0]["detail"]["second_factor"], "recovery_code");
 }
+
+#[rocket::async_test]
+async fn the_mfa_cookie_is_secure_with_cookie_secure_and_prefixed_with_the_host_prefix() {
+    let app = TestApp::spawn_with(|f| f.merge(("cookie_secure", true))).await;
+    away_from_step_edge().await;
+    let _ = enrol(&app, "lea").await;
+    let res = app.login("lea", "lea-password").await;
+    let cookies = set_cookies(&res);
+    assert!(
+        cookies[0].starts_with("mfa=") && cookies[0].contains("Secure"),
+        "{cookies:?}"
+    );
+
+    let app = TestApp::spawn_with(|f| {
+        f.merge(("cookie_secure", true))
+            .merge(("cookie_host_prefix", true))
+    })
+    .await;
+    let res = app
+        .login(crate::helpers::ADMIN, crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let jwt = res
+        .cookies()
+        .get("__Host-jwt")
+        .expect("jwt")
+        .value()
+        .to_owned();
+    let start = app
+        .client
+        .post("/api/mfa/totp")
+        .header(rocket::http::Header::new(
+            "Cookie",
+            format!("__Host-jwt={jwt}"),
+        ))
+        .dispatch()
+        .await;
+    let secret = json_body(start).await["secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let secret = totp_rs::Secret::Encoded(secret).to_bytes().expect("base32");
+    let confirm = app
+        .client
+        .post("/api/mfa/totp/confirm")
+        .header(rocket::http::Header::new(
+            "Cookie",
+            format!("__Host-jwt={jwt}"),
+        ))
+        .header(ContentType::JSON)
+        .body(json!({"code": code(&secret, -1)}).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(confirm.status(), Status::Ok);
+    let res = app
+        .login(crate::helpers::ADMIN, crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let cookies = set_cookies(&res);
+    assert!(
+        cookies[0].starts_with("__Secure-mfa=") && cookies[0].contains("Secure"),
+        "{cookies:?}"
+    );
+    let token = res
+        .cookies()
+        .get("__Secure-mfa")
+        .expect("mfa")
+        .value()
+        .to_owned();
+    // The unprefixed name, which a sibling subdomain could set, is not read.
+    let plain = second_step(&app, &token, json!({"code": code(&secret, 0)})).await;
+    assert_eq!(
+        error_code(plain, Status::Unauthorized).await,
+        "mfa_challenge_invalid"
+    );
+    let prefixed = app
+        .post_json("/authenticate/mfa", json!({"code": code(&secret, 0)}))
+        .cookie(Cookie::new("__Secure-mfa", token))
+        .dispatch()
+        .await;
+    assert_eq!(prefixed.status(), Status::Ok);
+}
+
+#[rocket::async_test]
+async fn removing_the_account_voids_its_pending_second_step() {
+    let app = TestApp::spawn().await;
+    away_from_step_edge().await;
+    let max = enrol(&app, "max").await;
+    let pending = password_step(&app, "max").await;
+    let admin = app.admin_token().await;
+    let gone = app.authed(Method::Delete, "/api/users/max", &admin).await;
+    assert_eq!(gone.status(), Status::NoContent);
+    let res = second_step(&app, &pending, json!({"code": code(&max.secret, 0)})).await;
+    assert_eq!(
+        error_code(res, Status::Unauthorized).await,
+        "mfa_challenge_invalid"
+    );
+    // A new account of the same name starts without the old one's factor.
+    let _ = app.sign_up("max", "max-password").await;
+    assert!(jwt_cookie(&app.login("max", "max-password").await).is_some());
+}
