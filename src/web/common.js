@@ -41,7 +41,10 @@ async function call(method, url, body) {
 
 // Calls that must not be retried after a refresh: the refresh itself and the ones that start
 // or end a session.
-const NO_RETRY = new Set(['/refresh', '/authenticate', '/blacklist/logout', '/blacklist/logout-all']);
+const NO_RETRY = new Set(['/refresh', '/authenticate', '/authenticate/mfa', '/blacklist/logout', '/blacklist/logout-all']);
+// 401s that refuse what was typed (a password, a code), not the token: a refresh would not
+// help, and a retry would count the same wrong password twice on the throttle.
+const NOT_THE_TOKEN = new Set(['invalid_credentials', 'invalid_code', 'mfa_challenge_invalid']);
 let refreshing = null;
 
 /** POST /refresh, shared by every call that needs it at the same moment. */
@@ -61,7 +64,7 @@ export async function api(method, url, body) {
   try {
     return await call(method, url, body);
   } catch (err) {
-    if (err.status !== 401 || NO_RETRY.has(url)) throw err;
+    if (err.status !== 401 || NO_RETRY.has(url) || NOT_THE_TOKEN.has(err.code)) throw err;
     try {
       await refresh();
     } catch {
@@ -176,6 +179,10 @@ export const KINDS = {
   'role.changed': 'Role changed',
   'user.locked': 'Account locked',
   'user.unlocked': 'Account unlocked',
+  'mfa.enabled': 'TOTP turned on',
+  'mfa.disabled': 'Second factor turned off',
+  'mfa.failed': 'Wrong login code',
+  'recovery_code.used': 'Recovery code used',
 };
 
 /** An event's detail object as one line of text: `reason: …, until: …` (empty values left out). */
