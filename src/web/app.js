@@ -1,6 +1,7 @@
-// The user's page (/): sign up, log in, who am I, refresh, log out (here or everywhere), the
-// list of one's sessions (device, address, a name one may give each, a button to end each), and
-// one's recent security activity.
+// The user's page (/): sign up, log in (with a TOTP or recovery code after the password when
+// the account has a second factor), who am I, refresh, log out (here or everywhere), the list of
+// one's sessions (device, address, a name one may give each, a button to end each), one's second
+// factor (turn TOTP on or off, new recovery codes), and one's recent security activity.
 
 import {
   $, KINDS, api, busy, count, detailText, fields, fromNow, h, local, query, refresh, say, sayError,
@@ -8,6 +9,9 @@ import {
 } from './common.js';
 
 const who = $('who');
+// The cards shown to a signed-in user only.
+const SIGNED_IN = ['who-details', 'who-actions', 'sessions', 'mfa', 'activity'];
+let username = null; // who is signed in, for the recovery codes' file
 
 function showSignedIn(me) {
   who.dataset.state = 'in';
@@ -17,8 +21,10 @@ function showSignedIn(me) {
   $('who-role').textContent = me.role;
   $('who-jti').textContent = me.jti;
   $('who-expires').replaceChildren(when(me.expires_at), ` (${fromNow(me.expires_at)})`);
-  for (const id of ['who-details', 'who-actions', 'sessions', 'activity']) $(id).hidden = false;
+  for (const id of SIGNED_IN) $(id).hidden = false;
   $('signed-out').hidden = true;
+  if (username !== me.username) closeMfaPanels();
+  username = me.username;
 }
 
 function showSignedOut(reason) {
@@ -26,8 +32,11 @@ function showSignedOut(reason) {
   $('who-state').textContent = 'You are signed out.';
   $('who-reason').textContent = `The server says: ${reason}.`;
   $('who-reason').hidden = false;
-  for (const id of ['who-details', 'who-actions', 'sessions', 'activity']) $(id).hidden = true;
+  for (const id of SIGNED_IN) $(id).hidden = true;
   $('signed-out').hidden = false;
+  // Codes shown once and a pending QR code do not outlive the session.
+  closeMfaPanels();
+  username = null;
 }
 
 /** Asks the server who we are (GET /api/me) and shows the answer: signed in, or signed out on 401. */
@@ -45,7 +54,7 @@ async function loadMe() {
     return;
   }
   showSignedIn(me);
-  await Promise.all([loadSessions(), loadActivity()]);
+  await Promise.all([loadSessions(), loadMfa(), loadActivity()]);
 }
 
 /** The form that names a session (PATCH /api/sessions/<id>); `close` puts the name back. */
@@ -176,6 +185,184 @@ $('activity-reload').addEventListener('click', (event) => {
   busy(event.currentTarget, () => loadActivity());
 });
 
+// ---- The second factor: TOTP on or off, its enrolment, recovery codes ----
+
+const MFA_PANELS = ['totp-enrol', 'totp-off-form', 'recovery-form'];
+
+/** Shows one of the card's panels (an id of MFA_PANELS), or none (null). */
+function openMfaPanel(id) {
+  for (const panel of MFA_PANELS) $(panel).hidden = panel !== id;
+  for (const form of $('mfa').querySelectorAll('form')) {
+    form.reset();
+    say(form.querySelector('.msg'), '');
+  }
+}
+
+/** Closes every panel, forgets the pending QR code and key, and hides the recovery codes. */
+function closeMfaPanels() {
+  openMfaPanel(null);
+  $('totp-qr').replaceChildren();
+  $('totp-secret').textContent = '';
+  hideRecoveryCodes();
+  say($('mfa-msg'), '');
+}
+
+/** GET /api/mfa's answer on the card: whether TOTP is on, how many recovery codes are left. */
+function showFactors(f) {
+  const state = $('mfa-state');
+  state.dataset.totp = f.totp ? 'on' : 'off';
+  if (f.totp) {
+    const left = f.recovery_codes_left;
+    state.replaceChildren(
+      h('strong', {}, 'TOTP is on'),
+      `: logins ask for a code after your password. ${count(left, 'recovery code')} left.`,
+      left <= 3 ? h('span', { class: 'muted' }, ' Running low: get new ones.') : '',
+    );
+  } else {
+    state.replaceChildren(h('strong', {}, 'TOTP is off'), ': logins ask for your password only.');
+  }
+  $('totp-start').hidden = f.totp || !$('totp-enrol').hidden;
+  $('recovery-new').hidden = !f.totp;
+  $('totp-off').hidden = !f.totp;
+}
+
+async function loadMfa() {
+  try {
+    showFactors(await api('GET', '/api/mfa'));
+  } catch (err) {
+    if (err.status === 401) return loadMe();
+    sayError($('mfa-msg'), err);
+  }
+}
+
+/**
+ * The QR code: the server's SVG document, parsed as XML and inserted as elements. The CSP
+ * allows no data: image; shapes inserted in the page need no URL at all. Anything but shapes
+ * (a script, a link, an event handler) is dropped, though the server sends none.
+ */
+function qrCode(markup) {
+  const doc = new DOMParser().parseFromString(markup, 'image/svg+xml');
+  const root = doc.documentElement;
+  if (root.localName !== 'svg' || doc.getElementsByTagName('parsererror').length > 0) return null;
+  for (const el of root.querySelectorAll('script, foreignObject, image, use, a, style')) el.remove();
+  for (const el of [root, ...root.querySelectorAll('*')]) {
+    for (const { name } of [...el.attributes]) {
+      if (/^on/i.test(name) || name === 'style' || /href$/i.test(name)) el.removeAttribute(name);
+    }
+  }
+  const node = document.importNode(root, true);
+  node.setAttribute('aria-hidden', 'true');
+  node.setAttribute('focusable', 'false');
+  return node;
+}
+
+/** A base32 key in groups of four, as authenticator apps show and accept it. */
+const grouped = (key) => key.replace(/(.{4})(?=.)/g, '$1 ');
+
+/** POST /api/mfa/totp: a pending key; shows its QR code and the key, then asks for a code. */
+async function startTotp() {
+  say($('mfa-msg'), '');
+  let enrolment;
+  try {
+    enrolment = await api('POST', '/api/mfa/totp');
+  } catch (err) {
+    sayError($('mfa-msg'), err);
+    return;
+  }
+  hideRecoveryCodes();
+  openMfaPanel('totp-enrol');
+  const qr = qrCode(enrolment.qr_svg);
+  $('totp-qr').replaceChildren(qr ?? h('p', { class: 'muted' }, 'The QR code cannot be shown: type the key below.'));
+  $('totp-secret').textContent = grouped(enrolment.secret);
+  $('totp-start').hidden = true;
+  $('totp-code').focus();
+}
+
+// The object URL of the recovery codes' text file, while they are shown.
+let codesUrl = null;
+
+/** Shows recovery codes (this once) with a link that saves them as recovery-codes.txt. */
+function showRecoveryCodes(codes) {
+  hideRecoveryCodes();
+  $('recovery-list').replaceChildren(...codes.map((code) => h('li', {}, h('code', {}, code))));
+  const text = [
+    `Recovery codes for ${username} (jwt-blacklist), ${new Date().toISOString()}`,
+    'Each logs in once in place of a TOTP code. Keep them safe.',
+    '',
+    ...codes,
+    '',
+  ].join('\n');
+  codesUrl = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
+  $('recovery-download').href = codesUrl;
+  $('recovery-codes').hidden = false;
+}
+
+function hideRecoveryCodes() {
+  $('recovery-codes').hidden = true;
+  $('recovery-list').replaceChildren();
+  $('recovery-download').removeAttribute('href');
+  if (codesUrl) URL.revokeObjectURL(codesUrl);
+  codesUrl = null;
+}
+
+$('totp-start').addEventListener('click', (event) => busy(event.currentTarget, startTotp));
+$('totp-cancel').addEventListener('click', async () => {
+  closeMfaPanels();
+  await loadMfa();
+  $('totp-start').focus();
+});
+$('totp-off').addEventListener('click', () => {
+  say($('mfa-msg'), '');
+  openMfaPanel('totp-off-form');
+  $('totp-off-password').focus();
+});
+$('recovery-new').addEventListener('click', () => {
+  say($('mfa-msg'), '');
+  openMfaPanel('recovery-form');
+  $('recovery-password').focus();
+});
+for (const cancel of $('mfa').querySelectorAll('form button.cancel')) {
+  cancel.addEventListener('click', () => openMfaPanel(null));
+}
+$('recovery-done').addEventListener('click', () => {
+  hideRecoveryCodes();
+  say($('mfa-msg'), '');
+});
+
+form(
+  'totp-confirm-form',
+  (f) => api('POST', '/api/mfa/totp/confirm', { code: f.code.trim() }),
+  async ({ recovery_codes: codes }) => {
+    closeMfaPanels();
+    showRecoveryCodes(codes);
+    say($('mfa-msg'), 'TOTP is on: your next login asks for a code.', 'ok');
+    await loadMfa();
+    $('recovery-download').focus();
+  },
+);
+
+form(
+  'totp-off-form',
+  (f) => api('DELETE', '/api/mfa/totp', f),
+  async () => {
+    closeMfaPanels();
+    say($('mfa-msg'), 'TOTP is off: your recovery codes no longer work.', 'ok');
+    await loadMfa();
+  },
+);
+
+form(
+  'recovery-form',
+  (f) => api('POST', '/api/mfa/recovery-codes', f),
+  async ({ recovery_codes: codes }) => {
+    closeMfaPanels();
+    showRecoveryCodes(codes);
+    say($('mfa-msg'), 'New recovery codes: the old ones no longer work.', 'ok');
+    await loadMfa();
+    $('recovery-download').focus();
+  },
+);
+
 async function endSession(s) {
   try {
     await api('DELETE', `/api/sessions/${encodeURIComponent(s.id)}`);
@@ -247,15 +434,86 @@ function untilLocked(err) {
   throw err;
 }
 
+async function loggedIn(me) {
+  say($('who-msg'), `Logged in as ${me.username}.`, 'ok');
+  await loadMe();
+}
+
+/** The login's second step takes a TOTP code ('totp') or a recovery code ('recovery_code'). */
+function mfaMethod(method) {
+  const el = $('login-mfa-form');
+  el.dataset.method = method;
+  for (const part of el.querySelectorAll('[data-for]')) {
+    part.hidden = part.dataset.for !== method;
+    // A disabled field is left out of the form's data: one of code or recovery_code is sent.
+    if (part.localName === 'input') part.disabled = part.hidden;
+  }
+  $('login-mfa-switch').textContent = method === 'totp' ? 'Use a recovery code instead' : 'Use a code from the app instead';
+}
+
+/** After a right password for an account with a second factor: ask for a code. */
+function showCodeStep() {
+  const el = $('login-mfa-form');
+  el.reset();
+  say(el.querySelector('.msg'), '');
+  mfaMethod('totp');
+  $('login-form').hidden = true;
+  el.hidden = false;
+  $('login-code').focus();
+}
+
+/** Back to username and password, with why (the second step can no longer be passed). */
+function showPasswordStep(username, why) {
+  $('login-mfa-form').hidden = true;
+  $('login-form').hidden = false;
+  if (username) $('login-username').value = username;
+  if (why) say($('login-msg'), why, 'error');
+  $(username ? 'login-password' : 'login-username').focus();
+}
+
+let challengedUser = null; // the username whose password opened the second step
+
 form(
   'login-form',
-  (creds) => api('POST', '/authenticate', creds).catch(untilLocked),
-  async (me, el) => {
+  (creds) => {
+    challengedUser = creds.username;
+    return api('POST', '/authenticate', creds).catch(untilLocked);
+  },
+  async (answer, el) => {
     el.reset();
-    say($('who-msg'), `Logged in as ${me.username}.`, 'ok');
-    await loadMe();
+    if (answer.mfa_required) {
+      showCodeStep();
+      return;
+    }
+    await loggedIn(answer);
   },
 );
+
+form(
+  'login-mfa-form',
+  (f) =>
+    api('POST', '/authenticate/mfa', f).catch((err) => {
+      // The challenge is gone (expired, too many wrong codes, the account changed): the code
+      // step cannot be passed any more, so the password form comes back, saying why.
+      if (err.code !== 'mfa_challenge_invalid') throw err;
+      showPasswordStep(challengedUser, `${err.message} with your password.`);
+      return null;
+    }),
+  async (me, el) => {
+    if (!me) return;
+    el.reset();
+    el.hidden = true;
+    $('login-form').hidden = false;
+    await loggedIn(me);
+  },
+);
+
+$('login-mfa-switch').addEventListener('click', () => {
+  mfaMethod($('login-mfa-form').dataset.method === 'totp' ? 'recovery_code' : 'totp');
+  say($('login-mfa-form').querySelector('.msg'), '');
+  $('login-mfa-form').querySelector('input:not([disabled])').focus();
+});
+$('login-mfa-cancel').addEventListener('click', () => showPasswordStep(challengedUser, null));
 
 form(
   'signup-form',
