@@ -8,7 +8,9 @@
 //   SCREENSHOTS     where screenshots go (default ci-output/screenshots at the repository root)
 
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -102,6 +104,38 @@ async function shows(locator, text, what) {
     assert.fail(`${what}: expected ${text}, the page shows ${JSON.stringify(seen)}`);
   }
 }
+
+/** RFC 4648 base32 (the TOTP key as the server gives it) to bytes; padding is ignored. */
+function base32(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bytes = [];
+  let bits = 0;
+  let value = 0;
+  for (const char of text.replace(/=+$/, '').toUpperCase()) {
+    const index = alphabet.indexOf(char);
+    if (index < 0) throw new Error(`not base32: ${JSON.stringify(text)}`);
+    value = (value << 5) | index;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push((value >>> bits) & 0xff);
+      value &= (1 << bits) - 1;
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** The six-digit TOTP code of a base32 key for a 30 s step (RFC 6238 with SHA-1, RFC 4226's truncation). */
+function totpAt(secret, step) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', base32(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+/** The TOTP step of this instant (the server runs on this machine: same clock). */
+const stepNow = () => Math.floor(Date.now() / 30_000);
 
 /** The status of GET /api/me from inside the page (its cookie, its origin). */
 const meStatus = (page) => page.evaluate(() => fetch('/api/me', { credentials: 'same-origin' }).then((r) => r.status));
@@ -608,6 +642,225 @@ step('the purge button purges and says how many rows went', async () => {
   await shows(admin.locator('#blacklist-msg'), `Purged ${purged.purged} expired`, 'the purge message');
   await shows(admin.locator('#blacklist tbody tr'), jti, 'the live row stays after the purge');
   await admin.screenshot({ path: shot('admin'), fullPage: true });
+});
+
+// ---- TOTP, the second factor: enrolment on /, the code step at login, recovery codes, off ----
+
+let totpSecret; // the user's TOTP key (base32), as the enrolment answered it
+let confirmStep; // the step whose code confirmed the enrolment: the server counts it as used
+let recoveryCodes; // the codes shown at the enrolment
+const mfaCard = () => user.locator('#mfa');
+
+/** Clicks the download link and checks the file: recovery-codes.txt, one line per code. */
+async function downloadsCodes(page, codes) {
+  const link = page.locator('#mfa').getByRole('link', { name: 'Download as text' });
+  assert.equal(await link.getAttribute('download'), 'recovery-codes.txt', 'the link names the file');
+  assert.match((await link.getAttribute('href')) ?? '', /^blob:/, 'the file is a Blob of the page');
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: TIMEOUT }), link.click()]);
+  assert.equal(download.suggestedFilename(), 'recovery-codes.txt', 'the file’s name');
+  assert.equal(await download.failure(), null, 'the download completed');
+  const lines = (await readFile(await download.path(), 'utf8')).split('\n');
+  for (const code of codes) assert.ok(lines.includes(code), `the file lists ${code}: ${JSON.stringify(lines)}`);
+}
+
+/** The codes the page lists, in order. */
+const listedCodes = (page) => page.locator('#recovery-list li').allInnerTexts();
+
+/** Username and password in the login form, for an account with TOTP: the page asks for a code. */
+async function passwordStep(page, creds) {
+  const form = page.locator('#login-form');
+  await form.getByLabel('Username').fill(creds.username);
+  await form.getByLabel('Password').fill(creds.password);
+  const challenge = await answer(page, 'POST', '/authenticate', 200, () => form.getByRole('button', { name: 'Log in' }).click());
+  assert.equal(challenge.mfa_required, true, `the password step's answer: ${JSON.stringify(challenge)}`);
+  assert.deepEqual(challenge.methods, ['totp', 'recovery_code'], 'the second step takes a TOTP or a recovery code');
+  await page.locator('#login-mfa-form').getByLabel('Code from your authenticator app').waitFor();
+  assert.ok(await form.isHidden(), 'the password form gives way to the code');
+}
+
+async function logOut(page) {
+  await answer(page, 'POST', '/blacklist/logout', 200, () => page.getByRole('button', { name: 'Log out', exact: true }).click());
+  await page.locator('#who[data-state="out"]').waitFor();
+}
+
+step('the user turns TOTP on: a QR code and the key, a code from it, then ten recovery codes to download', async () => {
+  // The test's own TOTP against RFC 6238's SHA-1 vectors (T = 59 s and 1111111109 s, last 6 digits).
+  const rfcKey = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ'; // "12345678901234567890"
+  assert.equal(totpAt(rfcKey, 1), '287082', 'RFC 6238 at T = 59');
+  assert.equal(totpAt(rfcKey, Math.floor(1111111109 / 30)), '081804', 'RFC 6238 at T = 1111111109');
+
+  await openSignedOut(user); // the role change ended the user's sessions
+  await logIn(user, USER);
+  const card = mfaCard();
+  await shows(card.locator('#mfa-state[data-totp="off"]'), 'TOTP is off', 'the second factor before enrolment');
+  assert.ok(await card.getByRole('button', { name: 'Turn off TOTP…' }).isHidden(), 'nothing to turn off');
+
+  const enrolment = await answer(user, 'POST', '/api/mfa/totp', 200, () => card.getByRole('button', { name: 'Turn on TOTP' }).click());
+  totpSecret = enrolment.secret;
+  assert.match(totpSecret, /^[A-Z2-7]{32}$/, `a 160-bit base32 key: ${totpSecret}`);
+  assert.ok(enrolment.otpauth_uri.includes(`secret=${totpSecret}`), `the URI carries the key: ${enrolment.otpauth_uri}`);
+  const qr = card.getByRole('img', { name: 'QR code of your new TOTP key' }).locator('svg');
+  await qr.waitFor({ state: 'visible' });
+  const box = await qr.boundingBox();
+  assert.ok(box && box.width >= 100 && box.height >= 100, `the QR code is drawn, not a dot: ${JSON.stringify(box)}`);
+  assert.ok((await qr.locator('path').getAttribute('d'))?.length > 100, 'the QR code has its modules');
+  const shownKey = (await card.locator('#totp-secret').innerText()).replace(/\s/g, '');
+  assert.equal(shownKey, totpSecret, 'the key is shown as text too, for typing into an app');
+  await user.screenshot({ path: shot('index-totp-enrol'), fullPage: true });
+
+  const code = card.getByLabel('Code from the app');
+  await code.fill(totpAt(totpSecret, stepNow() + 5)); // a real code of the key, but minutes away
+  const refused = await answer(user, 'POST', '/api/mfa/totp/confirm', 401, () => card.getByRole('button', { name: 'Turn on', exact: true }).click());
+  assert.equal(refused.error, 'invalid_code', `a code far from now: ${JSON.stringify(refused)}`);
+  await shows(card.locator('#totp-confirm-form .msg[data-kind="error"]'), 'the code is wrong', 'the refused code');
+
+  confirmStep = stepNow();
+  await code.fill(totpAt(totpSecret, confirmStep));
+  const confirmed = await answer(user, 'POST', '/api/mfa/totp/confirm', 200, () => card.getByRole('button', { name: 'Turn on', exact: true }).click());
+  recoveryCodes = confirmed.recovery_codes;
+  assert.equal(recoveryCodes.length, 10, `ten recovery codes: ${JSON.stringify(confirmed)}`);
+  await shows(card.locator('#mfa-msg'), 'TOTP is on', 'the message after confirming');
+  await shows(card.locator('#mfa-state[data-totp="on"]'), '10 recovery codes left', 'the second factor after enrolment');
+  assert.ok(await card.locator('#totp-enrol').isHidden(), 'the QR code and key are gone');
+  assert.equal(await card.locator('#totp-qr svg').count(), 0, 'the QR code is removed from the page');
+  assert.deepEqual(await listedCodes(user), recoveryCodes, 'the page lists the ten codes');
+  await downloadsCodes(user, recoveryCodes);
+  await user.screenshot({ path: shot('index-recovery-codes'), fullPage: true });
+
+  await card.getByRole('button', { name: 'I have saved them' }).click();
+  assert.equal(await card.locator('#recovery-list li').count(), 0, 'the codes are shown once');
+  await answer(user, 'GET', '/api/mfa', 200, () => user.reload());
+  await shows(card.locator('#mfa-state'), 'TOTP is on', 'the second factor after a reload');
+  assert.ok(await card.locator('#recovery-codes').isHidden(), 'no codes after a reload');
+});
+
+step('with TOTP on, the password alone starts no session; a wrong or used code is refused, the next one logs in', async () => {
+  await logOut(user);
+  await passwordStep(user, USER);
+  const form = user.locator('#login-mfa-form');
+  const mfaCookie = (await user.context().cookies()).find((c) => c.name === 'mfa');
+  assert.ok(mfaCookie?.httpOnly && mfaCookie.path === '/authenticate', `an HttpOnly mfa cookie for /authenticate: ${JSON.stringify(mfaCookie)}`);
+  assert.equal((await user.context().cookies()).find((c) => c.name === 'jwt'), undefined, 'no jwt cookie before the code');
+  assert.equal(await meStatus(user), 401, 'no session before the code');
+  await shows(user.locator('#who-state'), 'You are signed out', 'who am I during the code step');
+
+  // The code step already used (the confirmation) and, below, the next one: a wrong code is
+  // one that matches none of the steps around now.
+  const near = new Set([-2, -1, 0, 1, 2, 3].map((d) => totpAt(totpSecret, stepNow() + d)));
+  let wrong = 0;
+  while (near.has(String(wrong).padStart(6, '0'))) wrong += 1;
+  await form.getByLabel('Code from your authenticator app').fill(String(wrong).padStart(6, '0'));
+  const refused = await answer(user, 'POST', '/authenticate/mfa', 401, () => form.getByRole('button', { name: 'Verify' }).click());
+  assert.equal(refused.error, 'invalid_code', `a wrong code: ${JSON.stringify(refused)}`);
+  await shows(form.locator('.msg[data-kind="error"]'), 'the code is wrong or was already used', 'the refused code');
+  assert.equal(await meStatus(user), 401, 'still no session');
+  await user.screenshot({ path: shot('index-login-code'), fullPage: true });
+
+  // The confirmation used its step's code: that code is refused from now on, even within the skew.
+  await form.getByLabel('Code from your authenticator app').fill(totpAt(totpSecret, confirmStep));
+  const reused = await answer(user, 'POST', '/authenticate/mfa', 401, () => form.getByRole('button', { name: 'Verify' }).click());
+  assert.equal(reused.error, 'invalid_code', `the confirmation's code, again: ${JSON.stringify(reused)}`);
+
+  // So the first login takes the NEXT step's code: the server accepts it as one step of clock
+  // skew ahead (or as the current step, once 30 s have passed since the confirmation).
+  await form.getByLabel('Code from your authenticator app').fill(totpAt(totpSecret, confirmStep + 1));
+  const me = await answer(user, 'POST', '/authenticate/mfa', 200, () => form.getByRole('button', { name: 'Verify' }).click());
+  assert.equal(me.username, USER.username, `the login's answer: ${JSON.stringify(me)}`);
+  await shows(user.locator('#who-username'), USER.username, 'who am I after the code');
+  await shows(user.locator('#mfa-state'), 'TOTP is on', 'the second factor, signed in');
+  assert.equal(await meStatus(user), 200, 'a session after the code');
+  assert.equal((await user.context().cookies()).find((c) => c.name === 'mfa'), undefined, 'the mfa cookie is cleared');
+  assert.ok(await form.isHidden(), 'the code form is put away');
+});
+
+step('a code step whose challenge is gone sends the page back to the password form, saying why', async () => {
+  await logOut(user);
+  await passwordStep(user, USER);
+  await user.context().clearCookies({ name: 'mfa' }); // as after five minutes, or five wrong codes
+  const form = user.locator('#login-mfa-form');
+  await form.getByLabel('Code from your authenticator app').fill(totpAt(totpSecret, stepNow()));
+  const gone = await answer(user, 'POST', '/authenticate/mfa', 401, () => form.getByRole('button', { name: 'Verify' }).click());
+  assert.equal(gone.error, 'mfa_challenge_invalid', `the answer: ${JSON.stringify(gone)}`);
+  const login = user.locator('#login-form');
+  await shows(login.locator('.msg[data-kind="error"]'), 'log in again with your password', 'the message on the password form');
+  assert.ok(await form.isHidden(), 'the code form is put away');
+  assert.equal(await login.getByLabel('Username').inputValue(), USER.username, 'the username is kept');
+});
+
+step('a recovery code logs in instead of a TOTP code', async () => {
+  await passwordStep(user, USER);
+  const form = user.locator('#login-mfa-form');
+  await form.getByRole('button', { name: 'Use a recovery code instead' }).click();
+  assert.ok(await form.getByLabel('Code from your authenticator app').isHidden(), 'the TOTP field gives way');
+  // Typed in capitals, as a user reading it aloud might: the server takes any case.
+  await form.getByLabel('Recovery code').fill(recoveryCodes[0].toUpperCase());
+  await user.screenshot({ path: shot('index-login-recovery-code'), fullPage: true });
+  const [res] = await Promise.all([
+    user.waitForResponse((r) => new URL(r.url()).pathname === '/authenticate/mfa', { timeout: TIMEOUT }),
+    form.getByRole('button', { name: 'Verify' }).click(),
+  ]);
+  assert.equal(res.status(), 200, `the recovery code's answer: ${await res.text()}`);
+  assert.deepEqual(JSON.parse(res.request().postData()), { recovery_code: recoveryCodes[0].toUpperCase() }, 'only the recovery code is sent');
+  await shows(user.locator('#who-username'), USER.username, 'who am I after the recovery code');
+  await shows(user.locator('#mfa-state'), '9 recovery codes left', 'one code spent');
+});
+
+step('new recovery codes ask for the password and are shown once to download; the old ones stop working', async () => {
+  const card = mfaCard();
+  await card.getByRole('button', { name: 'New recovery codes…' }).click();
+  const form = card.locator('#recovery-form');
+  await form.getByLabel('Current password').fill('not the password');
+  await answer(user, 'POST', '/api/mfa/recovery-codes', 401, () => form.getByRole('button', { name: 'Get new codes' }).click());
+  await shows(form.locator('.msg[data-kind="error"]'), 'password is incorrect', 'the refused password');
+  await form.getByLabel('Current password').fill(USER.password);
+  const renewed = await answer(user, 'POST', '/api/mfa/recovery-codes', 200, () => form.getByRole('button', { name: 'Get new codes' }).click());
+  const fresh = renewed.recovery_codes;
+  assert.equal(fresh.length, 10, `ten new codes: ${JSON.stringify(renewed)}`);
+  assert.ok(await form.isHidden(), 'the password form closes');
+  assert.deepEqual(await listedCodes(user), fresh, 'the page lists the new codes');
+  await shows(card.locator('#mfa-state'), '10 recovery codes left', 'a full set again');
+  await downloadsCodes(user, fresh);
+  await user.screenshot({ path: shot('index-totp-on'), fullPage: true });
+
+  await logOut(user);
+  assert.ok(await card.locator('#recovery-codes').isHidden(), 'the codes go with the session');
+  assert.equal(await user.locator('#recovery-list li').count(), 0, 'and leave the page');
+  await passwordStep(user, USER);
+  const step2 = user.locator('#login-mfa-form');
+  await step2.getByRole('button', { name: 'Use a recovery code instead' }).click();
+  await step2.getByLabel('Recovery code').fill(recoveryCodes[1]);
+  await answer(user, 'POST', '/authenticate/mfa', 401, () => step2.getByRole('button', { name: 'Verify' }).click());
+  await shows(step2.locator('.msg[data-kind="error"]'), 'the code is wrong or was already used', 'an old recovery code');
+  await step2.getByLabel('Recovery code').fill(fresh[0]);
+  await answer(user, 'POST', '/authenticate/mfa', 200, () => step2.getByRole('button', { name: 'Verify' }).click());
+  await shows(user.locator('#who-username'), USER.username, 'who am I after a new recovery code');
+});
+
+step('turning TOTP off asks for the password; then the password alone logs in', async () => {
+  const card = mfaCard();
+  await card.getByRole('button', { name: 'Turn off TOTP…' }).click();
+  const form = card.locator('#totp-off-form');
+  await form.getByLabel('Current password').fill('not the password');
+  await answer(user, 'DELETE', '/api/mfa/totp', 401, () => form.getByRole('button', { name: 'Turn off', exact: true }).click());
+  await shows(form.locator('.msg[data-kind="error"]'), 'password is incorrect', 'the refused password');
+  assert.equal(await meStatus(user), 200, 'a wrong password here does not end the session');
+  await form.getByLabel('Current password').fill(USER.password);
+  await answer(user, 'DELETE', '/api/mfa/totp', 204, () => form.getByRole('button', { name: 'Turn off', exact: true }).click());
+  await shows(card.locator('#mfa-msg'), 'TOTP is off', 'the message after turning it off');
+  await shows(card.locator('#mfa-state[data-totp="off"]'), 'TOTP is off', 'the second factor after turning it off');
+  await card.getByRole('button', { name: 'Turn on TOTP' }).waitFor();
+
+  await answer(user, 'GET', /^\/api\/events\?/, 200, () => user.locator('#activity').getByRole('button', { name: 'Reload' }).click());
+  const kinds = await user.locator('#activity-table tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.kind));
+  for (const kind of ['mfa.disabled', 'recovery_code.used', 'mfa.failed']) {
+    assert.ok(kinds.includes(kind), `${kind} is in the activity: ${JSON.stringify(kinds)}`);
+  }
+  await shows(user.locator('#activity-table tbody tr[data-kind="mfa.disabled"]'), 'Second factor turned off', 'the event in words');
+  await user.screenshot({ path: shot('index-totp-off'), fullPage: true });
+
+  await logOut(user);
+  await logIn(user, USER); // no code step
+  assert.ok(await user.locator('#login-mfa-form').isHidden(), 'no code was asked');
 });
 
 step('no page logged a CSP violation, a JS error or a failed asset', async () => {
