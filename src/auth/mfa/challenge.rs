@@ -127,21 +127,18 @@ pub async fn finish(
             true => refused(Throttled::Logins, wait),
             false => refused(Throttled::Failures, wait),
         })?;
-    let checked = judged(throttle, attempt, check(app, &user, &proof, source.clone())).await;
+    let checked = judged(
+        throttle,
+        attempt,
+        check(app, &id, &user, &proof, source.clone()),
+    )
+    .await;
     let method = match checked {
         Err(AuthError::InvalidCode { .. }) => {
             return Err(failed(app, &id, &user, &proof, source).await);
         }
         other => other?,
     };
-    let taken = app
-        .db
-        .run(move |conn| mfa_challenges::take(conn, &id))
-        .await?;
-    if !taken {
-        // Another request passed this challenge first.
-        return Err(AuthError::ChallengeGone);
-    }
     let nonce = signed.unwrap_or_else(DeviceKey::new_nonce);
     let issued = session_tokens::start(app, &user, source, &nonce, Some(method)).await?;
     Ok(LoggedIn {
@@ -177,66 +174,98 @@ async fn pending_user(app: &App, id: &str) -> Result<UserRow, AuthError> {
 }
 
 /// Judges `proof` for `user`: the method it passed with, or `InvalidCode` (wrong, used, or a
-/// method the account does not have).
+/// method the account does not have). A right proof is used up together with the challenge
+/// `id`, in one transaction: of concurrent requests on one challenge one passes (the others
+/// find it gone, and their codes stay unused), and a busy SQLite sees one write per step.
 async fn check(
     app: &App,
+    id: &str,
     user: &UserRow,
     proof: &Proof<'_>,
     source: Source,
 ) -> Result<Method, AuthError> {
-    let wrong = AuthError::InvalidCode {
-        challenge_ended: false,
-    };
-    let id = user.id.clone();
-    match proof {
+    let uid = user.id.clone();
+    let now = OffsetDateTime::now_utc();
+    // What the transaction spends: a TOTP step, or a recovery code (and its event).
+    let spend = match proof {
         Proof::Totp(code) => {
             let row = app.db.run({
-                let id = id.clone();
-                move |conn| mfa_totp::find(conn, &id)
+                let uid = uid.clone();
+                move |conn| mfa_totp::find(conn, &uid)
             });
             let Some(row) = row.await?.filter(|r| r.confirmed_at.is_some()) else {
-                return Err(wrong);
+                return Err(wrong());
             };
-            let Some(secret) = app.mfa.open(&id, &row.secret_sealed) else {
+            let Some(secret) = app.mfa.open(&uid, &row.secret_sealed) else {
                 log::error!("a TOTP secret does not open: was server_secret changed?");
                 return Err(AuthError::Internal);
             };
-            let unix = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
-            let Some(step) = totp::matching_step(&secret, code, unix) else {
-                return Err(wrong);
-            };
-            let fresh = app
-                .db
-                .run(move |conn| mfa_totp::take_step(conn, &id, step))
-                .await?;
-            fresh.then_some(Method::Totp).ok_or(wrong)
+            let unix = u64::try_from(now.unix_timestamp()).unwrap_or(0);
+            let step = totp::matching_step(&secret, code, unix).ok_or_else(wrong)?;
+            Spend::Step(step)
         }
         Proof::RecoveryCode(code) => {
-            let Some(code) = recovery::normalise(code) else {
-                return Err(wrong);
-            };
-            let hash = app.mfa.recovery_hash(&id, &code);
-            let now = OffsetDateTime::now_utc();
+            let code = recovery::normalise(code).ok_or_else(wrong)?;
             let event = Event::new(Kind::RecoveryCodeUsed, Actor::Subject, source)
-                .about(&user.username, &id);
-            let spent = app
-                .db
-                .run(move |conn| {
-                    write_transaction(conn, |conn| {
-                        if !recovery_codes::spend(conn, &id, &hash, to_db_time(now))? {
-                            return Ok(false);
-                        }
-                        let left = recovery_codes::left(conn, &id)?;
-                        audit_events::insert(conn, &event.with("left", left).row(now))?;
-                        Ok(true)
-                    })
-                })
-                .await?;
-            if spent {
-                app.metrics.audit_events(Kind::RecoveryCodeUsed, 1);
-            }
-            spent.then_some(Method::RecoveryCode).ok_or(wrong)
+                .about(&user.username, &uid);
+            Spend::Code(app.mfa.recovery_hash(&uid, &code), event)
         }
+    };
+    let method = match spend {
+        Spend::Step(_) => Method::Totp,
+        Spend::Code(..) => Method::RecoveryCode,
+    };
+    let id = id.to_owned();
+    let verdict = app
+        .db
+        .run(move |conn| {
+            let mut refused = None;
+            let spent = write_transaction(conn, |conn| {
+                let fresh = match &spend {
+                    Spend::Step(step) => mfa_totp::take_step(conn, &uid, *step)?,
+                    Spend::Code(hash, _) => {
+                        recovery_codes::spend(conn, &uid, hash, to_db_time(now))?
+                    }
+                };
+                if !fresh {
+                    refused = Some(wrong());
+                } else if !mfa_challenges::take(conn, &id)? {
+                    // Another request passed this challenge first.
+                    refused = Some(AuthError::ChallengeGone);
+                }
+                if refused.is_some() {
+                    return Err(diesel::result::Error::RollbackTransaction);
+                }
+                if let Spend::Code(_, event) = spend {
+                    let left = recovery_codes::left(conn, &uid)?;
+                    audit_events::insert(conn, &event.with("left", left).row(now))?;
+                }
+                Ok(())
+            });
+            match (spent, refused) {
+                (Ok(()), _) => Ok(Ok(())),
+                (Err(diesel::result::Error::RollbackTransaction), Some(why)) => Ok(Err(why)),
+                (Err(e), _) => Err(e),
+            }
+        })
+        .await?;
+    verdict?;
+    if method == Method::RecoveryCode {
+        app.metrics.audit_events(Kind::RecoveryCodeUsed, 1);
+    }
+    Ok(method)
+}
+
+/// What a right proof uses up.
+enum Spend {
+    Step(i64),
+    /// The code's hash, and its `recovery_code.used` event.
+    Code(String, Event),
+}
+
+fn wrong() -> AuthError {
+    AuthError::InvalidCode {
+        challenge_ended: false,
     }
 }
 
