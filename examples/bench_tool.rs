@@ -4,12 +4,19 @@
 //! ```text
 //! bench_tool seed <database_url> <rows> [--expired]
 //! bench_tool tokens <secret|ed25519:kid:pem-file> <issuer> <username> <user|admin> <count> <ttl_secs>
+//! bench_tool count <database_url>
+//! bench_tool accounts <database_url> <server_secret> <password> <count> <totp_secret_hex>
+//! bench_tool logins <server_url> <password|totp> <password> <count> <totp_secret_hex> <in_flight> <seconds>
 //! ```
 //!
 //! `seed` opens the database as the server does (migrations included) and inserts `rows` rows
 //! that expire in a day, or that expired an hour ago with `--expired` (for the purge benchmark).
 //! `tokens` prints one HS256 token per line, each with a fresh `jti`; the server accepts them when
 //! it runs with the same `ROCKET_JWT_SECRET` and `ROCKET_JWT_ISSUER`.
+//!
+//! `accounts` creates `count` accounts `totp-<i>` with TOTP on and `count` accounts `plain-<i>`
+//! without, all with `password`, for the logins-with-a-second-factor case. `logins` is that
+//! case's load client (see [`logins`]).
 
 use std::error::Error;
 use std::io::Write;
@@ -42,7 +49,9 @@ const SEED_USERS: usize = 1_000;
 const USAGE: &str = "usage:
   bench_tool seed <database_url> <rows> [--expired]
   bench_tool tokens <secret|ed25519:kid:pem-file> <issuer> <username> <user|admin> <count> <ttl_secs>
-  bench_tool count <database_url>";
+  bench_tool count <database_url>
+  bench_tool accounts <database_url> <server_secret> <password> <count> <totp_secret_hex>
+  bench_tool logins <server_url> <password|totp> <password> <count> <totp_secret_hex> <in_flight> <seconds>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -50,6 +59,8 @@ fn main() -> Result<()> {
         Some("seed") => seed(&args[1..]),
         Some("tokens") => tokens(&args[1..]),
         Some("count") => count(&args[1..]),
+        Some("accounts") => accounts(&args[1..]),
+        Some("logins") => logins(&args[1..]),
         _ => Err(USAGE.into()),
     }
 }
@@ -291,4 +302,346 @@ fn tokens(args: &[String]) -> Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// Bytes given as hex (the TOTP secret shared by the seeded accounts and the load client).
+fn hex_bytes(name: &str, raw: &str) -> Result<Vec<u8>> {
+    let bad = || format!("{name} must be an even number of hex digits, not `{raw}`");
+    if raw.is_empty() || !raw.len().is_multiple_of(2) || !raw.is_ascii() {
+        return Err(bad().into());
+    }
+    (0..raw.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&raw[i..i + 2], 16).map_err(|_| bad().into()))
+        .collect()
+}
+
+/// The name of seeded account `i` of a kind (`plain` or `totp`).
+fn account_name(kind: &str, i: usize) -> String {
+    format!("{kind}-{i:07}")
+}
+
+/// `accounts <database_url> <server_secret> <password> <count> <totp_secret_hex>`: `count`
+/// accounts `totp-<i>` with TOTP on (confirmed, no step taken yet: `last_step` 0, no recovery
+/// codes) and `count` accounts `plain-<i>` without, all with `password`. Written by the
+/// library's own queries, the TOTP secret sealed by the server's own `MfaKeys` under
+/// `server_secret` (which must be the server's `server_secret`, or its `jwt_secret` when it has
+/// none), so that the server opens it as if the account had enrolled.
+fn accounts(args: &[String]) -> Result<()> {
+    use jwt_blacklist::auth::mfa::sealing::MfaKeys;
+    use jwt_blacklist::auth::password::PasswordHasher;
+    use jwt_blacklist::db::users::{self, NewUser};
+    use jwt_blacklist::db::{mfa_totp, write_transaction};
+    use jwt_blacklist::domain::Password;
+
+    let [url, server_secret, password, count, totp_secret] = args else {
+        return Err(USAGE.into());
+    };
+    let url = DatabaseUrl::parse(url)?;
+    let keys = MfaKeys::new(&Secret::from_text(server_secret)?);
+    let password = Password::parse(password.clone())?;
+    let count: usize = number("count", count)?;
+    let totp_secret = hex_bytes("totp_secret_hex", totp_secret)?;
+    let started = Instant::now();
+    // One argon2 hash, by the server's own hasher (its parameters, its PHC string), reused for
+    // every account: a hash each would cost tens of milliseconds per account and test nothing.
+    let hash = tokio::runtime::Builder::new_current_thread()
+        .build()?
+        .block_on(async { PasswordHasher::new(1, 1)?.hash(&password).await })?;
+    let shown = url.to_string();
+    let written = with_db(url, move |conn| {
+        let now = to_db_time(OffsetDateTime::now_utc());
+        write_transaction(conn, |conn| {
+            let mut written = 0usize;
+            for i in 0..count {
+                for kind in ["plain", "totp"] {
+                    let id = Uuid::new_v4().to_string();
+                    let username = account_name(kind, i);
+                    let user = NewUser {
+                        id: &id,
+                        username: &username,
+                        password_hash: &hash,
+                        role: Role::User.as_str(),
+                        created_at: now,
+                    };
+                    let mut ok = users::create(conn, &user)?;
+                    if kind == "totp" {
+                        let sealed = keys.seal(&id, &totp_secret);
+                        ok = ok
+                            && mfa_totp::set_pending(conn, &id, &sealed, now)?
+                            && mfa_totp::confirm(conn, &id, 0, now)?;
+                    }
+                    written += usize::from(ok);
+                }
+            }
+            Ok(written)
+        })
+    })?;
+    if written != 2 * count {
+        return Err(format!(
+            "only {written} of {} accounts were written (names taken?)",
+            2 * count
+        )
+        .into());
+    }
+    println!(
+        "seeded {count} accounts with TOTP and {count} without into the {shown} in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Every request of the load client gives up after this long (counted as a failure).
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the login loops share.
+struct LoginRun {
+    client: reqwest::Client,
+    base: String,
+    password: String,
+    totp_secret: Vec<u8>,
+    totp: bool,
+    accounts: usize,
+    next: std::sync::atomic::AtomicUsize,
+    deadline: Instant,
+    tally: std::sync::Mutex<Tally>,
+}
+
+#[derive(Default)]
+struct Tally {
+    /// Logins answered 200 (both steps, with TOTP) within the window.
+    done: u64,
+    /// Logins answered 200 after the window (started in it): not counted in the rate.
+    late: u64,
+    /// Failed logins by what failed: the step, its status and error code, or no answer.
+    failures: std::collections::BTreeMap<String, u64>,
+    /// Full login (from the first request to the last answer) of each done login, ms.
+    full_ms: Vec<f64>,
+    /// The code step alone of each done TOTP login, ms.
+    code_ms: Vec<f64>,
+    /// The seeded accounts ran out before the window ended.
+    ran_out: bool,
+}
+
+/// `logins <server_url> <password|totp> <password> <count> <totp_secret_hex> <in_flight>
+/// <seconds>`: keeps `in_flight` logins going for `seconds`, each as a fresh seeded account
+/// (`plain-<i>` for `password`, `totp-<i>` for `totp`, `i` below `count`), so no TOTP code is
+/// refused as a replay. A `totp` login is the two requests a browser makes: `POST
+/// /authenticate`, then `POST /authenticate/mfa` with the `mfa` cookie and the code of the
+/// current step, computed from the shared secret by the server's own TOTP code. Only a login
+/// whose last answer is 200 with a `jwt` cookie is done; anything else is a failure, by cause.
+///
+/// Prints one tab-separated line: mode, in_flight, seconds, done, failed, logins/s (done in the
+/// window ÷ seconds), p50 and p99 of a full login (ms), p50 of the code step (ms, `-` without),
+/// logins done after the window, 1 if the accounts ran out, and the failures (`-` for none).
+/// Bounded: no login starts after the window, and every request times out after 30 s.
+fn logins(args: &[String]) -> Result<()> {
+    let [base, mode, password, count, totp_secret, in_flight, seconds] = args else {
+        return Err(USAGE.into());
+    };
+    let totp = match mode.as_str() {
+        "password" => false,
+        "totp" => true,
+        other => return Err(format!("mode must be password or totp, not `{other}`").into()),
+    };
+    let in_flight: usize = number("in_flight", in_flight)?;
+    let seconds: u64 = number("seconds", seconds)?;
+    if in_flight == 0 || seconds == 0 {
+        return Err("in_flight and seconds must be at least 1".into());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(in_flight)
+        .timeout(LOGIN_TIMEOUT)
+        .build()?;
+    let run = std::sync::Arc::new(LoginRun {
+        client,
+        base: base.trim_end_matches('/').to_owned(),
+        password: password.clone(),
+        totp_secret: hex_bytes("totp_secret_hex", totp_secret)?,
+        totp,
+        accounts: number("count", count)?,
+        next: Default::default(),
+        deadline: Instant::now() + Duration::from_secs(seconds),
+        tally: Default::default(),
+    });
+    runtime.block_on(async {
+        let mut loops = tokio::task::JoinSet::new();
+        for _ in 0..in_flight {
+            loops.spawn(login_loop(run.clone()));
+        }
+        while loops.join_next().await.is_some() {}
+    });
+    let mut tally = std::mem::take(&mut *run.tally.lock().unwrap_or_else(|e| e.into_inner()));
+    let failed: u64 = tally.failures.values().sum();
+    let failures = if tally.failures.is_empty() {
+        "-".to_owned()
+    } else {
+        let list: Vec<String> = tally
+            .failures
+            .iter()
+            .map(|(why, n)| format!("{n}× {why}"))
+            .collect();
+        list.join("; ")
+    };
+    let rate = tally.done as f64 / seconds as f64;
+    let p50 = percentile(&mut tally.full_ms, 0.50);
+    let p99 = percentile(&mut tally.full_ms, 0.99);
+    let code_p50 = percentile(&mut tally.code_ms, 0.50);
+    println!(
+        "{mode}\t{in_flight}\t{seconds}\t{}\t{failed}\t{rate:.2}\t{p50}\t{p99}\t{code_p50}\t{}\t{}\t{failures}",
+        tally.done,
+        tally.late,
+        u8::from(tally.ran_out),
+    );
+    Ok(())
+}
+
+/// The nearest-rank percentile `q` of `values` in ms, two decimals; `-` when there are none.
+fn percentile(values: &mut [f64], q: f64) -> String {
+    if values.is_empty() {
+        return "-".to_owned();
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    format!("{:.2}", values[rank - 1])
+}
+
+async fn login_loop(run: std::sync::Arc<LoginRun>) {
+    use std::sync::atomic::Ordering;
+    while Instant::now() < run.deadline {
+        let i = run.next.fetch_add(1, Ordering::Relaxed);
+        if i >= run.accounts {
+            run.tally.lock().unwrap_or_else(|e| e.into_inner()).ran_out = true;
+            return;
+        }
+        let started = Instant::now();
+        let outcome = login_once(&run, i).await;
+        let finished = Instant::now();
+        let mut tally = run.tally.lock().unwrap_or_else(|e| e.into_inner());
+        match outcome {
+            Ok(_) if finished > run.deadline => tally.late += 1,
+            Ok(code_step) => {
+                tally.done += 1;
+                tally.full_ms.push(ms(finished - started));
+                if let Some(code_step) = code_step {
+                    tally.code_ms.push(ms(code_step));
+                }
+            }
+            Err(why) => *tally.failures.entry(why).or_default() += 1,
+        }
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// One request's answer: status, the cookies it set (name, value), the body as JSON.
+struct LoginAnswer {
+    status: u16,
+    cookies: Vec<(String, String)>,
+    body: serde_json::Value,
+}
+
+impl LoginAnswer {
+    fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `Err` with the step, the status and the server's error code unless the answer is 200.
+    fn ok(self, step: &str) -> Result<Self, String> {
+        if self.status == 200 {
+            return Ok(self);
+        }
+        let code = self.body["error"].as_str().unwrap_or("no error code");
+        Err(format!("{step} answered {} ({code})", self.status))
+    }
+}
+
+async fn post_json(
+    run: &LoginRun,
+    step: &str,
+    path: &str,
+    cookie: Option<String>,
+    body: serde_json::Value,
+) -> Result<LoginAnswer, String> {
+    let mut request = run
+        .client
+        .post(format!("{}{path}", run.base))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_string());
+    if let Some(cookie) = cookie {
+        request = request.header(reqwest::header::COOKIE, cookie);
+    }
+    let no_answer = |e: reqwest::Error| {
+        let kind = if e.is_timeout() {
+            "timeout"
+        } else if e.is_connect() {
+            "connect"
+        } else {
+            "transport"
+        };
+        format!("{step}: no answer ({kind})")
+    };
+    let response = request.send().await.map_err(no_answer)?;
+    let status = response.status().as_u16();
+    let cookies = response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next()?.split_once('='))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let bytes = response.bytes().await.map_err(no_answer)?;
+    Ok(LoginAnswer {
+        status,
+        cookies,
+        body: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+/// One login of account `i`: `Ok(None)` for a password-only login, `Ok(Some(time of the code
+/// step))` for a TOTP one; `Err(what failed)`.
+async fn login_once(run: &LoginRun, i: usize) -> Result<Option<Duration>, String> {
+    let kind = if run.totp { "totp" } else { "plain" };
+    let credentials = serde_json::json!({
+        "username": account_name(kind, i),
+        "password": run.password,
+    });
+    let first = post_json(run, "password step", "/authenticate", None, credentials)
+        .await?
+        .ok("password step")?;
+    let asked = first.body["mfa_required"] == serde_json::Value::Bool(true);
+    if !run.totp {
+        if asked {
+            return Err("password step asked for a second factor".into());
+        }
+        return match first.cookie("jwt") {
+            Some(_) => Ok(None),
+            None => Err("password step set no jwt cookie".into()),
+        };
+    }
+    let Some(challenge) = first.cookie("mfa").filter(|_| asked) else {
+        return Err("password step opened no challenge (mfa_required and the mfa cookie)".into());
+    };
+    let cookie = format!("mfa={challenge}");
+    let code_started = Instant::now();
+    let unix = OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+    let code = jwt_blacklist::auth::mfa::totp::code_at(&run.totp_secret, unix)
+        .ok_or("the TOTP secret makes no code")?;
+    let body = serde_json::json!({ "code": code });
+    let second = post_json(run, "code step", "/authenticate/mfa", Some(cookie), body)
+        .await?
+        .ok("code step")?;
+    match second.cookie("jwt") {
+        Some(_) => Ok(Some(code_started.elapsed())),
+        None => Err("code step set no jwt cookie".into()),
+    }
 }
