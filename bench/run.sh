@@ -13,6 +13,9 @@
 #     on GET /api/me, against the idle p99;
 #   - logins under load: 32 logins always in flight (argon2; a second wrk) while wrk runs on
 #     GET /api/me.
+# And logins with a second factor: logins/s with TOTP (POST /authenticate, then
+# POST /authenticate/mfa with the code) against password-only logins, 32 in flight, each as a
+# fresh seeded account, by one client (`bench_tool logins`) for the same time each.
 #
 # Every database is fresh (a SQLite file in a temporary folder, or `CREATE DATABASE bench_...` on
 # the BENCH_POSTGRES_URL server, dropped afterwards), seeded by examples/bench_tool.rs. The server
@@ -26,10 +29,13 @@
 # Knobs: BENCH_DURATION (seconds per case), BENCH_ROWS ("0 1000 ..."), BENCH_CONNECTIONS (64),
 #   BENCH_PURGE_ROWS (expired rows for the purge; 1000000, smoke 1000), BENCH_WORKERS (Rocket
 #   workers; 1 when the server is pinned to one CPU, else the CPU count), BENCH_OUT (results
-#   folder, bench/results). CARGO_TARGET_DIR is respected.
+#   folder, bench/results), BENCH_CASES (which cases, of "rows eddsa purge logins totp_logins";
+#   all by default). CARGO_TARGET_DIR is respected.
 # Output: one line per case on stdout, and a Markdown report in
-#   $BENCH_OUT/<UTC timestamp>-<smoke|full>.md, copied to $BENCH_OUT/latest-<smoke|full>.md.
-# Exit status: non-zero if any case saw a non-2xx answer (reported after everything is printed).
+#   $BENCH_OUT/<UTC timestamp>-<smoke|full>.md, copied to $BENCH_OUT/latest-<smoke|full>.md (with
+#   BENCH_CASES naming some cases only: <UTC timestamp>-<smoke|full>-<case+case>.md, not copied).
+# Exit status: non-zero if any case saw a non-2xx answer or a failed login (reported after
+#   everything is printed).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -50,6 +56,8 @@ else
     IDLE_DURATION=5
 fi
 CONNECTIONS="${BENCH_CONNECTIONS:-64}"
+ALL_CASES="rows eddsa purge logins totp_logins"
+CASES="${BENCH_CASES:-$ALL_CASES}"
 PG_URL="${BENCH_POSTGRES_URL:-}"
 OUT="${BENCH_OUT:-bench/results}"
 LOGIN_LOOPS=32
@@ -61,6 +69,11 @@ ADMIN_NAME=benchadmin
 ADMIN_PASSWORD=benchadmin-password
 USER_NAME=benchuser
 USER_PASSWORD=benchuser-password
+# The logins-with-a-second-factor case: its accounts' password and shared TOTP secret (RFC 6238's
+# test secret "12345678901234567890", in hex), and the server_secret their secrets are sealed under.
+ACCOUNT_PASSWORD=benchaccount-password
+TOTP_SECRET_HEX=3132333435363738393031323334353637383930
+MFA_SERVER_SECRET="bench-only-server-secret-abcdefghijklmnopqrstuvwxyz0123"
 
 die() {
     echo "bench: $*" >&2
@@ -72,6 +85,10 @@ for value in "$DURATION" "$CONNECTIONS" "$PURGE_ROWS" $ROWS_LIST; do
     [[ "$value" =~ ^[0-9]+$ ]] || die "not a whole number: '$value' (BENCH_DURATION, BENCH_CONNECTIONS, BENCH_PURGE_ROWS, BENCH_ROWS)"
 done
 [ "$DURATION" -ge 1 ] || die "BENCH_DURATION must be at least 1"
+for case in $CASES; do
+    [[ " $ALL_CASES " == *" $case "* ]] || die "unknown case in BENCH_CASES: '$case' (of: $ALL_CASES)"
+done
+has_case() { [[ " $CASES " == *" $1 "* ]]; }
 
 # --- Tools: installed when missing (Debian; we are root there).
 missing=()
@@ -441,20 +458,23 @@ bench_purge() {
     drop_database "$backend"
 }
 
+# The server's settings for the login cases. The throttle counts a login in flight as a failure
+# until its password is verified, so more than 5 concurrent logins of one user would be refused
+# (429): every budget a login from one address counts on is raised here, and the hashing queue
+# holds all the logins in flight (past it they would be shed with 503 instead of measured); one
+# address may have them all in flight, and make as many as it likes. (A second step counts on
+# the same budgets as a password.)
+LOGIN_ENV=(ROCKET_LOGIN_MAX_FAILURES_PER_USER=1000 ROCKET_LOGIN_MAX_FAILURES_PER_IP=1000
+    ROCKET_LOGIN_MAX_UNTRUSTED_FAILURES_PER_USER=1000 ROCKET_PASSWORD_QUEUE=$((LOGIN_LOOPS * 2))
+    ROCKET_LOGIN_MAX_PER_IP=1000000 ROCKET_PASSWORD_MAX_IN_FLIGHT_PER_IP=$((LOGIN_LOOPS * 2)))
+
 # bench_logins <backend>: GET /api/me latency while LOGIN_LOOPS clients log in over and over.
 bench_logins() {
     local backend=$1
     note "$backend: $LOGIN_LOOPS concurrent logins under load"
     CONTEXT="$backend logins"
     new_database "$backend"
-    # The throttle counts a login in flight as a failure until its password is verified, so more
-    # than 5 concurrent logins of one user would be refused (429): every budget a login from one
-    # address counts on is raised here, and the hashing queue holds all the logins in flight
-    # (past it they would be shed with 503 instead of measured); one address may have them all
-    # in flight, and make as many as it likes.
-    start_server memory ROCKET_LOGIN_MAX_FAILURES_PER_USER=1000 ROCKET_LOGIN_MAX_FAILURES_PER_IP=1000 \
-        ROCKET_LOGIN_MAX_UNTRUSTED_FAILURES_PER_USER=1000 ROCKET_PASSWORD_QUEUE=$((LOGIN_LOOPS * 2)) \
-        ROCKET_LOGIN_MAX_PER_IP=1000000 ROCKET_PASSWORD_MAX_IN_FLIGHT_PER_IP=$((LOGIN_LOOPS * 2))
+    start_server memory "${LOGIN_ENV[@]}"
     local body="{\"username\":\"$USER_NAME\",\"password\":\"$USER_PASSWORD\"}" cookie
     expect_status 201 POST /api/users -H 'Content-Type: application/json' -d "$body" || true
     expect_status 200 POST /authenticate -H 'Content-Type: application/json' -d "$body" || true
@@ -490,6 +510,45 @@ bench_logins() {
     drop_database "$backend"
 }
 
+# bench_totp_logins <backend>: logins/s with a second factor against password only. One client
+# (`bench_tool logins`, on the client CPU) keeps LOGIN_LOOPS logins in flight for DURATION s
+# password-only, then for DURATION s with TOTP, on one server; nothing else loads it. Every
+# login is a fresh account seeded by `bench_tool accounts` (a TOTP code is accepted once per
+# account and 30 s step, so one account could log in only about once per step), enough of them
+# for 200 logins/s of each kind.
+bench_totp_logins() {
+    local backend=$1 accounts=$((DURATION * 200)) mode line
+    local _mode _loops _seconds logins_done failed rate p50 p99 code_p50 late ran_out why
+    note "$backend: logins with TOTP against password only, $LOGIN_LOOPS in flight"
+    CONTEXT="$backend totp logins"
+    new_database "$backend"
+    "$TOOL" accounts "$DB_URL" "$MFA_SERVER_SECRET" "$ACCOUNT_PASSWORD" "$accounts" \
+        "$TOTP_SECRET_HEX" >&2
+    # The TOTP secrets are sealed under server_secret: the server is given the one they were
+    # sealed with.
+    start_server memory "${LOGIN_ENV[@]}" ROCKET_SERVER_SECRET="$MFA_SERVER_SECRET"
+    for mode in password totp; do
+        if ! line="$("${CLIENT_CPU[@]}" "$TOOL" logins "$SERVER_URL" "$mode" "$ACCOUNT_PASSWORD" \
+            "$accounts" "$TOTP_SECRET_HEX" "$LOGIN_LOOPS" "$DURATION")"; then
+            FAILURES+=("$backend $mode logins: the load client failed")
+            continue
+        fi
+        server_alive
+        IFS=$'\t' read -r _mode _loops _seconds logins_done failed rate p50 p99 code_p50 late ran_out why \
+            <<<"$line"
+        printf '%-8s logins (%-8s) %s in flight: %s/s (%s done in %ss, %s failed)  full login p50=%sms p99=%sms  code step p50=%sms\n' \
+            "$backend" "$mode" "$LOGIN_LOOPS" "$rate" "$logins_done" "$DURATION" "$failed" "$p50" "$p99" \
+            "$code_p50"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$mode" "$LOGIN_LOOPS" \
+            "$rate" "$logins_done" "$failed" "$p50" "$p99" "$code_p50" "$why" >>"$WORK/totp.tsv"
+        [ "$failed" = 0 ] || FAILURES+=("$backend $mode logins: $failed failed: $why")
+        [ "$logins_done" -gt 0 ] || FAILURES+=("$backend $mode logins: none done in $DURATION s")
+        [ "$ran_out" = 0 ] || FAILURES+=("$backend $mode logins: the $accounts seeded accounts ran out")
+    done
+    stop_server "$backend" 0 "memory (totp logins)"
+    drop_database "$backend"
+}
+
 BACKENDS=(sqlite)
 if [ -n "$PG_URL" ]; then
     psql "$PG_URL" -qAtc 'SELECT 1' >/dev/null || die "cannot reach BENCH_POSTGRES_URL with psql"
@@ -499,21 +558,31 @@ fi
 : >"$WORK/servers.tsv"
 : >"$WORK/purge.tsv"
 : >"$WORK/logins.tsv"
+: >"$WORK/totp.tsv"
 STARTED_AT="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 STAMP="$(date -u '+%Y%m%dT%H%M%SZ')"
 
 for backend in "${BACKENDS[@]}"; do
-    for rows in $ROWS_LIST; do
-        bench_rows "$backend" "$rows"
-    done
-    bench_eddsa "$backend"
-    bench_purge "$backend"
-    bench_logins "$backend"
+    if has_case rows; then
+        for rows in $ROWS_LIST; do
+            bench_rows "$backend" "$rows"
+        done
+    fi
+    if has_case eddsa; then bench_eddsa "$backend"; fi
+    if has_case purge; then bench_purge "$backend"; fi
+    if has_case logins; then bench_logins "$backend"; fi
+    if has_case totp_logins; then bench_totp_logins "$backend"; fi
 done
 
 # --- The report.
 mkdir -p "$OUT"
 REPORT="$OUT/$STAMP-$KIND.md"
+# A run of some cases only is named after them, and is not the latest full (or smoke) report.
+LATEST="$OUT/latest-$KIND.md"
+if [ "$CASES" != "$ALL_CASES" ]; then
+    REPORT="$OUT/$STAMP-$KIND-$(echo $CASES | tr ' ' '+').md"
+    LATEST=""
+fi
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
     commit="$commit (with uncommitted changes)"
@@ -527,6 +596,8 @@ mem_gib="$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)"
     echo "- Commit: $commit"
     echo "- Machine: $NPROC CPUs (${cpu_model:-unknown model}), $mem_gib GiB RAM, Linux $(uname -r)"
     echo "- Load: $(wrk -v 2>&1 | head -n 1 | awk '{print $1, $2}'), 1 thread, $CONNECTIONS connections, $DURATION s per case; $PINNING; ROCKET_WORKERS=$WORKERS; release profile"
+    [ "$CASES" = "$ALL_CASES" ] || echo "- Cases: $CASES (BENCH_CASES)"
+    if [ -s "$WORK/cases.tsv" ]; then
     echo
     echo "## Requests"
     echo
@@ -546,6 +617,7 @@ mem_gib="$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)"
             if ($10 > 0) req = req " (" $10 " token wraps)"
             printf "| %s | %s | %s | `%s` | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, req, $5, $6, $7, $8, $9, ratio
         }' "$WORK/cases.tsv" "$WORK/cases.tsv"
+    fi
     echo
     echo "## Start-up and memory"
     echo
@@ -554,6 +626,7 @@ mem_gib="$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)"
     echo "| backend | rows | mode | start-up (ms) | peak RSS (MiB) |"
     echo "|---|---:|---|---:|---:|"
     awk -F'\t' '{printf "| %s | %s | %s | %s | %.1f |\n", $1, $2, $3, $4, $5 / 1024}' "$WORK/servers.tsv"
+    if [ -s "$WORK/purge.tsv" ]; then
     echo
     echo "## Purge under load"
     echo
@@ -563,6 +636,8 @@ mem_gib="$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)"
     echo "| backend | expired rows | purge (s) | purged | p99 idle (ms) | p99 during purge (ms) | req/s during | non-2xx |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     awk -F'\t' '{printf "| %s | %s | %.2f | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8}' "$WORK/purge.tsv"
+    fi
+    if [ -s "$WORK/logins.tsv" ]; then
     echo
     echo "## Logins under load"
     echo
@@ -571,6 +646,27 @@ mem_gib="$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)"
     echo "| backend | login loops | logins | failed | login p50 (ms) | p99 idle (ms) | p99 during (ms) | req/s idle | req/s during | non-2xx |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10}' "$WORK/logins.tsv"
+    fi
+    if [ -s "$WORK/totp.tsv" ]; then
+    echo
+    echo "## Logins with a second factor"
+    echo
+    echo "$LOGIN_LOOPS logins always in flight for $DURATION s each, nothing else loading the server, by one client"
+    echo "(\`bench_tool logins\`): password only (\`POST /authenticate\`), then with TOTP (\`POST /authenticate\`,"
+    echo "then \`POST /authenticate/mfa\` with the \`mfa\` cookie and the current code). Each login is a fresh"
+    echo "seeded account; only a final 200 counts as done. A full login is timed from its first request to"
+    echo "its last answer; the code step is the second request alone."
+    echo
+    echo "| backend | login | in flight | logins/s | done | failed | full login p50 (ms) | p99 (ms) | code step p50 (ms) | ÷ password only | failures |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    awk -F'\t' '
+        $2 == "password" { base[$1] = $4 }
+        {
+            ratio = ""
+            if ($2 == "totp" && base[$1] > 0) ratio = sprintf("%.2f", $4 / base[$1])
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, ($2 == "totp" ? "TOTP" : "password only"), $3, $4, $5, $6, $7, $8, $9, ratio, $10
+        }' "$WORK/totp.tsv"
+    fi
     if [ "${#FAILURES[@]}" -gt 0 ]; then
         echo
         echo "## Failures"
@@ -578,8 +674,12 @@ mem_gib="$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)"
         printf -- '- %s\n' "${FAILURES[@]}"
     fi
 } >"$REPORT"
-cp "$REPORT" "$OUT/latest-$KIND.md"
-note "report: $REPORT (and $OUT/latest-$KIND.md)"
+if [ -n "$LATEST" ]; then
+    cp "$REPORT" "$LATEST"
+    note "report: $REPORT (and $LATEST)"
+else
+    note "report: $REPORT"
+fi
 
 if [ "${#FAILURES[@]}" -gt 0 ]; then
     echo "bench: FAILED:" >&2
