@@ -560,6 +560,8 @@ fi
 : >"$WORK/logins.tsv"
 : >"$WORK/totp.tsv"
 STARTED_AT="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+# Other work on the machine moves every figure: the load averages when the run started.
+START_LOAD="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 STAMP="$(date -u '+%Y%m%dT%H%M%SZ')"
 
 for backend in "${BACKENDS[@]}"; do
@@ -595,6 +597,7 @@ mem_gib="$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)"
     echo "- Date: $STARTED_AT"
     echo "- Commit: $commit"
     echo "- Machine: $NPROC CPUs (${cpu_model:-unknown model}), $mem_gib GiB RAM, Linux $(uname -r)"
+    echo "- Load averages (1, 5, 15 min) when the run started: $START_LOAD"
     echo "- Load: $(wrk -v 2>&1 | head -n 1 | awk '{print $1, $2}'), 1 thread, $CONNECTIONS connections, $DURATION s per case; $PINNING; ROCKET_WORKERS=$WORKERS; release profile"
     [ "$CASES" = "$ALL_CASES" ] || echo "- Cases: $CASES (BENCH_CASES)"
     if [ -s "$WORK/cases.tsv" ]; then
