@@ -113,20 +113,34 @@ pub(super) fn hashing_failed(e: HashError) -> AuthError {
 }
 
 /// Settles an admitted attempt by the outcome of its password (or second factor's) check: a
-/// wrong password or code counts as a failure; any other error (a full hashing queue, the store down) tells nothing about
-/// the password and is given back.
+/// wrong password or code counts as a failure; any other error (a full hashing queue, the store
+/// down) tells nothing about the password and is given back.
 pub(super) async fn judged<T>(
     throttle: &LoginThrottle,
     attempt: Attempt,
     check: impl std::future::Future<Output = Result<T, AuthError>>,
 ) -> Result<T, AuthError> {
-    let outcome = check.await;
-    match &outcome {
-        Ok(_) => throttle.succeeded(attempt),
-        Err(AuthError::InvalidCredentials | AuthError::InvalidCode { .. }) => {}
-        Err(_) => throttle.cancel(attempt),
+    let (value, attempt) = judged_pending(throttle, attempt, check).await?;
+    throttle.succeeded(attempt);
+    Ok(value)
+}
+
+/// As [`judged`], but a right answer leaves the attempt to the caller: a right password that
+/// only opens a second step must not clear this client's failures (wrong codes count there),
+/// so the login gives it back and the second step settles its own.
+pub(super) async fn judged_pending<T>(
+    throttle: &LoginThrottle,
+    attempt: Attempt,
+    check: impl std::future::Future<Output = Result<T, AuthError>>,
+) -> Result<(T, Attempt), AuthError> {
+    match check.await {
+        Ok(value) => Ok((value, attempt)),
+        Err(e @ (AuthError::InvalidCredentials | AuthError::InvalidCode { .. })) => Err(e),
+        Err(e) => {
+            throttle.cancel(attempt);
+            Err(e)
+        }
     }
-    outcome
 }
 
 /// The account called `name` (whatever its case), if any.

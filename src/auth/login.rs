@@ -14,7 +14,7 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use super::accounts::{check_password, find, judged, throttled};
+use super::accounts::{check_password, find, judged_pending, throttled};
 use super::device::{DeviceKey, Nonce};
 use super::error::{AuthError, Throttled};
 use super::mfa::challenge::{self, Pending};
@@ -97,7 +97,7 @@ pub async fn login(
     // The account the password was checked against, if any: its owner sees the failure among
     // their own events.
     let mut known = None;
-    let checked = judged(throttle, attempt, async {
+    let checked = judged_pending(throttle, attempt, async {
         let user = match (signed, user) {
             (Some(_), user) => user,
             (None, _) => find(db, lookup.clone()).await?,
@@ -106,7 +106,7 @@ pub async fn login(
         check_password(&app.hasher, user, password).await
     })
     .await;
-    let user = match checked {
+    let (user, attempt) = match checked {
         Err(AuthError::InvalidCredentials) => {
             let event = Event::new(Kind::LoginFailed, Actor::Subject, source)
                 .with("reason", "invalid_credentials");
@@ -120,6 +120,23 @@ pub async fn login(
         }
         other => other?,
     };
+    let methods = {
+        let id = user.id.clone();
+        db.run(move |conn| Factors::read(conn, &id)).await
+    };
+    let methods = match methods {
+        Ok(factors) => factors.methods(),
+        Err(e) => {
+            throttle.cancel(attempt);
+            return Err(e.into());
+        }
+    };
+    if methods.is_empty() {
+        throttle.succeeded(attempt);
+    } else {
+        // The password alone is not a login: this client's failures stand until a code passes.
+        throttle.cancel(attempt);
+    }
     if user.locked_at(to_db_time(OffsetDateTime::now_utc())) {
         let event = Event::new(Kind::LoginFailed, Actor::Subject, source)
             .about(&user.username, &user.id)
@@ -129,12 +146,6 @@ pub async fn login(
             until: user.locked_until.map(crate::db::from_db_time),
         });
     }
-    let methods = {
-        let id = user.id.clone();
-        db.run(move |conn| Factors::read(conn, &id))
-            .await?
-            .methods()
-    };
     if !methods.is_empty() {
         return Ok(Step::SecondFactor(
             challenge::begin(app, &user, methods).await?,

@@ -94,6 +94,31 @@ pub fn take_step(conn: &mut DbConnection, user_id: &str, step: i64) -> QueryResu
     Ok(updated > 0)
 }
 
+/// Holds the account's confirmed secret until the transaction ends (a no-op update takes the
+/// row's lock on PostgreSQL; SQLite's write transaction holds the file): `Ok(false)` when TOTP
+/// is not on. Changes that replace recovery codes or turn TOTP off take it first, so two of
+/// them in flight run one after the other instead of each missing the other's rows.
+pub fn hold_confirmed(conn: &mut DbConnection, user_id: &str) -> QueryResult<bool> {
+    let held = diesel::update(
+        mfa_totp::table
+            .filter(mfa_totp::user_id.eq(user_id))
+            .filter(mfa_totp::confirmed_at.is_not_null()),
+    )
+    .set(mfa_totp::confirmed_at.eq(mfa_totp::confirmed_at))
+    .execute(conn)?;
+    Ok(held > 0)
+}
+
+/// Removes every second factor of the account (its secret, recovery codes and pending second
+/// steps), inside the transaction of the change that removes them: the user's own, an
+/// admin's, or the account's removal.
+pub fn remove_all_factors(conn: &mut DbConnection, user_id: &str) -> QueryResult<usize> {
+    let removed = delete(conn, user_id)?;
+    super::recovery_codes::delete(conn, user_id)?;
+    super::mfa_challenges::delete_for_user(conn, user_id)?;
+    Ok(removed)
+}
+
 /// Removes the account's secret, pending or confirmed; how many rows went (0 or 1).
 pub fn delete(conn: &mut DbConnection, user_id: &str) -> QueryResult<usize> {
     diesel::delete(mfa_totp::table.filter(mfa_totp::user_id.eq(user_id))).execute(conn)

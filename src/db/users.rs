@@ -131,6 +131,14 @@ pub fn set_role(conn: &mut DbConnection, id: &str, role: &str) -> QueryResult<us
         .execute(conn)
 }
 
+/// Moves the account's generation on, for a change that ends no session but must still stop a
+/// login whose password check began before it (turning a second factor on).
+pub fn advance_generation(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+    diesel::update(users::table.filter(users::id.eq(id)))
+        .set(users::generation.eq(users::generation + 1))
+        .execute(conn)
+}
+
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
     diesel::delete(users::table.filter(users::id.eq(id))).execute(conn)
 }

@@ -74,11 +74,11 @@ impl AccountChange {
                 if is_last_admin(conn, user)? {
                     return Ok(Err(Refused::LastAdmin));
                 }
-                crate::auth::mfa::remove_all(conn, &user.id)?;
+                crate::db::mfa_totp::remove_all_factors(conn, &user.id)?;
                 users::delete(conn, &user.id)?;
             }
             Self::RemoveFactors => {
-                crate::auth::mfa::remove_all(conn, &user.id)?;
+                crate::db::mfa_totp::remove_all_factors(conn, &user.id)?;
             }
             Self::Lock { reason, at, until } => {
                 if is_last_admin(conn, user)? {

@@ -47,7 +47,8 @@ pub enum Proof<'a> {
     RecoveryCode(&'a str),
 }
 
-fn challenge_id(token: &str) -> String {
+/// The stored id of the challenge whose cookie holds `token`: its SHA-256, in hex.
+pub fn challenge_id(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -221,17 +222,20 @@ async fn check(
         .run(move |conn| {
             let mut refused = None;
             let spent = write_transaction(conn, |conn| {
-                let fresh = match &spend {
-                    Spend::Step(step) => mfa_totp::take_step(conn, &uid, *step)?,
-                    Spend::Code(hash, _) => {
-                        recovery_codes::spend(conn, &uid, hash, to_db_time(now))?
-                    }
-                };
-                if !fresh {
-                    refused = Some(wrong());
-                } else if !mfa_challenges::take(conn, &id)? {
-                    // Another request passed this challenge first.
+                // The challenge first: a request that lost the race on it keeps its code unused
+                // and is not counted as a wrong code.
+                if !mfa_challenges::take(conn, &id)? {
                     refused = Some(AuthError::ChallengeGone);
+                } else {
+                    let fresh = match &spend {
+                        Spend::Step(step) => mfa_totp::take_step(conn, &uid, *step)?,
+                        Spend::Code(hash, _) => {
+                            recovery_codes::spend(conn, &uid, hash, to_db_time(now))?
+                        }
+                    };
+                    if !fresh {
+                        refused = Some(wrong());
+                    }
                 }
                 if refused.is_some() {
                     return Err(diesel::result::Error::RollbackTransaction);

@@ -20,8 +20,7 @@ use super::error::AuthError;
 use crate::app::App;
 use crate::audit::{Actor, Event, Kind, Source};
 use crate::db::{
-    audit_events, mfa_challenges, mfa_totp, recovery_codes, to_db_time, write_transaction,
-    DbConnection,
+    audit_events, mfa_totp, recovery_codes, to_db_time, users, write_transaction, DbConnection,
 };
 use diesel::QueryResult;
 
@@ -81,16 +80,7 @@ impl Factors {
     }
 }
 
-/// Removes every factor of the account and ends its pending second steps. Called inside the
-/// transaction of the change that removes them (an admin's removal, the account's removal).
-pub(crate) fn remove_all(conn: &mut DbConnection, user_id: &str) -> QueryResult<usize> {
-    let removed = mfa_totp::delete(conn, user_id)?;
-    recovery_codes::delete(conn, user_id)?;
-    mfa_challenges::delete_for_user(conn, user_id)?;
-    Ok(removed)
-}
-
-/// The caller's factors.
+/// The caller's factors, for their page.
 pub async fn status(app: &App, uid: Uuid) -> Result<Factors, AuthError> {
     let id = uid.to_string();
     Ok(app.db.run(move |conn| Factors::read(conn, &id)).await?)
@@ -171,6 +161,9 @@ pub async fn confirm_totp(
                     return Ok(Err(AuthError::FactorState("TOTP is already on")));
                 }
                 recovery_codes::replace(conn, &id, &hashes, to_db_time(now))?;
+                // A password login whose check began before this cannot start a session
+                // without the second step now due.
+                users::advance_generation(conn, &id)?;
                 audit_events::insert(conn, &event.row(now))?;
                 Ok(Ok(()))
             })
@@ -201,8 +194,8 @@ pub async fn disable_totp(
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
-                let on = mfa_totp::find(conn, &user.id)?.is_some_and(|r| r.confirmed_at.is_some());
-                remove_all(conn, &user.id)?;
+                let on = mfa_totp::hold_confirmed(conn, &user.id)?;
+                mfa_totp::remove_all_factors(conn, &user.id)?;
                 if on {
                     audit_events::insert(conn, &event.row(OffsetDateTime::now_utc()))?;
                 }
@@ -237,7 +230,7 @@ pub async fn new_recovery_codes(
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
-                if mfa_totp::find(conn, &user.id)?.is_none_or(|r| r.confirmed_at.is_none()) {
+                if !mfa_totp::hold_confirmed(conn, &user.id)? {
                     return Ok(false);
                 }
                 recovery_codes::replace(conn, &user.id, &hashes, now)?;

@@ -60,7 +60,7 @@ pub struct MfaRequired {
 
 /// A second step's method.
 #[derive(ToSchema)]
-#[allow(dead_code)] // the schema's enum only
+#[expect(dead_code, reason = "schema only")]
 #[schema(rename_all = "snake_case")]
 enum MethodName {
     Totp,
@@ -147,7 +147,10 @@ async fn authenticate(
         user_agent: agent.0,
     };
     let result = login::login(app, &creds.username, &creds.password, client).await;
-    app.metrics.login(&result);
+    // A right password that opens a second step is not a login yet: the step counts it.
+    if !matches!(result, Ok(Step::SecondFactor(_))) {
+        app.metrics.login(&result);
+    }
     match result? {
         Step::LoggedIn(logged_in) => Ok(Json(LoginAnswer::LoggedIn(set_cookies(
             jar, logged_in, app,
