@@ -21,7 +21,19 @@ pub struct ChallengeRow {
     pub expires_at: PrimitiveDateTime,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &ChallengeRow) -> QueryResult<()> {
+/// Stores a new challenge, ending the account's oldest ones past `keep - 1`, so that however
+/// often its password is given, an account has at most `keep` challenges waiting.
+pub fn insert(conn: &mut DbConnection, row: &ChallengeRow, keep: i64) -> QueryResult<()> {
+    let older: Vec<String> = mfa_challenges::table
+        .filter(mfa_challenges::user_id.eq(&row.user_id))
+        .order((mfa_challenges::created_at.desc(), mfa_challenges::id.desc()))
+        .select(mfa_challenges::id)
+        .offset(keep - 1)
+        .load(conn)?;
+    if !older.is_empty() {
+        diesel::delete(mfa_challenges::table.filter(mfa_challenges::id.eq_any(&older)))
+            .execute(conn)?;
+    }
     diesel::insert_into(mfa_challenges::table)
         .values(row)
         .execute(conn)

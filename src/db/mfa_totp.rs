@@ -30,19 +30,30 @@ pub fn find(conn: &mut DbConnection, user_id: &str) -> QueryResult<Option<TotpRo
 }
 
 /// Stores a pending secret, replacing a pending one; `Ok(false)` when TOTP is already on (a
-/// confirmed secret is replaced only by turning TOTP off first).
+/// confirmed secret is replaced only by turning TOTP off first). Two enrolments started at once
+/// both succeed (the later secret is the pending one): an insert that finds the row another
+/// request just inserted replaces it, rather than reading it as TOTP being on.
 pub fn set_pending(
     conn: &mut DbConnection,
     user_id: &str,
     sealed: &str,
     now: PrimitiveDateTime,
 ) -> QueryResult<bool> {
-    diesel::delete(
-        mfa_totp::table
-            .filter(mfa_totp::user_id.eq(user_id))
-            .filter(mfa_totp::confirmed_at.is_null()),
-    )
-    .execute(conn)?;
+    let replace_pending = |conn: &mut DbConnection| {
+        diesel::update(
+            mfa_totp::table
+                .filter(mfa_totp::user_id.eq(user_id))
+                .filter(mfa_totp::confirmed_at.is_null()),
+        )
+        .set((
+            mfa_totp::secret_sealed.eq(sealed),
+            mfa_totp::created_at.eq(now),
+        ))
+        .execute(conn)
+    };
+    if replace_pending(conn)? > 0 {
+        return Ok(true);
+    }
     let insert = diesel::insert_into(mfa_totp::table).values((
         mfa_totp::user_id.eq(user_id),
         mfa_totp::secret_sealed.eq(sealed),
@@ -52,7 +63,8 @@ pub fn set_pending(
         DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
         DbConnection::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
     };
-    Ok(inserted > 0)
+    // Not inserted: a row exists, confirmed (TOTP is on) or pending since the update above.
+    Ok(inserted > 0 || replace_pending(conn)? > 0)
 }
 
 /// Turns the pending secret on, its first code's `step` taken; `Ok(false)` when there is no

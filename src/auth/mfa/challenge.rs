@@ -31,6 +31,9 @@ use crate::db::{audit_events, devices, mfa_totp, recovery_codes, to_db_time, wri
 
 /// Wrong codes a challenge takes before it ends.
 pub const MAX_FAILURES: i32 = 5;
+/// Challenges an account may have waiting at once: a new one ends the oldest past it, so the
+/// table stays bounded by accounts, not by how often a password is given.
+pub const MAX_PENDING: i64 = 10;
 /// How long a challenge waits for its code (the `mfa` cookie's Max-Age too).
 pub const TTL: time::Duration = time::Duration::minutes(5);
 
@@ -74,7 +77,9 @@ pub(crate) async fn begin(
         expires_at: to_db_time(now + TTL),
     };
     app.db
-        .run(move |conn| mfa_challenges::insert(conn, &row))
+        .run(move |conn| {
+            write_transaction(conn, |conn| mfa_challenges::insert(conn, &row, MAX_PENDING))
+        })
         .await?;
     Ok(Pending { token, methods })
 }

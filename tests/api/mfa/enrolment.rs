@@ -319,3 +319,17 @@ fn two_new_code_sets_at_once_leave_one_set_live() {
     assert_eq!(recovery_codes::left(&mut first, "u").expect("left"), 10);
     drop(app);
 }
+
+#[rocket::async_test]
+async fn two_enrolments_started_at_once_both_succeed_and_the_later_secret_is_pending() {
+    let app = TestApp::spawn().await;
+    let jwt = app.user_token("sam").await;
+    for _ in 0..5 {
+        let (a, b) = rocket::tokio::join!(
+            send(&app, Method::Post, "/api/mfa/totp", &jwt, json!({})),
+            send(&app, Method::Post, "/api/mfa/totp", &jwt, json!({})),
+        );
+        assert_eq!((a.status(), b.status()), (Status::Ok, Status::Ok));
+    }
+    assert_eq!(factors(&app, &jwt).await["totp_pending"], true);
+}

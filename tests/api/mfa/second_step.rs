@@ -318,3 +318,23 @@ async fn the_purge_removes_expired_challenges_and_keeps_live_ones() {
     let res = second_step(&app, &live, json!({"code": "000000"})).await;
     assert_eq!(error_code(res, Status::Unauthorized).await, "invalid_code");
 }
+
+#[rocket::async_test]
+async fn an_account_keeps_at_most_ten_challenges_waiting() {
+    let app = TestApp::spawn().await;
+    away_from_step_edge().await;
+    let rex = enrol(&app, "rex").await;
+    let first = password_step(&app, "rex").await;
+    let mut latest = String::new();
+    for _ in 0..10 {
+        latest = password_step(&app, "rex").await;
+    }
+    // The eleventh ended the oldest; the newest still waits for its code.
+    let res = second_step(&app, &first, json!({"code": code(&rex.secret, 0)})).await;
+    assert_eq!(
+        error_code(res, Status::Unauthorized).await,
+        "mfa_challenge_invalid"
+    );
+    let res = second_step(&app, &latest, json!({"code": code(&rex.secret, 0)})).await;
+    assert_eq!(res.status(), Status::Ok);
+}
