@@ -20,6 +20,7 @@ use super::error::{AuthError, Throttled};
 use super::mfa::challenge::{self, Pending};
 use super::mfa::Factors;
 use super::session_tokens::{self, Issued};
+use super::throttle::Attempt;
 use crate::app::App;
 use crate::audit::{Actor, Event, Kind, Source};
 use crate::db::{audit_events, devices, to_db_time, users, Db};
@@ -64,15 +65,9 @@ pub async fn login(
         .as_ref()
         .map(|u| u.as_str().to_ascii_lowercase())
         .unwrap_or_default();
-    // A refusal is counted for the audit trail, not written (see `audit::floods`).
-    let refused = |limit: Throttled, wait| {
-        let now = OffsetDateTime::now_utc();
-        app.floods.note(client.addr, &bucket, limit.name(), now);
-        throttled(limit, wait)
-    };
     let _slot = throttle
         .in_flight(client.addr)
-        .map_err(|wait| refused(Throttled::InFlight, wait))?;
+        .map_err(|wait| refused(app, client.addr, &bucket, Throttled::InFlight, wait))?;
     let signed = client
         .device
         .and_then(|d| throttle.device_nonce(d, &bucket));
@@ -83,13 +78,7 @@ pub async fn login(
         Some(nonce) => trusted_lookup(db, lookup.clone(), nonce).await?,
         None => (None, None),
     };
-    let now = Instant::now();
-    let attempt = throttle
-        .begin_login(&bucket, client.addr, trusted, now)
-        .map_err(|wait| match throttle.logins_spent(client.addr, now) {
-            true => refused(Throttled::Logins, wait),
-            false => refused(Throttled::Failures, wait),
-        })?;
+    let attempt = admit(app, client.addr, &bucket, trusted)?;
     let source = Source {
         ip: client.addr,
         user_agent: Some(client.user_agent.clone()),
@@ -158,6 +147,38 @@ pub async fn login(
         issued,
         device: throttle.device_cookie(&nonce, &user.username.to_ascii_lowercase()),
     }))
+}
+
+/// A refusal by the throttle for `bucket`: counted for the audit trail, not written (see
+/// `audit::floods`), so a flood of 429s costs no row each.
+pub(crate) fn refused(
+    app: &App,
+    addr: Option<IpAddr>,
+    bucket: &str,
+    limit: Throttled,
+    wait: std::time::Duration,
+) -> AuthError {
+    app.floods
+        .note(addr, bucket, limit.name(), OffsetDateTime::now_utc());
+    throttled(limit, wait)
+}
+
+/// Admits a login attempt (a password or a second step's code) on `bucket`'s budgets, on the
+/// device's own when `trusted`; a refusal says whether the address's logins or the failures
+/// ran out.
+pub(crate) fn admit(
+    app: &App,
+    addr: Option<IpAddr>,
+    bucket: &str,
+    trusted: Option<Nonce>,
+) -> Result<Attempt, AuthError> {
+    let (throttle, now) = (&app.throttle, Instant::now());
+    throttle
+        .begin_login(bucket, addr, trusted, now)
+        .map_err(|wait| match throttle.logins_spent(addr, now) {
+            true => refused(app, addr, bucket, Throttled::Logins, wait),
+            false => refused(app, addr, bucket, Throttled::Failures, wait),
+        })
 }
 
 /// Writes a failed login's (or second step's) event. A failure to write is logged, not

@@ -9,12 +9,6 @@
 //! guessing passwords. A TOTP code is taken by its step and a recovery code is spent, each in
 //! one conditional update: neither passes twice, on one instance or several.
 
-use std::time::Instant;
-
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::{recovery, totp, Method};
@@ -23,7 +17,8 @@ use crate::audit::{Actor, Event, Kind, Source};
 use crate::auth::accounts::judged;
 use crate::auth::device::DeviceKey;
 use crate::auth::error::{AuthError, Throttled};
-use crate::auth::login::{record_failure, Client, LoggedIn};
+use crate::auth::login::{admit, record_failure, refused, Client, LoggedIn};
+use crate::auth::refresh::RefreshTokens;
 use crate::auth::session_tokens;
 use crate::db::mfa_challenges::{self, ChallengeRow};
 use crate::db::users::UserRow;
@@ -50,12 +45,10 @@ pub enum Proof<'a> {
     RecoveryCode(&'a str),
 }
 
-/// The stored id of the challenge whose cookie holds `token`: its SHA-256, in hex.
+/// The stored id of the challenge whose cookie holds `token`: its SHA-256, in hex, as refresh
+/// tokens are stored (the token is minted like one too: 256 random bits).
 pub fn challenge_id(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    RefreshTokens::hash(token)
 }
 
 /// Opens a challenge for `user`, whose password was just proved against the row as read.
@@ -64,9 +57,7 @@ pub(crate) async fn begin(
     user: &UserRow,
     methods: Vec<Method>,
 ) -> Result<Pending, AuthError> {
-    let mut raw = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut raw);
-    let token = URL_SAFE_NO_PAD.encode(raw);
+    let token = app.refresh_tokens.mint();
     let now = OffsetDateTime::now_utc();
     let row = ChallengeRow {
         id: challenge_id(&token),
@@ -100,18 +91,9 @@ pub async fn finish(
         user_agent: Some(client.user_agent.clone()),
     };
     let throttle = &app.throttle;
-    let refused = |limit: Throttled, wait| {
-        app.floods.note(
-            client.addr,
-            &bucket,
-            limit.name(),
-            OffsetDateTime::now_utc(),
-        );
-        AuthError::Throttled { limit, wait }
-    };
     let _slot = throttle
         .in_flight(client.addr)
-        .map_err(|wait| refused(Throttled::InFlight, wait))?;
+        .map_err(|wait| refused(app, client.addr, &bucket, Throttled::InFlight, wait))?;
     let signed = client
         .device
         .and_then(|d| throttle.device_nonce(d, &bucket));
@@ -126,13 +108,7 @@ pub async fn finish(
         }
         None => None,
     };
-    let now = Instant::now();
-    let attempt = throttle
-        .begin_login(&bucket, client.addr, trusted, now)
-        .map_err(|wait| match throttle.logins_spent(client.addr, now) {
-            true => refused(Throttled::Logins, wait),
-            false => refused(Throttled::Failures, wait),
-        })?;
+    let attempt = admit(app, client.addr, &bucket, trusted)?;
     let checked = judged(
         throttle,
         attempt,
