@@ -4,6 +4,7 @@
 //! catchers and the one mapping from domain outcomes to statuses (`error.rs`), and the request
 //! fairing (`request_log.rs`). Handlers take their guards, their body and `&State<App>`.
 
+mod catchers;
 pub mod cookie;
 pub mod error;
 pub mod guard;
@@ -23,7 +24,7 @@ pub fn stage(rocket: Rocket<Build>) -> Rocket<Build> {
         .attach(no_store())
         .attach(request_log::RequestLog)
         .mount("/", routes::all())
-        .register("/", error::catchers())
+        .register("/", catchers::catchers())
 }
 
 /// Every answer concerns a session (identity, tokens, the blacklist): no browser or proxy may
