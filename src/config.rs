@@ -8,6 +8,7 @@ mod raw;
 mod secret;
 mod signing_keys;
 mod sources;
+mod webauthn;
 
 use std::num::NonZeroUsize;
 use std::time::Duration;
@@ -23,6 +24,7 @@ pub(crate) use self::secret::tests_secret;
 pub use self::secret::{MetricsToken, Secret};
 pub use self::signing_keys::{derived_kid, valid_kid, KeyMaterial, Keys, SigningKey};
 pub use self::sources::{default_keys, defaults, figment, DEFAULTS};
+pub use self::webauthn::WebauthnSettings;
 use crate::domain::{Password, Username};
 use crate::telemetry::logger::LogFormat;
 
@@ -61,6 +63,7 @@ pub struct AppConfig {
     /// A bearer token that may read `GET /metrics` (for a Prometheus scraper, which has no
     /// session); `None`: only admins may.
     pub metrics_token: Option<MetricsToken>,
+    pub webauthn: WebauthnSettings,
 }
 
 /// How the guard decides that a token is revoked.
@@ -313,6 +316,11 @@ impl AppConfig {
             Some(t) => Some(MetricsToken::new(&t, &keys.server_secret)),
             None => None,
         };
+        let webauthn = WebauthnSettings::parse(
+            raw.webauthn_rp_id,
+            &raw.webauthn_origin,
+            raw.webauthn_rp_name,
+        )?;
         Ok(Self {
             database,
             db_pool_size: raw.db_pool_size,
@@ -347,6 +355,7 @@ impl AppConfig {
             revocation,
             refresh,
             metrics_token,
+            webauthn,
         })
     }
 }

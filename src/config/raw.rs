@@ -40,4 +40,7 @@ pub(super) struct RawConfig {
     pub(super) log_format: String,
     #[serde(default, deserialize_with = "lenient::string")]
     pub(super) metrics_token: Option<String>,
+    pub(super) webauthn_rp_id: String,
+    pub(super) webauthn_origin: String,
+    pub(super) webauthn_rp_name: String,
 }

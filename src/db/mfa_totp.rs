@@ -121,10 +121,18 @@ pub fn hold_confirmed(conn: &mut DbConnection, user_id: &str) -> QueryResult<boo
     Ok(held > 0)
 }
 
-/// Removes every second factor of the account (its secret, recovery codes and pending second
-/// steps), inside the transaction of the change that removes them: the user's own, an
-/// admin's, or the account's removal.
+/// Removes every second factor of the account (its secret, recovery codes, passkeys and
+/// pending second steps), inside the transaction of the change that removes them: an admin's,
+/// or the account's removal. How many factors went (TOTP and passkeys).
 pub fn remove_all_factors(conn: &mut DbConnection, user_id: &str) -> QueryResult<usize> {
+    let removed = remove_totp(conn, user_id)? + super::passkeys::delete_for_user(conn, user_id)?;
+    super::webauthn_challenges::delete_for_user(conn, user_id)?;
+    Ok(removed)
+}
+
+/// Turns TOTP off: its secret, the recovery codes, and the pending second steps (which were
+/// offered it).
+pub fn remove_totp(conn: &mut DbConnection, user_id: &str) -> QueryResult<usize> {
     let removed = delete(conn, user_id)?;
     super::recovery_codes::delete(conn, user_id)?;
     super::mfa_challenges::delete_for_user(conn, user_id)?;

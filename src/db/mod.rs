@@ -8,6 +8,7 @@ pub mod health_probe;
 pub mod instance_lock;
 pub mod mfa_challenges;
 pub mod mfa_totp;
+pub mod passkeys;
 pub mod recovery_codes;
 pub mod refresh_tokens;
 pub mod revocations_hourly;
@@ -16,6 +17,7 @@ pub mod sessions;
 mod timeouts;
 pub mod user_cutoffs;
 pub mod users;
+pub mod webauthn_challenges;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -131,6 +131,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    passkeys (id) {
+        id -> Text,
+        user_id -> Text,
+        credential_id -> Text,
+        name -> Text,
+        credential -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webauthn_challenges (id) {
+        id -> Text,
+        purpose -> Text,
+        user_id -> Nullable<Text>,
+        mfa_challenge -> Nullable<Text>,
+        state -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -145,5 +169,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     mfa_totp,
     recovery_codes,
-    mfa_challenges
+    mfa_challenges,
+    passkeys,
+    webauthn_challenges
 );
