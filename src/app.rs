@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::audit::floods::Floods;
 use crate::auth::claims::TokenCodec;
 use crate::auth::mfa::sealing::MfaKeys;
+use crate::auth::passkeys::Passkeys;
 use crate::auth::password::PasswordHasher;
 use crate::auth::refresh::RefreshTokens;
 use crate::auth::throttle::LoginThrottle;
@@ -28,6 +29,8 @@ pub struct App {
     pub hasher: PasswordHasher,
     /// Seals TOTP secrets and hashes recovery codes.
     pub mfa: MfaKeys,
+    /// Checks passkey ceremonies (the relying party of `webauthn_*`).
+    pub passkeys: Passkeys,
     pub throttle: LoginThrottle,
     pub metrics: Metrics,
     pub purge: PurgeJob,

@@ -116,6 +116,7 @@ pub async fn schedule(
             let _ = purge(&revocation, &metrics, batch, "schedule").await;
             audit.purge(batch).await;
             crate::auth::mfa::challenge::purge_expired(&audit.db, batch).await;
+            crate::auth::passkeys::ceremony::purge_expired(&audit.db, batch).await;
         })
     })
     .map_err(|_| {

@@ -127,10 +127,12 @@ async fn build_app(rocket: &Rocket<Build>) -> Result<App, String> {
         bootstrap_admin(&db.for_start_up(), &hasher, name, password).await?;
     }
     let ring = KeyRing::new(&config.keys.signing, &config.jwt_issuer);
+    let passkeys = auth::passkeys::Passkeys::new(&config.webauthn)?;
     Ok(App {
         codec: TokenCodec::new(ring, &config.jwt_issuer, config.token_ttl, metrics.clone()),
         refresh_tokens: RefreshTokens::new(&config.keys.server_secret),
         mfa: MfaKeys::new(&config.keys.server_secret),
+        passkeys,
         throttle: LoginThrottle::new(config.throttle, &config.keys.server_secret),
         config,
         db,

@@ -40,10 +40,13 @@ pub enum Kind {
     MfaDisabled,
     MfaFailed,
     RecoveryCodeUsed,
+    PasskeyAdded,
+    PasskeyRemoved,
+    LoginPasskey,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 20] = [
         Kind::LoginSucceeded,
         Kind::LoginFailed,
         Kind::LoginThrottled,
@@ -61,6 +64,9 @@ impl Kind {
         Kind::MfaDisabled,
         Kind::MfaFailed,
         Kind::RecoveryCodeUsed,
+        Kind::PasskeyAdded,
+        Kind::PasskeyRemoved,
+        Kind::LoginPasskey,
     ];
 
     /// The name stored and shown (`login.succeeded`); stable, filters and SIEMs match on it.
@@ -83,6 +89,9 @@ impl Kind {
             Kind::MfaDisabled => "mfa.disabled",
             Kind::MfaFailed => "mfa.failed",
             Kind::RecoveryCodeUsed => "recovery_code.used",
+            Kind::PasskeyAdded => "passkey.added",
+            Kind::PasskeyRemoved => "passkey.removed",
+            Kind::LoginPasskey => "login.passkey",
         }
     }
 

@@ -113,7 +113,7 @@ pub(super) fn hashing_failed(e: HashError) -> AuthError {
 }
 
 /// Settles an admitted attempt by the outcome of its password (or second factor's) check: a
-/// wrong password or code counts as a failure; any other error (a full hashing queue, the store
+/// wrong password or code, or a refused passkey, counts as a failure; any other error (a full hashing queue, the store
 /// down) tells nothing about the password and is given back.
 pub(super) async fn judged<T>(
     throttle: &LoginThrottle,
@@ -135,7 +135,11 @@ pub(super) async fn judged_pending<T>(
 ) -> Result<(T, Attempt), AuthError> {
     match check.await {
         Ok(value) => Ok((value, attempt)),
-        Err(e @ (AuthError::InvalidCredentials | AuthError::InvalidCode { .. })) => Err(e),
+        Err(
+            e @ (AuthError::InvalidCredentials
+            | AuthError::InvalidCode { .. }
+            | AuthError::PasskeyRefused),
+        ) => Err(e),
         Err(e) => {
             throttle.cancel(attempt);
             Err(e)

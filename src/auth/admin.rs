@@ -15,7 +15,9 @@ use super::mfa::Method;
 use crate::app::App;
 use crate::audit::{Actor, Event, Kind, Source};
 use crate::db::users::{self, Filter, UserRow};
-use crate::db::{audit_events, from_db_time, mfa_totp, sessions, to_db_time, write_transaction};
+use crate::db::{
+    audit_events, from_db_time, mfa_totp, passkeys, sessions, to_db_time, write_transaction,
+};
 use crate::domain::{Role, Username};
 use crate::revocation::AccountChange;
 
@@ -51,14 +53,21 @@ pub struct Account {
 }
 
 impl Account {
-    fn from_row(row: UserRow, live_sessions: i64, totp: bool, now: PrimitiveDateTime) -> Self {
+    /// `factors`: whether the account has TOTP on, and a passkey.
+    fn from_row(
+        row: UserRow,
+        live_sessions: i64,
+        factors: (bool, bool),
+        now: PrimitiveDateTime,
+    ) -> Self {
         let locked = row.locked_at(now);
+        let named = [(factors.0, Method::Totp), (factors.1, Method::Passkey)];
         Self {
-            mfa: if totp {
-                vec![Method::Totp.as_str()]
-            } else {
-                Vec::new()
-            },
+            mfa: named
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, m)| m.as_str())
+                .collect(),
             role: Role::from_stored(&row.role),
             created_at: from_db_time(row.created_at),
             last_login_at: row.last_login_at.map(from_db_time),
@@ -98,18 +107,20 @@ pub async fn list(app: &App, query: Query) -> Result<(Vec<Account>, i64), AuthEr
             let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
             let counts = sessions::live_counts(conn, &ids, now)?;
             let totp = mfa_totp::confirmed_among(conn, &ids)?;
-            Ok((rows, total, (counts, totp)))
+            let passkeys = passkeys::among(conn, &ids)?;
+            Ok((rows, total, (counts, totp, passkeys)))
         })
         .await?;
-    let (counts, totp) = counts;
+    let (counts, totp, passkeys) = counts;
     let counts: HashMap<String, i64> = counts.into_iter().collect();
     let totp: HashSet<String> = totp.into_iter().collect();
+    let passkeys: HashSet<String> = passkeys.into_iter().collect();
     let accounts = rows
         .into_iter()
         .map(|row| {
             let live = counts.get(&row.id).copied().unwrap_or(0);
-            let has_totp = totp.contains(&row.id);
-            Account::from_row(row, live, has_totp, now)
+            let factors = (totp.contains(&row.id), passkeys.contains(&row.id));
+            Account::from_row(row, live, factors, now)
         })
         .collect();
     Ok((accounts, total))
@@ -137,11 +148,16 @@ pub async fn get(app: &App, username: &str) -> Result<Account, AuthError> {
             let ids = std::slice::from_ref(&row.id);
             let counts = sessions::live_counts(conn, ids, now)?;
             let totp = !mfa_totp::confirmed_among(conn, ids)?.is_empty();
-            Ok(Some((row, counts.first().map_or(0, |c| c.1), totp)))
+            let passkey = !passkeys::among(conn, ids)?.is_empty();
+            Ok(Some((
+                row,
+                counts.first().map_or(0, |c| c.1),
+                (totp, passkey),
+            )))
         })
         .await?;
-    let (row, live, totp) = found.ok_or(AuthError::NoSuchUser)?;
-    Ok(Account::from_row(row, live, totp, now))
+    let (row, live, factors) = found.ok_or(AuthError::NoSuchUser)?;
+    Ok(Account::from_row(row, live, factors, now))
 }
 
 /// What an admin does to an account; each ends every session of the user at once.

@@ -50,6 +50,14 @@ pub enum AuthError {
     /// to the account since its password was checked.
     #[error("no pending second factor")]
     ChallengeGone,
+    /// A passkey's answer that does not verify (signature, origin, RP id, user verification, a
+    /// counter that went backwards), or whose ceremony is not pending (never was, expired, or
+    /// already answered: a replay).
+    #[error("passkey refused")]
+    PasskeyRefused,
+    /// No passkey of that id belongs to the caller.
+    #[error("no such passkey")]
+    NoSuchPasskey,
     /// A second-factor change that does not fit the account's state (TOTP already on, none
     /// pending, not on); the text says which and is safe to show.
     #[error("second factor: {0}")]

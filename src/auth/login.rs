@@ -19,7 +19,7 @@ use super::device::{DeviceKey, Nonce};
 use super::error::{AuthError, Throttled};
 use super::mfa::challenge::{self, Pending};
 use super::mfa::Factors;
-use super::session_tokens::{self, Issued};
+use super::session_tokens::{self, Issued, LoginBy};
 use super::throttle::Attempt;
 use crate::app::App;
 use crate::audit::{Actor, Event, Kind, Source};
@@ -142,7 +142,7 @@ pub async fn login(
     }
     // The browser stays one device: the presented one when its cookie is ours, else a new one.
     let nonce = signed.unwrap_or_else(DeviceKey::new_nonce);
-    let issued = session_tokens::start(app, &user, source, &nonce, None).await?;
+    let issued = session_tokens::start(app, &user, source, &nonce, LoginBy::Password).await?;
     Ok(Step::LoggedIn(LoggedIn {
         issued,
         device: throttle.device_cookie(&nonce, &user.username.to_ascii_lowercase()),

@@ -12,6 +12,7 @@ pub mod error;
 pub mod keys;
 pub mod login;
 pub mod mfa;
+pub mod passkeys;
 pub mod password;
 pub mod refresh;
 pub mod session_tokens;

@@ -47,17 +47,27 @@ pub fn clean_user_agent(raw: Option<&str>) -> String {
         .collect()
 }
 
+/// How a login proved who it is, recorded in its event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginBy {
+    Password,
+    /// The password, then a second step passed with this method.
+    SecondFactor(Method),
+    /// A passkey alone (`login.passkey`).
+    Passkey,
+}
+
 /// Starts a session for `user`, whose password was just verified against the row as read, from
 /// device `device`. Committed only if the account has not changed since that read (else the
 /// login is refused: as a wrong password when the account is gone, `AccountChanged` when it
 /// changed); the account's oldest sessions past `max_sessions_per_user` end with it.
-/// `second_factor`: what the login's second step passed with, recorded in its event.
+/// `by`: how the login proved itself, recorded in its event.
 pub async fn start(
     app: &App,
     user: &UserRow,
     source: Source,
     device: &Nonce,
-    second_factor: Option<Method>,
+    by: LoginBy,
 ) -> Result<Issued, AuthError> {
     let user_agent = source.user_agent.clone().unwrap_or_default();
     let now = OffsetDateTime::now_utc();
@@ -86,10 +96,14 @@ pub async fn start(
         max_sessions: i64::from(app.config.limits.max_sessions_per_user),
         max_devices: i64::from(app.config.limits.max_devices_per_user),
     };
-    let mut event = Event::new(Kind::LoginSucceeded, Actor::Subject, source)
+    let kind = match by {
+        LoginBy::Passkey => Kind::LoginPasskey,
+        _ => Kind::LoginSucceeded,
+    };
+    let mut event = Event::new(kind, Actor::Subject, source)
         .about(&user.username, &user.id)
         .session(sid);
-    if let Some(method) = second_factor {
+    if let LoginBy::SecondFactor(method) = by {
         event = event.with("second_factor", method.as_str());
     }
     match app.revocation.start_session(login, event).await {

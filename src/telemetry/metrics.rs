@@ -260,9 +260,11 @@ impl Metrics {
         let outcome = match result {
             Ok(_) => LoginOutcome::ok,
             Err(AuthError::Throttled { .. }) => LoginOutcome::throttled,
-            Err(AuthError::InvalidCredentials | AuthError::InvalidCode { .. }) => {
-                LoginOutcome::failed
-            }
+            Err(
+                AuthError::InvalidCredentials
+                | AuthError::InvalidCode { .. }
+                | AuthError::PasskeyRefused,
+            ) => LoginOutcome::failed,
             // Bad input, or the store is down: not an attempt on an account.
             Err(_) => return,
         };

@@ -22,6 +22,7 @@ mod metrics;
 mod mfa;
 mod openapi;
 mod pages;
+mod passkeys;
 mod postgres;
 mod races;
 mod refresh;

@@ -18,11 +18,13 @@ use crate::auth::accounts::judged;
 use crate::auth::device::DeviceKey;
 use crate::auth::error::{AuthError, Throttled};
 use crate::auth::login::{admit, record_failure, refused, Client, LoggedIn};
+use crate::auth::passkeys::login::{check_second_factor, Use};
 use crate::auth::refresh::RefreshTokens;
-use crate::auth::session_tokens;
+use crate::auth::session_tokens::{self, LoginBy};
 use crate::db::mfa_challenges::{self, ChallengeRow};
 use crate::db::users::UserRow;
 use crate::db::{audit_events, devices, mfa_totp, recovery_codes, to_db_time, write_transaction};
+use webauthn_rs::prelude::PublicKeyCredential;
 
 /// Wrong codes a challenge takes before it ends.
 pub const MAX_FAILURES: i32 = 5;
@@ -43,6 +45,18 @@ pub struct Pending {
 pub enum Proof<'a> {
     Totp(&'a str),
     RecoveryCode(&'a str),
+    /// A passkey's answer to the step's own ceremony (`passkeys::login::start_second_factor`).
+    Passkey(&'a PublicKeyCredential),
+}
+
+impl Proof<'_> {
+    fn method(&self) -> Method {
+        match self {
+            Self::Totp(_) => Method::Totp,
+            Self::RecoveryCode(_) => Method::RecoveryCode,
+            Self::Passkey(_) => Method::Passkey,
+        }
+    }
 }
 
 /// The stored id of the challenge whose cookie holds `token`: its SHA-256, in hex, as refresh
@@ -122,7 +136,8 @@ pub async fn finish(
         other => other?,
     };
     let nonce = signed.unwrap_or_else(DeviceKey::new_nonce);
-    let issued = session_tokens::start(app, &user, source, &nonce, Some(method)).await?;
+    let issued =
+        session_tokens::start(app, &user, source, &nonce, LoginBy::SecondFactor(method)).await?;
     Ok(LoggedIn {
         issued,
         device: throttle.device_cookie(&nonce, &bucket),
@@ -131,7 +146,7 @@ pub async fn finish(
 
 /// The account the challenge `id` waits for, if the challenge is live and the account is as it
 /// was at the password check; a voided challenge is removed.
-async fn pending_user(app: &App, id: &str) -> Result<UserRow, AuthError> {
+pub(crate) async fn pending_user(app: &App, id: &str) -> Result<UserRow, AuthError> {
     let id = id.to_owned();
     let now = OffsetDateTime::now_utc();
     let found = app
@@ -192,11 +207,16 @@ async fn check(
                 .about(&user.username, &uid);
             Spend::Code(app.mfa.recovery_hash(&uid, &code), event)
         }
+        Proof::Passkey(credential) => {
+            // A refused answer is a wrong proof: it counts like a wrong code.
+            match check_second_factor(app, id, user, credential).await {
+                Ok(used) => Spend::Passkey(used),
+                Err(AuthError::PasskeyRefused) => return Err(wrong()),
+                Err(e) => return Err(e),
+            }
+        }
     };
-    let method = match spend {
-        Spend::Step(_) => Method::Totp,
-        Spend::Code(..) => Method::RecoveryCode,
-    };
+    let method = proof.method();
     let id = id.to_owned();
     let verdict = app
         .db
@@ -213,6 +233,7 @@ async fn check(
                         Spend::Code(hash, _) => {
                             recovery_codes::spend(conn, &uid, hash, to_db_time(now))?
                         }
+                        Spend::Passkey(used) => used.commit(conn, now)?,
                     };
                     if !fresh {
                         refused = Some(wrong());
@@ -246,6 +267,8 @@ enum Spend {
     Step(i64),
     /// The code's hash, and its `recovery_code.used` event.
     Code(String, Event),
+    /// A passkey's new counter.
+    Passkey(Use),
 }
 
 fn wrong() -> AuthError {
@@ -276,10 +299,7 @@ async fn failed(
         .await
         // The store failed after a wrong code: the challenge may still count it; say it ended.
         .unwrap_or(true);
-    let method = match proof {
-        Proof::Totp(_) => Method::Totp,
-        Proof::RecoveryCode(_) => Method::RecoveryCode,
-    };
+    let method = proof.method();
     let event = Event::new(Kind::MfaFailed, Actor::Subject, source)
         .about(&user.username, &user.id)
         .with("method", method.as_str())

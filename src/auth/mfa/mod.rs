@@ -1,5 +1,6 @@
-//! A second factor: TOTP with single-use recovery codes. Enrolment, turning it off and new
-//! recovery codes are here; the second step of a login is [`challenge`]. Free of HTTP.
+//! A second factor: TOTP with single-use recovery codes, or a passkey
+//! ([`crate::auth::passkeys`]). TOTP's enrolment, turning it off and new recovery codes are
+//! here; the second step of a login is [`challenge`]. Free of HTTP.
 //!
 //! Enrolment is two steps so that nobody is locked out by a secret their app never stored: a
 //! pending secret is shown, and TOTP is on only once a code from it came back. Turning TOTP on
@@ -20,7 +21,8 @@ use super::error::AuthError;
 use crate::app::App;
 use crate::audit::{Actor, Event, Kind, Source};
 use crate::db::{
-    audit_events, mfa_totp, recovery_codes, to_db_time, users, write_transaction, DbConnection,
+    audit_events, mfa_totp, passkeys, recovery_codes, to_db_time, users, write_transaction,
+    DbConnection,
 };
 use diesel::QueryResult;
 
@@ -29,6 +31,7 @@ use diesel::QueryResult;
 pub enum Method {
     Totp,
     RecoveryCode,
+    Passkey,
 }
 
 impl Method {
@@ -37,6 +40,7 @@ impl Method {
         match self {
             Self::Totp => "totp",
             Self::RecoveryCode => "recovery_code",
+            Self::Passkey => "passkey",
         }
     }
 }
@@ -48,6 +52,8 @@ pub struct Factors {
     /// A secret was handed out and awaits its first code.
     pub totp_pending: bool,
     pub recovery_codes_left: i64,
+    /// Registered passkeys.
+    pub passkeys: i64,
 }
 
 impl Factors {
@@ -60,17 +66,25 @@ impl Factors {
                 methods.push(Method::RecoveryCode);
             }
         }
+        if self.passkeys > 0 {
+            methods.push(Method::Passkey);
+        }
         methods
     }
 
     pub(crate) fn read(conn: &mut DbConnection, user_id: &str) -> QueryResult<Self> {
+        let passkeys = passkeys::count(conn, user_id)?;
         let Some(row) = mfa_totp::find(conn, user_id)? else {
-            return Ok(Self::default());
+            return Ok(Self {
+                passkeys,
+                ..Self::default()
+            });
         };
         let totp = row.confirmed_at.is_some();
         Ok(Self {
             totp,
             totp_pending: !totp,
+            passkeys,
             recovery_codes_left: if totp {
                 recovery_codes::left(conn, user_id)?
             } else {
@@ -195,7 +209,7 @@ pub async fn disable_totp(
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 let on = mfa_totp::hold_confirmed(conn, &user.id)?;
-                mfa_totp::remove_all_factors(conn, &user.id)?;
+                mfa_totp::remove_totp(conn, &user.id)?;
                 if on {
                     audit_events::insert(conn, &event.row(OffsetDateTime::now_utc()))?;
                 }

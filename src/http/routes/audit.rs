@@ -108,6 +108,12 @@ pub enum EventKind {
     MfaFailed,
     #[schema(rename = "recovery_code.used")]
     RecoveryCodeUsed,
+    #[schema(rename = "passkey.added")]
+    PasskeyAdded,
+    #[schema(rename = "passkey.removed")]
+    PasskeyRemoved,
+    #[schema(rename = "login.passkey")]
+    LoginPasskey,
 }
 
 /// A page of events, newest first.

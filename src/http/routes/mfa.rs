@@ -46,6 +46,8 @@ pub struct Factors {
     /// A TOTP secret was handed out and awaits its first code.
     totp_pending: bool,
     recovery_codes_left: i64,
+    /// Registered passkeys (`GET /api/passkeys` lists them).
+    passkeys: i64,
     /// What a login's second step accepts (empty: none is asked).
     methods: Vec<&'static str>,
 }
@@ -67,6 +69,7 @@ async fn status(user: AuthUser, app: &State<App>) -> Result<Json<Factors>, ApiEr
         totp: factors.totp,
         totp_pending: factors.totp_pending,
         recovery_codes_left: factors.recovery_codes_left,
+        passkeys: factors.passkeys,
         methods: factors.methods().iter().map(|m| m.as_str()).collect(),
     }))
 }
@@ -163,7 +166,7 @@ async fn confirm_totp(
 #[derive(Deserialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct CurrentPassword {
-    current_password: String,
+    pub current_password: String,
 }
 
 /// Turn TOTP off: its secret, the recovery codes and any pending login step go.

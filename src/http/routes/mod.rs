@@ -1,5 +1,6 @@
 //! HTTP routes, one file per URL family:
-//! `/authenticate` and `/authenticate/mfa` in `authenticate/`; `/api/mfa...` in `mfa.rs`; `/refresh` in `refresh.rs`; `/api/users...`, `/api/me` and
+//! `/authenticate`, `/authenticate/mfa` and `/authenticate/passkey` in `authenticate/`;
+//! `/api/mfa...` in `mfa.rs`; `/api/passkeys...` in `passkeys.rs`; `/refresh` in `refresh.rs`; `/api/users...`, `/api/me` and
 //! `/api/password` in `users.rs`; `/api/sessions...` and `/sessions...` in `sessions.rs`;
 //! `/blacklist...` in `blacklist.rs`; `/health...` in `health.rs`; `/.well-known/jwks.json` (the
 //! public keys) in `jwks.rs`; `/auth/verify` (forward
@@ -20,6 +21,7 @@ mod mfa;
 mod openapi;
 mod pages;
 mod params;
+mod passkeys;
 mod refresh;
 mod sessions;
 mod users;
@@ -45,6 +47,7 @@ pub fn all() -> Vec<Route> {
         openapi::routes(),
         audit::routes(),
         mfa::routes(),
+        passkeys::routes(),
     ]
     .concat()
 }

@@ -1,8 +1,10 @@
 //! `POST /authenticate`: log in, a new session, and the `jwt`, `refresh` and `device` cookies;
 //! or, for an account with a second factor, the `mfa` cookie and the step in `mfa.rs`
-//! (`/authenticate/mfa`).
+//! (`/authenticate/mfa`) or, with a passkey, `passkey.rs` (`/authenticate/mfa/passkey/...`,
+//! which also holds the passwordless `/authenticate/passkey/...`).
 
 pub mod mfa;
+pub mod passkey;
 
 use std::net::IpAddr;
 
@@ -27,7 +29,7 @@ use crate::http::error::ApiError;
 use crate::http::origin::SameOrigin;
 
 pub fn routes() -> Vec<Route> {
-    [routes![authenticate], mfa::routes()].concat()
+    [routes![authenticate], mfa::routes(), passkey::routes()].concat()
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -65,6 +67,7 @@ pub struct MfaRequired {
 enum MethodName {
     Totp,
     RecoveryCode,
+    Passkey,
 }
 
 /// A login's answer: a session, or the second step it waits for.

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 use super::errors;
 use crate::http::routes::{
     audit, authenticate, blacklist, forward_auth, health, jwks, metrics, mfa, openapi, pages,
-    refresh, sessions, users,
+    passkeys, refresh, sessions, users,
 };
 
 #[derive(OpenApi)]
@@ -24,6 +24,10 @@ use crate::http::routes::{
     paths(
         authenticate::authenticate,
         authenticate::mfa::second_factor,
+        authenticate::passkey::start,
+        authenticate::passkey::finish,
+        authenticate::passkey::second_factor_start,
+        authenticate::passkey::second_factor_finish,
         refresh::refresh,
         users::sign_up,
         users::me,
@@ -39,6 +43,11 @@ use crate::http::routes::{
         mfa::confirm_totp,
         mfa::disable_totp,
         mfa::recovery_codes,
+        passkeys::start,
+        passkeys::finish,
+        passkeys::list,
+        passkeys::rename,
+        passkeys::remove,
         users::console::remove_factors,
         audit::audit,
         audit::events,
@@ -89,6 +98,7 @@ use crate::http::routes::{
         (name = "session", description = "`/authenticate` and `/refresh`: starting and continuing a session."),
         (name = "users", description = "`/api/users`, `/api/me`, `/api/password`: accounts."),
         (name = "mfa", description = "`/api/mfa`: one's second factor (TOTP and recovery codes)."),
+        (name = "passkeys", description = "`/api/passkeys`: one's passkeys (WebAuthn): adding, naming, removing."),
         (name = "sessions", description = "`/api/sessions` (one's own) and `/sessions` (admins): live sessions."),
         (name = "blacklist", description = "`/blacklist`: logout, logout everywhere, and the admins' view of revoked tokens."),
         (name = "audit", description = "`/audit` (admins) and `/api/events` (one's own): the trail of security events."),

@@ -28,7 +28,7 @@ pub struct ErrorBody {
 }
 
 /// Every code the server answers with, by status: 400 `bad_request`; 401 `unauthorized`,
-/// `invalid_code`, `mfa_challenge_invalid` or
+/// `invalid_code`, `mfa_challenge_invalid`, `passkey_refused` or
 /// `invalid_credentials`; 403 `forbidden`, `cross_origin_request` or `account_locked`; 404 `not_found`; 409
 /// `username_taken` or `conflict`; 413 `payload_too_large`; 422 `unprocessable_entity`; 429
 /// `too_many_requests`; 500 `internal_error`; 503 `service_unavailable`; and Rocket's own
@@ -42,6 +42,7 @@ pub enum ErrorCode {
     InvalidCredentials,
     InvalidCode,
     MfaChallengeInvalid,
+    PasskeyRefused,
     Forbidden,
     CrossOriginRequest,
     AccountLocked,
@@ -146,6 +147,7 @@ mod tests {
             ApiError::Internal,
             ApiError::InvalidCode(false),
             ApiError::NoChallenge,
+            ApiError::PasskeyRefused,
         ];
         for err in &named {
             match err {
@@ -154,6 +156,7 @@ mod tests {
                 | ApiError::InvalidCredentials
                 | ApiError::InvalidCode(_)
                 | ApiError::NoChallenge
+                | ApiError::PasskeyRefused
                 | ApiError::Forbidden(_)
                 | ApiError::CrossOrigin
                 | ApiError::AccountLocked { .. }

@@ -51,7 +51,7 @@ pub struct User {
     lock_reason: Option<String>,
     /// Sessions live now.
     live_sessions: i64,
-    /// The account's second factors (`totp`), empty without one.
+    /// The account's second factors (`totp`, `passkey`), empty without one.
     #[schema(value_type = Vec<FactorName>)]
     mfa: Vec<&'static str>,
 }
@@ -62,6 +62,7 @@ pub struct User {
 #[expect(dead_code, reason = "schema only")]
 pub enum FactorName {
     Totp,
+    Passkey,
 }
 
 impl From<Account> for User {
