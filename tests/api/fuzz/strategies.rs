@@ -18,6 +18,8 @@ use crate::helpers::{forge_kid, forge_with, test_kid, ISSUER, TEST_SECRET};
 /// behind `AuthUser` or `AdminUser` (see [`guarded`]).
 pub const PUBLIC: &[(Method, &str)] = &[
     (Method::Post, "/authenticate"),
+    // Options for a passwordless login, to anyone: the finish is what must verify.
+    (Method::Post, "/authenticate/passkey/start"),
     (Method::Post, "/refresh"),
     (Method::Post, "/api/users"),
     (Method::Post, "/blacklist/logout"),

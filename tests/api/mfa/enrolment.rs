@@ -16,7 +16,7 @@ async fn totp_is_enrolled_in_two_steps_and_then_asked_after_the_password() {
     let off = factors(&app, &jwt).await;
     assert_eq!(
         off,
-        json!({"totp": false, "totp_pending": false, "recovery_codes_left": 0, "methods": []})
+        json!({"totp": false, "totp_pending": false, "recovery_codes_left": 0, "passkeys": 0, "methods": []})
     );
 
     let start = json_body(send(&app, Method::Post, "/api/mfa/totp", &jwt, json!({})).await).await;
