@@ -16,7 +16,7 @@ use crate::auth::error::AuthError;
 use crate::db::webauthn_challenges::{self, CeremonyRow};
 use crate::db::{to_db_time, write_transaction, Db};
 
-/// How long a ceremony waits for the browser (the options' own timeout is shorter).
+/// How long a ceremony waits for the browser: as long as the options' own timeout (300 s).
 pub const TTL: time::Duration = time::Duration::minutes(5);
 /// Ceremonies one account may have waiting; a new one ends the oldest past it.
 pub const MAX_PER_ACCOUNT: i64 = 10;

@@ -27,7 +27,7 @@ use crate::auth::mfa::challenge::{challenge_id, pending_user};
 use crate::auth::session_tokens::{self, LoginBy};
 use crate::db::passkeys::{self, PasskeyRow};
 use crate::db::users::{self, UserRow};
-use crate::db::{to_db_time, write_transaction};
+use crate::db::{devices, to_db_time, write_transaction};
 
 /// How a credential id is stored and looked up: base64url, unpadded.
 pub fn credential_key(id: &[u8]) -> String {
@@ -139,18 +139,36 @@ pub async fn finish(
             Ok(passkeys::find_credential(conn, &uid, &key)?.map(|row| (user, row)))
         })
         .await?;
+    let throttle = &app.throttle;
     let Some((user, row)) = found else {
+        // Nobody's credential: a failure of this client's address (the bucket of names that
+        // cannot exist), so that guessing is bounded here too.
+        let attempt = admit(app, client.addr, "", None)?;
+        let refusal = judged(throttle, attempt, async {
+            Err::<(), _>(AuthError::PasskeyRefused)
+        });
         let event =
             Event::new(Kind::LoginFailed, Actor::Subject, source).with("reason", "passkey_refused");
         record_failure(app, event).await;
-        return Err(AuthError::PasskeyRefused);
+        return Err(refusal.await.err().unwrap_or(AuthError::PasskeyRefused));
     };
     let bucket = user.username.to_ascii_lowercase();
-    let throttle = &app.throttle;
     let signed = client
         .device
         .and_then(|d| throttle.device_nonce(d, &bucket));
-    let attempt = admit(app, client.addr, &bucket, None)?;
+    // A browser the account lists counts on its own budget, as at a password login.
+    let trusted = match signed {
+        Some(nonce) => {
+            let (uid, device) = (user.id.clone(), DeviceKey::id_of(&nonce));
+            let known = app
+                .db
+                .run(move |conn| devices::is_known(conn, &uid, &device))
+                .await?;
+            known.then_some(nonce)
+        }
+        None => None,
+    };
+    let attempt = admit(app, client.addr, &bucket, trusted)?;
     let checked = judged(throttle, attempt, async {
         let result = app
             .passkeys
