@@ -233,3 +233,37 @@ async fn a_password_change_voids_a_pending_passkey_step() {
         "mfa_challenge_invalid"
     );
 }
+
+#[rocket::async_test]
+async fn two_copies_of_one_answer_at_once_start_one_session() {
+    let app = TestApp::spawn().await;
+    let mut ada = register(&app, "ada").await;
+    let options = start_login(&app).await;
+    let assertion = ada.key.assert(&options);
+    let (a, b) = tokio::join!(
+        finish_login(&app, &assertion),
+        finish_login(&app, &assertion)
+    );
+    let mut statuses = [a.status().code, b.status().code];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 401], "one passes, the copy is refused");
+}
+
+#[rocket::async_test]
+async fn a_locked_account_is_told_so_after_a_valid_passkey_only() {
+    let app = TestApp::spawn().await;
+    let mut ada = register(&app, "ada").await;
+    let admin = app.admin_token().await;
+    let locked = crate::console::lock(&app, &admin, "ada", json!({"reason": "lost laptop"})).await;
+    assert_eq!(locked.status(), Status::Ok);
+    let options = start_login(&app).await;
+    let res = finish_login(&app, &ada.key.assert(&options)).await;
+    assert_eq!(error_code(res, Status::Forbidden).await, "account_locked");
+    ada.key.user_verified = false;
+    let options = start_login(&app).await;
+    let res = finish_login(&app, &ada.key.assert(&options)).await;
+    assert_eq!(
+        error_code(res, Status::Unauthorized).await,
+        "passkey_refused"
+    );
+}
