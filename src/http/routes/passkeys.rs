@@ -60,6 +60,12 @@ impl WebauthnOptions {
     }
 }
 
+/// A browser's WebAuthn answer, read as webauthn-rs's type; one that does not read is refused
+/// as an answer that does not verify: from the client's side they are the same failure.
+pub fn credential<T: rocket::serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    rocket::serde::json::serde_json::from_value(value).map_err(|_| ApiError::PasskeyRefused)
+}
+
 /// A passkey, as its owner sees it.
 #[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
@@ -114,13 +120,18 @@ async fn start(
 #[derive(Deserialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct NewPasskey {
-    /// 1 to 64 characters.
-    #[schema(min_length = 1, max_length = 64)]
+    /// 1 to 64 characters, without control characters; trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: String,
     /// What `navigator.credentials.create()` returned, binary members base64url
-    /// (`PublicKeyCredential.toJSON()`).
+    /// (`PublicKeyCredential.toJSON()`). One that is not a well-formed credential is refused like
+    /// one that does not verify (401 `passkey_refused`).
     #[schema(value_type = Object)]
-    credential: RegisterPublicKeyCredential,
+    credential: Value,
 }
 
 /// Finish adding a passkey: the browser's new credential, checked against the pending start.
@@ -133,11 +144,11 @@ pub struct NewPasskey {
     responses(
         (status = 201, description = "Added.", body = Passkey),
         (status = 400, response = NotJson),
-        (status = 401, description = "No valid session token (`unauthorized`), or a credential that does not verify or answers no pending start of this account: wrong origin or RP id, no user verification, expired, or answered already (`passkey_refused`).", body = ErrorBody),
+        (status = 401, description = "No valid session token (`unauthorized`), or a credential that is not well-formed, does not verify or answers no pending start of this account: wrong origin or RP id, no user verification, expired, or answered already (`passkey_refused`).", body = ErrorBody),
         (status = 403, response = CrossOrigin),
         (status = 409, description = "That credential is registered already, or the account has 20 passkeys (`conflict`).", body = ErrorBody),
         (status = 413, response = TooLarge),
-        (status = 422, description = "No `name` (1 to 64 characters) or no well-formed `credential` (`unprocessable_entity`).", body = ErrorBody),
+        (status = 422, description = "No `name` of 1 to 64 characters, or no `credential` (`unprocessable_entity`).", body = ErrorBody),
         (status = 503, response = Unavailable),
     ),
     security(("jwt_cookie" = []), ("bearer" = [])),
@@ -151,12 +162,13 @@ async fn finish(
     app: &State<App>,
 ) -> Result<Created<Json<Passkey>>, ApiError> {
     let form = body(data)?;
+    let credential = credential::<RegisterPublicKeyCredential>(form.credential)?;
     let added = passkeys::finish_registration(
         app,
         caller(&user),
         user.uid,
         &form.name,
-        &form.credential,
+        &credential,
         source,
     )
     .await?;
@@ -193,8 +205,12 @@ async fn list(user: AuthUser, app: &State<App>) -> Result<Json<Passkeys>, ApiErr
 #[derive(Deserialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct PasskeyName {
-    /// 1 to 64 characters, without control characters.
-    #[schema(min_length = 1, max_length = 64)]
+    /// 1 to 64 characters, without control characters; trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: String,
 }
 

@@ -267,3 +267,28 @@ async fn a_locked_account_is_told_so_after_a_valid_passkey_only() {
         "passkey_refused"
     );
 }
+
+#[rocket::async_test]
+async fn a_malformed_answer_is_refused_and_a_body_without_one_is_unprocessable() {
+    let app = TestApp::spawn().await;
+    for junk in [
+        json!("x"),
+        json!({}),
+        json!({"id": "a", "rawId": "!!", "type": "public-key"}),
+    ] {
+        let res = finish_login(&app, &junk).await;
+        assert_eq!(
+            error_code(res, Status::Unauthorized).await,
+            "passkey_refused",
+            "{junk}"
+        );
+    }
+    let res = app
+        .post_json("/authenticate/passkey/finish", json!({"name": "x"}))
+        .dispatch()
+        .await;
+    assert_eq!(
+        error_code(res, Status::UnprocessableEntity).await,
+        "unprocessable_entity"
+    );
+}

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use rocket::http::CookieJar;
-use rocket::serde::json::Json;
+use rocket::serde::json::{Json, Value};
 use rocket::serde::Deserialize;
 use rocket::{post, routes, Route, State};
 use utoipa::ToSchema;
@@ -14,7 +14,7 @@ use webauthn_rs::prelude::PublicKeyCredential;
 use super::super::openapi::errors::{
     CrossOrigin, ErrorBody, NotJson, Throttled, TooLarge, UnavailableOrBusy,
 };
-use super::super::passkeys::WebauthnOptions;
+use super::super::passkeys::{credential, WebauthnOptions};
 use super::super::{body, JsonBody};
 use super::{set_cookies, LoggedIn, UserAgent};
 use crate::app::App;
@@ -35,9 +35,10 @@ pub fn routes() -> Vec<Route> {
 #[serde(crate = "rocket::serde")]
 pub struct Assertion {
     /// What `navigator.credentials.get()` returned, binary members base64url
-    /// (`PublicKeyCredential.toJSON()`).
+    /// (`PublicKeyCredential.toJSON()`). One that is not a well-formed credential is refused like
+    /// one that does not verify (401 `passkey_refused`).
     #[schema(value_type = Object)]
-    credential: PublicKeyCredential,
+    credential: Value,
 }
 
 fn client<'a>(addr: Option<IpAddr>, agent: UserAgent, device: Option<&'a str>) -> Client<'a> {
@@ -84,7 +85,7 @@ async fn start(_origin: SameOrigin, app: &State<App>) -> Result<Json<WebauthnOpt
         (status = 403, description = "The account is locked (`account_locked`), or a foreign `Origin` (`cross_origin_request`).", body = ErrorBody),
         (status = 409, description = "The account changed while the answer was being checked (`conflict`).", body = ErrorBody),
         (status = 413, response = TooLarge),
-        (status = 422, description = "No well-formed `credential` (`unprocessable_entity`).", body = ErrorBody),
+        (status = 422, description = "No `credential` object (`unprocessable_entity`).", body = ErrorBody),
         (status = 429, response = Throttled),
         (status = 503, response = UnavailableOrBusy),
     ),
@@ -99,15 +100,11 @@ async fn finish(
     app: &State<App>,
 ) -> Result<Json<LoggedIn>, ApiError> {
     let form = body(data)?;
+    let credential = credential::<PublicKeyCredential>(form.credential)?;
     let device = jar
         .get(cookie::device_name(app.config.cookie))
         .map(|c| c.value().to_owned());
-    let result = login::finish(
-        app,
-        &form.credential,
-        client(addr, agent, device.as_deref()),
-    )
-    .await;
+    let result = login::finish(app, &credential, client(addr, agent, device.as_deref())).await;
     app.metrics.login(&result);
     Ok(Json(set_cookies(jar, result?, app)))
 }
@@ -167,7 +164,7 @@ async fn second_factor_start(
         (status = 403, response = CrossOrigin),
         (status = 409, description = "The account changed while the answer was being checked (`conflict`).", body = ErrorBody),
         (status = 413, response = TooLarge),
-        (status = 422, description = "No well-formed `credential` (`unprocessable_entity`).", body = ErrorBody),
+        (status = 422, description = "No `credential` object (`unprocessable_entity`).", body = ErrorBody),
         (status = 429, response = Throttled),
         (status = 503, response = UnavailableOrBusy),
     ),
@@ -188,7 +185,8 @@ async fn second_factor_finish(
     let device = jar
         .get(cookie::device_name(settings))
         .map(|c| c.value().to_owned());
-    let proof = Proof::Passkey(&form.credential);
+    let credential = credential::<PublicKeyCredential>(form.credential)?;
+    let proof = Proof::Passkey(&credential);
     let client = client(addr, agent, device.as_deref());
     let result = challenge::finish(app, &token, proof, client).await;
     app.metrics.login(&result);
