@@ -40,8 +40,18 @@ async function call(method, url, body) {
 }
 
 // Calls that must not be retried after a refresh: the refresh itself and the ones that start
-// or end a session.
-const NO_RETRY = new Set(['/refresh', '/authenticate', '/authenticate/mfa', '/blacklist/logout', '/blacklist/logout-all']);
+// or end a session (a passkey's login included: before it there is no session to refresh).
+const NO_RETRY = new Set([
+  '/refresh',
+  '/authenticate',
+  '/authenticate/mfa',
+  '/authenticate/passkey/start',
+  '/authenticate/passkey/finish',
+  '/authenticate/mfa/passkey/start',
+  '/authenticate/mfa/passkey/finish',
+  '/blacklist/logout',
+  '/blacklist/logout-all',
+]);
 // 401s that refuse what was typed (a password, a code), not the token: a refresh would not
 // help, and a retry would count the same wrong password twice on the throttle.
 const NOT_THE_TOKEN = new Set(['invalid_credentials', 'invalid_code', 'mfa_challenge_invalid']);
@@ -71,6 +81,106 @@ export async function api(method, url, body) {
       throw err;
     }
     return call(method, url, body);
+  }
+}
+
+// ---- Passkeys: WebAuthn's options and credentials as JSON, binary fields in base64url ----
+
+/** base64url (no padding, as the server sends it) to an ArrayBuffer. */
+export function fromBase64url(text) {
+  const base64 = text.replace(/-/g, '+').replace(/_/g, '/');
+  const binary = atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0)).buffer;
+}
+
+/** An ArrayBuffer (or a view of one) to base64url without padding. */
+export function toBase64url(bytes) {
+  const view = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let binary = '';
+  for (const byte of view) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** A copy of a JSON value without its null members (WebAuthn's dictionaries take none). */
+function withoutNulls(value) {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => [k, withoutNulls(v)]),
+  );
+}
+
+/** The credential ids of `excludeCredentials` or `allowCredentials`, decoded. */
+const descriptors = (list) => list?.map((c) => ({ ...c, id: fromBase64url(c.id) }));
+
+/** The server's `{publicKey}` for navigator.credentials.create, its binary fields decoded. */
+export function creationOptions({ publicKey }) {
+  const options = withoutNulls(publicKey);
+  options.challenge = fromBase64url(options.challenge);
+  options.user = { ...options.user, id: fromBase64url(options.user.id) };
+  if (options.excludeCredentials) options.excludeCredentials = descriptors(options.excludeCredentials);
+  return { publicKey: options };
+}
+
+/** The server's `{publicKey}` for navigator.credentials.get, its binary fields decoded. */
+export function requestOptions({ publicKey }) {
+  const options = withoutNulls(publicKey);
+  options.challenge = fromBase64url(options.challenge);
+  if (options.allowCredentials) options.allowCredentials = descriptors(options.allowCredentials);
+  return { publicKey: options };
+}
+
+/** A new passkey (navigator.credentials.create's answer) as the server reads it. */
+export function registrationJson(credential) {
+  return {
+    id: credential.id,
+    rawId: toBase64url(credential.rawId),
+    type: credential.type,
+    response: {
+      attestationObject: toBase64url(credential.response.attestationObject),
+      clientDataJSON: toBase64url(credential.response.clientDataJSON),
+    },
+  };
+}
+
+/** A passkey's signature (navigator.credentials.get's answer) as the server reads it. */
+export function assertionJson(credential) {
+  const { response } = credential;
+  return {
+    id: credential.id,
+    rawId: toBase64url(credential.rawId),
+    type: credential.type,
+    response: {
+      authenticatorData: toBase64url(response.authenticatorData),
+      clientDataJSON: toBase64url(response.clientDataJSON),
+      signature: toBase64url(response.signature),
+      userHandle: response.userHandle ? toBase64url(response.userHandle) : null,
+    },
+  };
+}
+
+/** Whether this browser, on this page, can use passkeys at all (WebAuthn, a secure context). */
+export const passkeysAvailable = () => window.isSecureContext && typeof window.PublicKeyCredential === 'function';
+
+/**
+ * What the browser's refusal of a passkey ceremony means, in words. The browser says little on
+ * purpose (a refused prompt and an unknown passkey look alike), so neither does this.
+ */
+export function passkeyProblem(err) {
+  switch (err?.name) {
+    case 'NotAllowedError':
+    case 'AbortError':
+      return 'the passkey prompt was cancelled or timed out';
+    case 'InvalidStateError':
+      return 'this authenticator already holds a passkey for your account';
+    case 'SecurityError':
+      return 'this page’s address is not the one the server’s passkeys belong to';
+    case 'NotSupportedError':
+      return 'this browser or authenticator cannot make a passkey the server accepts';
+    default:
+      return err?.message || 'the browser could not use a passkey';
   }
 }
 
