@@ -57,32 +57,36 @@ async function loadMe() {
   await Promise.all([loadSessions(), loadMfa(), loadActivity()]);
 }
 
-/** The form that names a session (PATCH /api/sessions/<id>); `close` puts the name back. */
-function renameForm(s, close) {
-  const input = h('input', { name: 'name', maxlength: 64, required: '', 'aria-label': 'Session name', placeholder: 'e.g. work laptop' });
-  input.value = s.name ?? '';
-  const save = h('button', { type: 'submit', class: 'primary small' }, 'Save');
-  const cancel = h('button', { type: 'button', class: 'quiet small' }, 'Cancel');
-  const form = h('form', { class: 'rename' }, input, save, cancel);
-  cancel.addEventListener('click', close);
-  input.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape') close();
-  });
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    busy(save, async () => {
-      let named;
-      try {
-        named = await api('PATCH', `/api/sessions/${encodeURIComponent(s.id)}`, { name: input.value.trim() });
-      } catch (err) {
-        sayError($('sessions-msg'), err);
-        return;
-      }
-      say($('sessions-msg'), `Session renamed “${named.name}”.`, 'ok');
-      await loadSessions();
+/**
+ * Makes `button` edit a name in place of `title` (a session's, a passkey's): a one-field form
+ * labelled `label`, whose Save calls `save` with the trimmed name; Cancel or Escape puts the
+ * title back. `save` reloads the list on success, which replaces the form.
+ */
+function renameInPlace(title, button, { name, label, placeholder, save }) {
+  button.addEventListener('click', () => {
+    const input = h('input', { name: 'name', maxlength: 64, required: '', 'aria-label': label, placeholder });
+    input.value = name ?? '';
+    const submit = h('button', { type: 'submit', class: 'primary small' }, 'Save');
+    const cancel = h('button', { type: 'button', class: 'quiet small' }, 'Cancel');
+    const form = h('form', { class: 'rename' }, input, submit, cancel);
+    const close = () => {
+      form.replaceWith(title);
+      button.hidden = false;
+      button.focus();
+    };
+    cancel.addEventListener('click', close);
+    input.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') close();
     });
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      busy(submit, () => save(input.value.trim()));
+    });
+    title.replaceWith(form);
+    button.hidden = true;
+    input.focus();
+    input.select();
   });
-  return form;
 }
 
 function sessionItem(s) {
@@ -90,16 +94,21 @@ function sessionItem(s) {
   const title = h('p', { class: 'agent', title: s.user_agent || '' }, label, s.current ? h('span', { class: 'badge' }, 'this browser') : '');
   const rename = h('button', { type: 'button', class: 'quiet small', 'aria-label': `Rename session ${label}` }, 'Rename');
   const end = h('button', { type: 'button', class: 'danger small', 'aria-label': `End session ${label}` }, 'End');
-  rename.addEventListener('click', () => {
-    const form = renameForm(s, () => {
-      form.replaceWith(title);
-      rename.hidden = false;
-      rename.focus();
-    });
-    title.replaceWith(form);
-    rename.hidden = true;
-    form.elements.name.focus();
-    form.elements.name.select();
+  renameInPlace(title, rename, {
+    name: s.name,
+    label: 'Session name',
+    placeholder: 'e.g. work laptop',
+    save: async (name) => {
+      let named;
+      try {
+        named = await api('PATCH', `/api/sessions/${encodeURIComponent(s.id)}`, { name });
+      } catch (err) {
+        sayError($('sessions-msg'), err);
+        return;
+      }
+      say($('sessions-msg'), `Session renamed “${named.name}”.`, 'ok');
+      await loadSessions();
+    },
   });
   end.addEventListener('click', () => busy(end, () => endSession(s)));
   return h(
