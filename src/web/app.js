@@ -1,16 +1,18 @@
-// The user's page (/): sign up, log in (with a TOTP or recovery code after the password when
-// the account has a second factor), who am I, refresh, log out (here or everywhere), the list of
-// one's sessions (device, address, a name one may give each, a button to end each), one's second
-// factor (turn TOTP on or off, new recovery codes), and one's recent security activity.
+// The user's page (/): sign up, log in (with a TOTP or recovery code or a passkey after the
+// password when the account has a second factor, or with a passkey alone), who am I, refresh,
+// log out (here or everywhere), the list of one's sessions (device, address, a name one may give
+// each, a button to end each), one's second factor (turn TOTP on or off, new recovery codes),
+// one's passkeys (add, rename, remove), and one's recent security activity.
 
 import {
-  $, KINDS, api, busy, count, detailText, fields, fromNow, h, local, query, refresh, say, sayError,
-  sessionLabel, sessionPlace, userAgent, when,
+  $, KINDS, api, assertionJson, busy, count, creationOptions, detailText, fields, fromNow, h, local,
+  passkeyProblem, passkeysAvailable, query, refresh, registrationJson, requestOptions, say, sayError,
+  sessionLabel, sessionPlace, userAgent, when, whenOr,
 } from './common.js';
 
 const who = $('who');
 // The cards shown to a signed-in user only.
-const SIGNED_IN = ['who-details', 'who-actions', 'sessions', 'mfa', 'activity'];
+const SIGNED_IN = ['who-details', 'who-actions', 'sessions', 'mfa', 'passkeys', 'activity'];
 let username = null; // who is signed in, for the recovery codes' file
 
 function showSignedIn(me) {
@@ -23,7 +25,10 @@ function showSignedIn(me) {
   $('who-expires').replaceChildren(when(me.expires_at), ` (${fromNow(me.expires_at)})`);
   for (const id of SIGNED_IN) $(id).hidden = false;
   $('signed-out').hidden = true;
-  if (username !== me.username) closeMfaPanels();
+  if (username !== me.username) {
+    closeMfaPanels();
+    closePasskeyPanels();
+  }
   username = me.username;
 }
 
@@ -34,8 +39,9 @@ function showSignedOut(reason) {
   $('who-reason').hidden = false;
   for (const id of SIGNED_IN) $(id).hidden = true;
   $('signed-out').hidden = false;
-  // Codes shown once and a pending QR code do not outlive the session.
+  // Codes shown once, a pending QR code and a half-filled password do not outlive the session.
   closeMfaPanels();
+  closePasskeyPanels();
   username = null;
 }
 
@@ -54,7 +60,7 @@ async function loadMe() {
     return;
   }
   showSignedIn(me);
-  await Promise.all([loadSessions(), loadMfa(), loadActivity()]);
+  await Promise.all([loadSessions(), loadMfa(), loadPasskeys(), loadActivity()]);
 }
 
 /**
@@ -216,17 +222,23 @@ function closeMfaPanels() {
   say($('mfa-msg'), '');
 }
 
-/** GET /api/mfa's answer on the card: whether TOTP is on, how many recovery codes are left. */
+/**
+ * GET /api/mfa's answer on the card: whether TOTP is on, how many recovery codes are left, and
+ * whether passkeys make the password a first step anyway.
+ */
 function showFactors(f) {
   const state = $('mfa-state');
   state.dataset.totp = f.totp ? 'on' : 'off';
+  const passkeys = f.passkeys ?? 0;
   if (f.totp) {
     const left = f.recovery_codes_left;
     state.replaceChildren(
       h('strong', {}, 'TOTP is on'),
-      `: logins ask for a code after your password. ${count(left, 'recovery code')} left.`,
+      `: logins ask for a code${passkeys ? ' or a passkey' : ''} after your password. ${count(left, 'recovery code')} left.`,
       left <= 3 ? h('span', { class: 'muted' }, ' Running low: get new ones.') : '',
     );
+  } else if (passkeys) {
+    state.replaceChildren(h('strong', {}, 'TOTP is off'), ': logins ask for one of your passkeys after your password.');
   } else {
     state.replaceChildren(h('strong', {}, 'TOTP is off'), ': logins ask for your password only.');
   }
@@ -372,6 +384,141 @@ form(
   },
 );
 
+// ---- Passkeys: the list, adding one (a name, then the browser's prompt), renaming, removing ----
+
+const PASSKEY_PANELS = ['passkey-add-form', 'passkey-remove-form'];
+let removing = null; // the passkey the remove form is for
+
+/** Shows one of the card's forms (an id of PASSKEY_PANELS), emptied, or none (null). */
+function openPasskeyPanel(id) {
+  for (const panel of PASSKEY_PANELS) {
+    const el = $(panel);
+    el.hidden = panel !== id;
+    el.reset();
+    say(el.querySelector('.msg'), '');
+  }
+  $('passkey-add').hidden = id === 'passkey-add-form' || !passkeysAvailable();
+}
+
+function closePasskeyPanels() {
+  openPasskeyPanel(null);
+  removing = null;
+  say($('passkeys-msg'), '');
+}
+
+/**
+ * Runs a WebAuthn ceremony (`run` calls navigator.credentials). The browser's refusal, which says
+ * little on purpose, becomes an error whose message says `outcome` and the likely reason.
+ */
+async function ceremony(outcome, run) {
+  if (!passkeysAvailable()) throw new Error(`${outcome}: this browser cannot use passkeys on this page`);
+  let credential;
+  try {
+    credential = await run();
+  } catch (err) {
+    throw new Error(`${outcome}: ${passkeyProblem(err)}`);
+  }
+  if (!credential) throw new Error(`${outcome}: the browser gave no passkey`);
+  return credential;
+}
+
+function passkeyItem(p) {
+  const title = h('p', { class: 'agent' }, p.name);
+  const rename = h('button', { type: 'button', class: 'quiet small', 'aria-label': `Rename passkey ${p.name}` }, 'Rename');
+  const remove = h('button', { type: 'button', class: 'danger small', 'aria-label': `Remove passkey ${p.name}` }, 'Remove…');
+  renameInPlace(title, rename, {
+    name: p.name,
+    label: 'Passkey name',
+    placeholder: 'e.g. phone',
+    save: async (name) => {
+      let named;
+      try {
+        named = await api('PATCH', `/api/passkeys/${encodeURIComponent(p.id)}`, { name });
+      } catch (err) {
+        sayError($('passkeys-msg'), err);
+        return;
+      }
+      say($('passkeys-msg'), `Passkey renamed “${named.name}”.`, 'ok');
+      await loadPasskeys();
+    },
+  });
+  remove.addEventListener('click', () => {
+    say($('passkeys-msg'), '');
+    openPasskeyPanel('passkey-remove-form');
+    removing = p;
+    $('passkey-remove-name').textContent = p.name;
+    $('passkey-remove-password').focus();
+  });
+  return h(
+    'li',
+    { class: 'session passkey', 'data-id': p.id },
+    h(
+      'div',
+      { class: 'session-text' },
+      title,
+      h('p', { class: 'muted' }, 'created ', when(p.created_at), ', last used ', whenOr(p.last_used_at, 'never')),
+    ),
+    h('div', { class: 'actions' }, rename, remove),
+  );
+}
+
+/** GET /api/passkeys: the caller's passkeys. */
+async function loadPasskeys() {
+  const list = $('passkey-list');
+  try {
+    const { passkeys } = await api('GET', '/api/passkeys');
+    list.replaceChildren(...passkeys.map(passkeyItem));
+    if (passkeys.length === 0) list.replaceChildren(h('li', { class: 'empty' }, 'No passkeys yet.'));
+  } catch (err) {
+    if (err.status === 401) return loadMe();
+    sayError($('passkeys-msg'), err);
+  }
+}
+
+$('passkeys-unsupported').hidden = passkeysAvailable();
+$('passkey-add').hidden = !passkeysAvailable();
+$('passkey-add').addEventListener('click', () => {
+  say($('passkeys-msg'), '');
+  openPasskeyPanel('passkey-add-form');
+  $('passkey-name').focus();
+});
+for (const cancel of $('passkeys').querySelectorAll('form button.cancel')) {
+  cancel.addEventListener('click', () => openPasskeyPanel(null));
+}
+$('passkeys-reload').addEventListener('click', (event) => {
+  say($('passkeys-msg'), '');
+  busy(event.currentTarget, loadPasskeys);
+});
+
+// The name is checked before the browser's prompt, not after it: a refusal then would waste
+// the passkey the authenticator just made.
+form(
+  'passkey-add-form',
+  async (f) => {
+    const name = f.name.trim();
+    if (!name) throw new Error('give the passkey a name: 1 to 64 characters, not only spaces');
+    const options = await api('POST', '/api/passkeys/register/start', {});
+    const credential = await ceremony('no passkey was added', () => navigator.credentials.create(creationOptions(options)));
+    return api('POST', '/api/passkeys/register/finish', { name, credential: registrationJson(credential) });
+  },
+  async (passkey) => {
+    closePasskeyPanels();
+    say($('passkeys-msg'), `Passkey “${passkey.name}” added: it logs you in, and a login with your password asks for it.`, 'ok');
+    await Promise.all([loadPasskeys(), loadMfa()]);
+  },
+);
+
+form(
+  'passkey-remove-form',
+  (f) => api('DELETE', `/api/passkeys/${encodeURIComponent(removing.id)}`, f),
+  async () => {
+    const { name } = removing;
+    closePasskeyPanels();
+    say($('passkeys-msg'), `Passkey “${name}” removed: it no longer logs you in.`, 'ok');
+    await Promise.all([loadPasskeys(), loadMfa()]);
+  },
+);
+
 async function endSession(s) {
   try {
     await api('DELETE', `/api/sessions/${encodeURIComponent(s.id)}`);
@@ -460,15 +607,27 @@ function mfaMethod(method) {
   $('login-mfa-switch').textContent = method === 'totp' ? 'Use a recovery code instead' : 'Use a code from the app instead';
 }
 
-/** After a right password for an account with a second factor: ask for a code. */
-function showCodeStep() {
+/**
+ * After a right password for an account with a second factor: ask for what `methods` (the
+ * server's list) accepts: a code (TOTP, or a recovery code instead), a passkey, or either.
+ */
+function showCodeStep(methods = ['totp', 'recovery_code']) {
   const el = $('login-mfa-form');
   el.reset();
   say(el.querySelector('.msg'), '');
-  mfaMethod('totp');
+  const totp = methods.includes('totp');
+  const recovery = methods.includes('recovery_code');
+  const passkey = methods.includes('passkey');
+  mfaMethod(totp ? 'totp' : recovery ? 'recovery_code' : null);
+  el.querySelector('button[type=submit]').hidden = !totp && !recovery;
+  $('login-mfa-switch').hidden = !(totp && recovery);
+  $('login-mfa-passkey').hidden = !passkey;
+  // A passkey alone: it is the step's one way on, so it is the primary button.
+  $('login-mfa-passkey').classList.toggle('primary', passkey && !totp && !recovery);
+  $('login-mfa-passkey-hint').hidden = !passkey || totp || recovery;
   $('login-form').hidden = true;
   el.hidden = false;
-  $('login-code').focus();
+  (totp || recovery ? el.querySelector('input:not([disabled])') : $('login-mfa-passkey')).focus();
 }
 
 /** Back to username and password, with why (the second step can no longer be passed). */
@@ -491,12 +650,26 @@ form(
   async (answer, el) => {
     el.reset();
     if (answer.mfa_required) {
-      showCodeStep();
+      showCodeStep(answer.methods);
       return;
     }
     await loggedIn(answer);
   },
 );
+
+/** The second step is passed: back to the password form (hidden with the page's signed-out part). */
+async function passedSecondStep(me) {
+  const el = $('login-mfa-form');
+  el.reset();
+  el.hidden = true;
+  $('login-form').hidden = false;
+  await loggedIn(me);
+}
+
+/** The challenge is gone (expired, too many failures, the account changed): back to the password. */
+function challengeGone(err) {
+  showPasswordStep(challengedUser, `${err.message} with your password.`);
+}
 
 form(
   'login-mfa-form',
@@ -505,16 +678,57 @@ form(
       // The challenge is gone (expired, too many wrong codes, the account changed): the code
       // step cannot be passed any more, so the password form comes back, saying why.
       if (err.code !== 'mfa_challenge_invalid') throw err;
-      showPasswordStep(challengedUser, `${err.message} with your password.`);
+      challengeGone(err);
       return null;
     }),
-  async (me, el) => {
-    if (!me) return;
-    el.reset();
-    el.hidden = true;
-    $('login-form').hidden = false;
-    await loggedIn(me);
+  async (me) => {
+    if (me) await passedSecondStep(me);
   },
+);
+
+// The second step with a passkey: a challenge for the account's passkeys, the browser's
+// prompt, and the signature back, with the `mfa` cookie (Path=/authenticate) each time.
+$('login-mfa-passkey').addEventListener('click', (event) =>
+  busy(event.currentTarget, async () => {
+    const msg = $('login-mfa-form').querySelector('.msg');
+    say(msg, '');
+    let me;
+    try {
+      const options = await api('POST', '/authenticate/mfa/passkey/start', {});
+      const credential = await ceremony('the passkey was not used', () => navigator.credentials.get(requestOptions(options)));
+      me = await api('POST', '/authenticate/mfa/passkey/finish', { credential: assertionJson(credential) });
+    } catch (err) {
+      if (err.code === 'mfa_challenge_invalid') challengeGone(err);
+      else sayError(msg, err);
+      return;
+    }
+    await passedSecondStep(me);
+  }),
+);
+
+// A login with a passkey alone: the server asks for any passkey of this site (no username),
+// the browser offers the ones it holds, and the signature names the account.
+$('login-passkey').hidden = !passkeysAvailable();
+$('login-passkey').addEventListener('click', (event) =>
+  busy(event.currentTarget, async () => {
+    const msg = $('login-msg');
+    say(msg, '');
+    let answer;
+    try {
+      const options = await api('POST', '/authenticate/passkey/start', {});
+      const credential = await ceremony('you were not logged in', () => navigator.credentials.get(requestOptions(options)));
+      answer = await api('POST', '/authenticate/passkey/finish', { credential: assertionJson(credential) }).catch(untilLocked);
+    } catch (err) {
+      sayError(msg, err);
+      return;
+    }
+    $('login-form').reset();
+    if (answer.mfa_required) {
+      showCodeStep(answer.methods);
+      return;
+    }
+    await loggedIn(answer);
+  }),
 );
 
 $('login-mfa-switch').addEventListener('click', () => {

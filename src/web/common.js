@@ -54,7 +54,8 @@ const NO_RETRY = new Set([
 ]);
 // 401s that refuse what was typed (a password, a code), not the token: a refresh would not
 // help, and a retry would count the same wrong password twice on the throttle.
-const NOT_THE_TOKEN = new Set(['invalid_credentials', 'invalid_code', 'mfa_challenge_invalid']);
+// A refused passkey is one of them: its ceremony is spent, a retry would be refused again.
+const NOT_THE_TOKEN = new Set(['invalid_credentials', 'invalid_code', 'mfa_challenge_invalid', 'passkey_refused']);
 let refreshing = null;
 
 /** POST /refresh, shared by every call that needs it at the same moment. */
@@ -293,6 +294,9 @@ export const KINDS = {
   'mfa.disabled': 'Second factor turned off',
   'mfa.failed': 'Wrong login code',
   'recovery_code.used': 'Recovery code used',
+  'passkey.added': 'Passkey added',
+  'passkey.removed': 'Passkey removed',
+  'login.passkey': 'Logged in with a passkey',
 };
 
 /** An event's detail object as one line of text: `reason: …, until: …` (empty values left out). */
