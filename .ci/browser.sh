@@ -19,11 +19,14 @@ PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no
 
 # shellcheck source=.ci/server.sh
 source .ci/server.sh
-start_server 18082
+# Passkeys need a secure context and an RP id that is a domain: their steps open the pages at
+# http://localhost:18082 (localhost resolves to the loopback address the server listens on).
+PASSKEY_URL="http://localhost:18082"
+start_server 18082 ROCKET_WEBAUTHN_RP_ID=localhost ROCKET_WEBAUTHN_ORIGIN="$PASSKEY_URL"
 
 echo "== browser test against $SERVER_URL"
 mkdir -p ci-output/screenshots
-if ! SERVER_URL="$SERVER_URL" ADMIN_USER="$ADMIN_USER" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
+if ! SERVER_URL="$SERVER_URL" PASSKEY_URL="$PASSKEY_URL" ADMIN_USER="$ADMIN_USER" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
     SCREENSHOTS="$PWD/ci-output/screenshots" \
     node --test --test-reporter=spec tests/browser/e2e.mjs; then
     echo "== the browser test failed; the server's log ($SERVER_DIR/server.log):" >&2

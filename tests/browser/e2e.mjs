@@ -3,6 +3,10 @@
 // skips the rest, saves a screenshot of every open page, and says what it expected and saw.
 //
 //   SERVER_URL      the server (default http://127.0.0.1:18082)
+//   PASSKEY_URL     the same server as a domain, for the passkey steps (default SERVER_URL with
+//                   `localhost` for its host): WebAuthn wants a secure context and an RP id that
+//                   is a domain, so the server must run with ROCKET_WEBAUTHN_RP_ID=localhost and
+//                   ROCKET_WEBAUTHN_ORIGIN set to this URL
 //   ADMIN_USER, ADMIN_PASSWORD   an admin account on it
 //   CHROMIUM        the browser (default /usr/bin/chromium, Debian's)
 //   SCREENSHOTS     where screenshots go (default ci-output/screenshots at the repository root)
@@ -17,6 +21,7 @@ import { after, before, test } from 'node:test';
 import { chromium, request } from 'playwright-core';
 
 const BASE = process.env.SERVER_URL ?? 'http://127.0.0.1:18082';
+const PASSKEY_BASE = process.env.PASSKEY_URL ?? Object.assign(new URL(BASE), { hostname: 'localhost' }).origin;
 const ADMIN = { username: process.env.ADMIN_USER ?? 'admin', password: process.env.ADMIN_PASSWORD ?? 'ci-admin-password-123' };
 const USER = { username: `e2e_${Date.now().toString(36)}`, password: 'a long enough password' };
 const SHOTS = process.env.SCREENSHOTS ?? fileURLToPath(new URL('../../ci-output/screenshots', import.meta.url));
@@ -30,6 +35,8 @@ const SECOND_DEVICE = /Firefox/;
 // Text a user controls, shown on the pages: it must stay text (no element, no script).
 const SESSION_NAME = 'My <b>laptop</b> & "co"';
 const LOCK_REASON = 'Suspicious <script>alert(1)</script> logins';
+const PASSKEY_NAME = 'Work <i>laptop</i>';
+const PASSKEY_RENAMED = 'Virtual authenticator & "co"';
 
 let browser;
 const pages = new Map(); // label -> page, for the failure screenshots
@@ -861,6 +868,150 @@ step('turning TOTP off asks for the password; then the password alone logs in', 
   await logOut(user);
   await logIn(user, USER); // no code step
   assert.ok(await user.locator('#login-mfa-form').isHidden(), 'no code was asked');
+});
+
+// ---- Passkeys: added on /, a login with a passkey alone, a passkey as the second step, removed ----
+// On PASSKEY_BASE (localhost), in a browser context of its own with a virtual authenticator
+// (Chromium's DevTools protocol): it makes and signs with real keys, and says yes by itself.
+
+let keys; // the user's page on localhost
+let authenticator; // { cdp, authenticatorId }
+const passkeysCard = () => keys.locator('#passkeys');
+
+/** The credentials the virtual authenticator holds. */
+async function heldCredentials() {
+  const { credentials } = await authenticator.cdp.send('WebAuthn.getCredentials', { authenticatorId: authenticator.authenticatorId });
+  return credentials;
+}
+
+step('on localhost, the user adds a named passkey: the authenticator makes it and the list shows it', async () => {
+  keys = await openPage('passkeys', { baseURL: PASSKEY_BASE });
+  const cdp = await keys.context().newCDPSession(keys);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  authenticator = { cdp, authenticatorId };
+
+  await openSignedOut(keys);
+  assert.equal(await keys.evaluate(() => window.isSecureContext), true, `${PASSKEY_BASE} is a secure context`);
+  await logIn(keys, USER);
+  const card = passkeysCard();
+  await shows(card.locator('#passkey-list .empty'), 'No passkeys yet', 'the passkeys before one is added');
+
+  await card.getByRole('button', { name: 'Add a passkey' }).click();
+  const form = card.locator('#passkey-add-form');
+  await form.getByLabel('Passkey name').fill('   ');
+  await form.getByRole('button', { name: 'Create passkey' }).click();
+  await shows(form.locator('.msg[data-kind="error"]'), 'give the passkey a name', 'a name of spaces, refused before the prompt');
+  assert.equal((await heldCredentials()).length, 0, 'no passkey was made for a refused name');
+
+  await form.getByLabel('Passkey name').fill(PASSKEY_NAME);
+  const added = await answer(keys, 'POST', '/api/passkeys/register/finish', 201, () => form.getByRole('button', { name: 'Create passkey' }).click());
+  assert.equal(added.name, PASSKEY_NAME, `the answer: ${JSON.stringify(added)}`);
+  const held = await heldCredentials();
+  assert.equal(held.length, 1, `the authenticator holds one passkey: ${JSON.stringify(held)}`);
+  assert.ok(held[0].isResidentCredential, 'a discoverable one, for a login without a username');
+  await shows(card.locator('#passkeys-msg'), `Passkey “${PASSKEY_NAME}” added`, 'the message after adding');
+  assert.ok(await form.isHidden(), 'the form closes');
+  const item = card.locator('#passkey-list .passkey');
+  await shows(item.locator('.agent'), PASSKEY_NAME, 'the new passkey in the list');
+  await shows(item, 'created', 'when it was made');
+  assert.equal(await card.locator('#passkey-list i').count(), 0, 'the name is text, not markup');
+  await shows(keys.locator('#mfa-state'), 'ask for one of your passkeys after your password', 'the second factor, with a passkey');
+  await keys.screenshot({ path: shot('index-passkey-added'), fullPage: true });
+});
+
+step('the passkey is renamed in place, and the name stays after a reload', async () => {
+  const item = passkeysCard().locator('#passkey-list .passkey');
+  await item.getByRole('button', { name: /^Rename/ }).click();
+  await item.getByLabel('Passkey name').fill(' '.repeat(3));
+  await answer(keys, 'PATCH', /^\/api\/passkeys\/[^/]+$/, 422, () => item.getByRole('button', { name: 'Save' }).click());
+  await keys.locator('#passkeys-msg[data-kind="error"]').waitFor();
+
+  await item.getByLabel('Passkey name').fill(PASSKEY_RENAMED);
+  const named = await answer(keys, 'PATCH', /^\/api\/passkeys\/[^/]+$/, 200, () => item.getByRole('button', { name: 'Save' }).click());
+  assert.equal(named.name, PASSKEY_RENAMED, `the answer: ${JSON.stringify(named)}`);
+  await shows(keys.locator('#passkeys-msg'), 'Passkey renamed', 'the rename message');
+  await shows(item.locator('.agent'), PASSKEY_RENAMED, 'the new name');
+  await answer(keys, 'GET', '/api/passkeys', 200, () => keys.reload());
+  await shows(passkeysCard().locator('#passkey-list .passkey .agent'), PASSKEY_RENAMED, 'the name after a reload');
+});
+
+step('signed out, “Sign in with a passkey” logs in without a username or a password', async () => {
+  await logOut(keys);
+  const form = keys.locator('#login-form');
+  const me = await answer(keys, 'POST', '/authenticate/passkey/finish', 200, () => form.getByRole('button', { name: 'Sign in with a passkey' }).click());
+  assert.equal(me.username, USER.username, `the login's answer: ${JSON.stringify(me)}`);
+  await shows(keys.locator('#who-username'), USER.username, 'who am I after the passkey');
+  assert.equal(await meStatus(keys), 200, 'a session');
+  const cookies = await keys.context().cookies();
+  assert.ok(cookies.find((c) => c.name === 'jwt')?.httpOnly, 'an HttpOnly jwt cookie');
+  assert.ok(cookies.find((c) => c.name === 'refresh' && c.path === '/refresh'), 'and a refresh cookie');
+  const item = passkeysCard().locator('#passkey-list .passkey');
+  await shows(item.locator('.agent'), PASSKEY_RENAMED, 'the passkey, signed in with it');
+  assert.doesNotMatch(await item.innerText(), /last used never/, 'its last use is known');
+});
+
+step('the password alone now stops at the second step, and “Use a passkey” passes it', async () => {
+  await logOut(keys);
+  const form = keys.locator('#login-form');
+  await form.getByLabel('Username').fill(USER.username);
+  await form.getByLabel('Password').fill(USER.password);
+  const challenge = await answer(keys, 'POST', '/authenticate', 200, () => form.getByRole('button', { name: 'Log in' }).click());
+  assert.equal(challenge.mfa_required, true, `the password step's answer: ${JSON.stringify(challenge)}`);
+  assert.deepEqual(challenge.methods, ['passkey'], 'a passkey is the one second step');
+  const step2 = keys.locator('#login-mfa-form');
+  const use = step2.getByRole('button', { name: 'Use a passkey' });
+  await use.waitFor();
+  assert.ok(await step2.getByLabel('Code from your authenticator app').isHidden(), 'no code is asked for');
+  assert.ok(await step2.getByRole('button', { name: 'Verify' }).isHidden(), 'nor verified');
+  assert.ok(await form.isHidden(), 'the password form gives way');
+  assert.equal(await meStatus(keys), 401, 'no session before the passkey');
+  await keys.screenshot({ path: shot('index-login-passkey-step'), fullPage: true });
+
+  const me = await answer(keys, 'POST', '/authenticate/mfa/passkey/finish', 200, () => use.click());
+  assert.equal(me.username, USER.username, `the second step's answer: ${JSON.stringify(me)}`);
+  await shows(keys.locator('#who-username'), USER.username, 'who am I after the passkey');
+  assert.equal(await meStatus(keys), 200, 'a session after the passkey');
+  assert.equal((await keys.context().cookies()).find((c) => c.name === 'mfa'), undefined, 'the mfa cookie is cleared');
+  assert.ok(await step2.isHidden(), 'the second step is put away');
+});
+
+step('removing the passkey asks for the password; then the list is empty and the passkey logs in no more', async () => {
+  const card = passkeysCard();
+  await card.locator('#passkey-list .passkey').getByRole('button', { name: /^Remove/ }).click();
+  const form = card.locator('#passkey-remove-form');
+  await shows(form.locator('h3'), PASSKEY_RENAMED, 'the remove form names the passkey');
+  await form.getByLabel('Current password').fill('not the password');
+  const refused = await answer(keys, 'DELETE', /^\/api\/passkeys\/[^/]+$/, 401, () => form.getByRole('button', { name: 'Remove' }).click());
+  assert.equal(refused.error, 'invalid_credentials', `a wrong password: ${JSON.stringify(refused)}`);
+  await shows(form.locator('.msg[data-kind="error"]'), 'password is incorrect', 'the refused password');
+  assert.equal(await meStatus(keys), 200, 'a wrong password here does not end the session');
+
+  await form.getByLabel('Current password').fill(USER.password);
+  await answer(keys, 'DELETE', /^\/api\/passkeys\/[^/]+$/, 204, () => form.getByRole('button', { name: 'Remove' }).click());
+  await shows(card.locator('#passkeys-msg'), `Passkey “${PASSKEY_RENAMED}” removed`, 'the message after removing');
+  assert.ok(await form.isHidden(), 'the form closes');
+  await shows(card.locator('#passkey-list .empty'), 'No passkeys yet', 'the list after removing');
+  assert.equal(await card.locator('#passkey-list .passkey').count(), 0, 'no passkey is listed');
+  await shows(keys.locator('#mfa-state'), 'logins ask for your password only', 'the second factor without a passkey');
+
+  // The authenticator still holds its key; the server no longer knows it.
+  await logOut(keys);
+  const login = keys.locator('#login-form');
+  await answer(keys, 'POST', '/authenticate/passkey/finish', 401, () => login.getByRole('button', { name: 'Sign in with a passkey' }).click());
+  await login.locator('.msg[data-kind="error"]').waitFor();
+  assert.equal(await meStatus(keys), 401, 'no session from a removed passkey');
+  await logIn(keys, USER); // the password alone, no second step
+  assert.ok(await keys.locator('#login-mfa-form').isHidden(), 'no second step was asked');
 });
 
 step('no page logged a CSP violation, a JS error or a failed asset', async () => {
