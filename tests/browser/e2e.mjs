@@ -985,7 +985,7 @@ step('the password alone now stops at the second step, and “Use a passkey” p
   assert.ok(await step2.isHidden(), 'the second step is put away');
 });
 
-step('removing the passkey asks for the password; then the list is empty and the passkey logs in no more', async () => {
+step('removing the passkey asks for the password; then the list is empty, the activity lists the passkey events, and the passkey logs in no more', async () => {
   const card = passkeysCard();
   await card.locator('#passkey-list .passkey').getByRole('button', { name: /^Remove/ }).click();
   const form = card.locator('#passkey-remove-form');
@@ -1003,6 +1003,15 @@ step('removing the passkey asks for the password; then the list is empty and the
   await shows(card.locator('#passkey-list .empty'), 'No passkeys yet', 'the list after removing');
   assert.equal(await card.locator('#passkey-list .passkey').count(), 0, 'no passkey is listed');
   await shows(keys.locator('#mfa-state'), 'logins ask for your password only', 'the second factor without a passkey');
+
+  await answer(keys, 'GET', /^\/api\/events\?/, 200, () => keys.locator('#activity').getByRole('button', { name: 'Reload' }).click());
+  const kinds = await keys.locator('#activity-table tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.kind));
+  for (const kind of ['passkey.added', 'login.passkey', 'passkey.removed']) {
+    assert.ok(kinds.includes(kind), `${kind} is in the activity: ${JSON.stringify(kinds)}`);
+  }
+  await shows(keys.locator('#activity-table tbody tr[data-kind="login.passkey"]'), 'Logged in with a passkey', 'the event in words');
+  await shows(keys.locator('#activity-table tbody tr[data-kind="passkey.removed"]'), 'Passkey removed', 'the event in words');
+  await keys.screenshot({ path: shot('index-passkey-removed'), fullPage: true });
 
   // The authenticator still holds its key; the server no longer knows it.
   await logOut(keys);
