@@ -167,7 +167,8 @@ pub async fn finish_registration(
     let event = Event::new(Kind::PasskeyAdded, Actor::Subject, source)
         .about(caller.username, &id)
         .session(caller.sid)
-        .with("passkey", row.id.as_str());
+        .with("passkey", row.id.as_str())
+        .with("name", row.name.as_str());
     let listed = Listed {
         id: row.id.clone(),
         name: row.name.clone(),
@@ -237,11 +238,12 @@ pub async fn remove(
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
-                let removed = passkeys::remove(conn, &user.id, &id)?;
-                if removed.is_some() {
-                    audit_events::insert(conn, &event.row(OffsetDateTime::now_utc()))?;
-                }
-                Ok(removed.is_some())
+                let Some(removed) = passkeys::remove(conn, &user.id, &id)? else {
+                    return Ok(false);
+                };
+                let event = event.with("name", removed.name);
+                audit_events::insert(conn, &event.row(OffsetDateTime::now_utc()))?;
+                Ok(true)
             })
         })
         .await?;

@@ -65,6 +65,15 @@ async fn a_registered_passkey_is_listed_renamed_and_removed_with_the_password() 
     let kinds = own_event_kinds(&app, &ada.jwt).await;
     assert!(kinds.contains(&"passkey.added".to_owned()), "{kinds:?}");
     assert!(kinds.contains(&"passkey.removed".to_owned()), "{kinds:?}");
+    let page = json_body(app.authed(Method::Get, "/api/events", &ada.jwt).await).await;
+    // Newest first: the password login above, then the removal.
+    let removed = &page["items"][1];
+    assert_eq!(removed["kind"], "passkey.removed", "{page}");
+    assert_eq!(removed["detail"]["passkey"], ada.id.as_str());
+    assert_eq!(
+        removed["detail"]["name"], "phone",
+        "the name it had when it went"
+    );
 }
 
 #[rocket::async_test]
