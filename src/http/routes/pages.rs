@@ -70,7 +70,7 @@ fn admin() -> Page {
 /// The pages' scripts, style sheet and icon; any other name is a 404.
 #[utoipa::path(
     tag = "pages",
-    params(("file", description = "`app.js`, `admin.js`, `common.js`, `style.css` or `favicon.svg`.")),
+    params(("file", description = "`app.js`, `factors.js`, `forms.js`, `admin.js`, `common.js`, `style.css` or `favicon.svg`.")),
     responses(
         (status = 200, description = "The file.", content((String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml")),
             headers(
@@ -84,6 +84,11 @@ fn admin() -> Page {
 fn asset(file: &str) -> Result<Page, ApiError> {
     let (kind, body) = match file {
         "app.js" => (ContentType::JavaScript, include_str!("../../web/app.js")),
+        "factors.js" => (
+            ContentType::JavaScript,
+            include_str!("../../web/factors.js"),
+        ),
+        "forms.js" => (ContentType::JavaScript, include_str!("../../web/forms.js")),
         "admin.js" => (ContentType::JavaScript, include_str!("../../web/admin.js")),
         "common.js" => (ContentType::JavaScript, include_str!("../../web/common.js")),
         "style.css" => (ContentType::CSS, include_str!("../../web/style.css")),
