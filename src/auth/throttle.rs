@@ -295,6 +295,17 @@ impl LoginThrottle {
         self.admit(counts.into_iter().collect(), now)
     }
 
+    /// Admits the start of a passwordless login: it counts on the address's logins (each counts,
+    /// whatever its outcome), so that one client cannot fill the table of waiting ceremonies.
+    pub fn begin_passkey_start(
+        &self,
+        addr: Option<IpAddr>,
+        now: Instant,
+    ) -> Result<Attempt, Duration> {
+        let counts = addr.map(|a| Counted::Login(ClientKey::of(a)));
+        self.admit(counts.into_iter().collect(), now)
+    }
+
     /// The device cookie value naming device `nonce` for a browser that logged in as `user`.
     pub fn device_cookie(&self, nonce: &Nonce, user: &str) -> String {
         self.devices_key.issue(nonce, user)

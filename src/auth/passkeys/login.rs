@@ -7,6 +7,9 @@
 //! conditional update): a counter that did not move forward, or two answers racing on the same
 //! stored value, are refused. Synced passkeys report a counter of 0 throughout, which passes.
 
+use std::net::IpAddr;
+use std::time::Instant;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use time::OffsetDateTime;
@@ -21,7 +24,7 @@ use crate::app::App;
 use crate::audit::{Actor, Event, Kind, Source};
 use crate::auth::accounts::judged;
 use crate::auth::device::DeviceKey;
-use crate::auth::error::AuthError;
+use crate::auth::error::{AuthError, Throttled};
 use crate::auth::login::{admit, record_failure, Client, LoggedIn};
 use crate::auth::mfa::challenge::{challenge_id, pending_user};
 use crate::auth::session_tokens::{self, LoginBy};
@@ -84,13 +87,25 @@ fn used(row: PasskeyRow, result: &AuthenticationResult) -> Result<Use, AuthError
     })
 }
 
+/// A start refused by the address's login budget: counted for the audit trail like any 429.
+fn refused_start(app: &App, addr: Option<IpAddr>, wait: std::time::Duration) -> AuthError {
+    crate::auth::login::refused(app, addr, "", Throttled::Logins, wait)
+}
+
 fn refused(e: impl std::fmt::Display) -> AuthError {
     log::info!("a passkey assertion was refused: {e}");
     AuthError::PasskeyRefused
 }
 
-/// The options for a passwordless login: any discoverable credential of this site.
-pub async fn start(app: &App) -> Result<RequestChallengeResponse, AuthError> {
+/// The options for a passwordless login: any discoverable credential of this site. Each start
+/// counts as a login of the client's address, so one client cannot fill the ceremonies' table.
+pub async fn start(app: &App, addr: Option<IpAddr>) -> Result<RequestChallengeResponse, AuthError> {
+    let attempt = app
+        .throttle
+        .begin_passkey_start(addr, Instant::now())
+        .map_err(|wait| refused_start(app, addr, wait))?;
+    // A login counted per address stays counted whatever its outcome.
+    app.throttle.succeeded(attempt);
     let (mut options, state) = app
         .passkeys
         .webauthn

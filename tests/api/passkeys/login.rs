@@ -292,3 +292,36 @@ async fn a_malformed_answer_is_refused_and_a_body_without_one_is_unprocessable()
         "unprocessable_entity"
     );
 }
+
+#[rocket::async_test]
+async fn passwordless_starts_count_on_the_addresss_logins() {
+    let app = TestApp::spawn_with(|f| f.merge(("login_max_per_ip", 3))).await;
+    let from = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    for port in 1..=3 {
+        let res = app
+            .post_json("/authenticate/passkey/start", json!({}))
+            .remote(from(port))
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Ok);
+    }
+    let res = app
+        .post_json("/authenticate/passkey/start", json!({}))
+        .remote(from(4))
+        .dispatch()
+        .await;
+    assert_eq!(
+        error_code(res, Status::TooManyRequests).await,
+        "too_many_requests"
+    );
+    let elsewhere = app
+        .post_json("/authenticate/passkey/start", json!({}))
+        .remote(std::net::SocketAddr::from(([10, 0, 0, 1], 1)))
+        .dispatch()
+        .await;
+    assert_eq!(
+        elsewhere.status(),
+        Status::Ok,
+        "another address has its own budget"
+    );
+}

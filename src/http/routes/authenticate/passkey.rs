@@ -53,18 +53,23 @@ fn client<'a>(addr: Option<IpAddr>, agent: UserAgent, device: Option<&'a str>) -
 ///
 /// Any discoverable passkey of this site may answer (`allowCredentials` is empty); user
 /// verification is required. The challenge is kept server-side for five minutes and answered
-/// once.
+/// once. Each start counts as a login of the client's address (429 past `login_max_per_ip`).
 #[utoipa::path(
     tag = "session",
     responses(
         (status = 200, description = "Request options.", body = WebauthnOptions),
         (status = 403, response = CrossOrigin),
+        (status = 429, response = Throttled),
         (status = 503, description = "The store is unavailable, or too many passwordless logins are waiting (`service_unavailable`).", body = ErrorBody),
     ),
 )]
 #[post("/authenticate/passkey/start")]
-async fn start(_origin: SameOrigin, app: &State<App>) -> Result<Json<WebauthnOptions>, ApiError> {
-    let options = login::start(app).await?;
+async fn start(
+    _origin: SameOrigin,
+    addr: Option<IpAddr>,
+    app: &State<App>,
+) -> Result<Json<WebauthnOptions>, ApiError> {
+    let options = login::start(app, addr).await?;
     Ok(Json(WebauthnOptions::from(&options)?))
 }
 
