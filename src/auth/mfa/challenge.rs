@@ -6,8 +6,9 @@
 //!
 //! Each code is judged by the login throttle like a password (per client and username, and the
 //! username's ceilings), so guessing across many challenges is bounded by the same budgets as
-//! guessing passwords. A TOTP code is taken by its step and a recovery code is spent, each in
-//! one conditional update: neither passes twice, on one instance or several.
+//! guessing passwords. A TOTP code is taken by its step, a recovery code is spent and a
+//! passkey's counter moves on, each in one conditional update: none passes twice, on one instance
+//! or several.
 
 use time::OffsetDateTime;
 
