@@ -127,13 +127,7 @@ pub async fn login(
         throttle.cancel(attempt);
     }
     if user.locked_at(to_db_time(OffsetDateTime::now_utc())) {
-        let event = Event::new(Kind::LoginFailed, Actor::Subject, source)
-            .about(&user.username, &user.id)
-            .with("reason", "account_locked");
-        record_failure(app, event).await;
-        return Err(AuthError::Locked {
-            until: user.locked_until.map(crate::db::from_db_time),
-        });
+        return Err(refuse_locked(app, &user, source).await);
     }
     if !methods.is_empty() {
         return Ok(Step::SecondFactor(
@@ -147,6 +141,36 @@ pub async fn login(
         issued,
         device: throttle.device_cookie(&nonce, &user.username.to_ascii_lowercase()),
     }))
+}
+
+/// The refusal of a locked account whose owner just proved who they are (a password, a
+/// passkey), with its `login.failed` event: only then is the lock told.
+pub(crate) async fn refuse_locked(app: &App, user: &users::UserRow, source: Source) -> AuthError {
+    let event = Event::new(Kind::LoginFailed, Actor::Subject, source)
+        .about(&user.username, &user.id)
+        .with("reason", "account_locked");
+    record_failure(app, event).await;
+    AuthError::Locked {
+        until: user.locked_until.map(crate::db::from_db_time),
+    }
+}
+
+/// The device `signed` (a device cookie this server signed) when the account `user_id` still
+/// lists it: such a browser counts on its own budget.
+pub(crate) async fn trusted_device(
+    app: &App,
+    user_id: &str,
+    signed: Option<Nonce>,
+) -> Result<Option<Nonce>, AuthError> {
+    let Some(nonce) = signed else {
+        return Ok(None);
+    };
+    let (uid, device) = (user_id.to_owned(), DeviceKey::id_of(&nonce));
+    let known = app
+        .db
+        .run(move |conn| devices::is_known(conn, &uid, &device))
+        .await?;
+    Ok(known.then_some(nonce))
 }
 
 /// A refusal by the throttle for `bucket`: counted for the audit trail, not written (see

@@ -201,16 +201,26 @@ pub async fn list(db: &Db, user_id: &str, current: Uuid) -> Result<Vec<Listed>, 
         .collect())
 }
 
+/// The longest name a session or a passkey may be given, in characters.
+pub const MAX_NAME: usize = 64;
+
+/// A name a user gives one of their things (a session, a passkey), trimmed: 1 to [`MAX_NAME`]
+/// characters, no control characters.
+pub fn valid_name(name: &str) -> Result<String, AuthError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(AuthError::Invalid(format!(
+            "`name` must be 1 to {MAX_NAME} characters, without control characters"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
 /// Names the caller's live session `id` (1 to 64 printable characters); `NoSuchSession` when
 /// it is not one of theirs.
 pub async fn rename(app: &App, user_id: &str, id: Uuid, name: &str) -> Result<String, AuthError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(AuthError::Invalid(
-            "`name` must be 1 to 64 characters, without control characters".into(),
-        ));
-    }
-    let (owner, stored) = (user_id.to_owned(), name.to_owned());
+    let name = valid_name(name)?;
+    let (owner, stored) = (user_id.to_owned(), name.clone());
     let now = to_db_time(OffsetDateTime::now_utc());
     let renamed = app
         .db
@@ -221,7 +231,7 @@ pub async fn rename(app: &App, user_id: &str, id: Uuid, name: &str) -> Result<St
         })
         .await?;
     match renamed {
-        true => Ok(name.to_owned()),
+        true => Ok(name),
         false => Err(AuthError::NoSuchSession),
     }
 }

@@ -18,13 +18,13 @@ use crate::audit::{Actor, Event, Kind, Source};
 use crate::auth::accounts::judged;
 use crate::auth::device::DeviceKey;
 use crate::auth::error::{AuthError, Throttled};
-use crate::auth::login::{admit, record_failure, refused, Client, LoggedIn};
+use crate::auth::login::{admit, record_failure, refused, trusted_device, Client, LoggedIn};
 use crate::auth::passkeys::login::{check_second_factor, Use};
 use crate::auth::refresh::RefreshTokens;
 use crate::auth::session_tokens::{self, LoginBy};
 use crate::db::mfa_challenges::{self, ChallengeRow};
 use crate::db::users::UserRow;
-use crate::db::{audit_events, devices, mfa_totp, recovery_codes, to_db_time, write_transaction};
+use crate::db::{audit_events, mfa_totp, recovery_codes, to_db_time, write_transaction};
 use webauthn_rs::prelude::PublicKeyCredential;
 
 /// Wrong codes a challenge takes before it ends.
@@ -112,17 +112,7 @@ pub async fn finish(
     let signed = client
         .device
         .and_then(|d| throttle.device_nonce(d, &bucket));
-    let trusted = match signed {
-        Some(nonce) => {
-            let (uid, device) = (user.id.clone(), DeviceKey::id_of(&nonce));
-            let known = app
-                .db
-                .run(move |conn| devices::is_known(conn, &uid, &device))
-                .await?;
-            known.then_some(nonce)
-        }
-        None => None,
-    };
+    let trusted = trusted_device(app, &user.id, signed).await?;
     let attempt = admit(app, client.addr, &bucket, trusted)?;
     let checked = judged(
         throttle,

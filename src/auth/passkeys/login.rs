@@ -25,12 +25,12 @@ use crate::audit::{Actor, Event, Kind, Source};
 use crate::auth::accounts::judged;
 use crate::auth::device::DeviceKey;
 use crate::auth::error::{AuthError, Throttled};
-use crate::auth::login::{admit, record_failure, Client, LoggedIn};
+use crate::auth::login::{admit, record_failure, refuse_locked, trusted_device, Client, LoggedIn};
 use crate::auth::mfa::challenge::{challenge_id, pending_user};
 use crate::auth::session_tokens::{self, LoginBy};
 use crate::db::passkeys::{self, PasskeyRow};
 use crate::db::users::{self, UserRow};
-use crate::db::{devices, to_db_time, write_transaction};
+use crate::db::{to_db_time, write_transaction};
 
 /// How a credential id is stored and looked up: base64url, unpadded.
 pub fn credential_key(id: &[u8]) -> String {
@@ -172,17 +172,7 @@ pub async fn finish(
         .device
         .and_then(|d| throttle.device_nonce(d, &bucket));
     // A browser the account lists counts on its own budget, as at a password login.
-    let trusted = match signed {
-        Some(nonce) => {
-            let (uid, device) = (user.id.clone(), DeviceKey::id_of(&nonce));
-            let known = app
-                .db
-                .run(move |conn| devices::is_known(conn, &uid, &device))
-                .await?;
-            known.then_some(nonce)
-        }
-        None => None,
-    };
+    let trusted = trusted_device(app, &user.id, signed).await?;
     let attempt = admit(app, client.addr, &bucket, trusted)?;
     let checked = judged(throttle, attempt, async {
         let result = app
@@ -209,13 +199,7 @@ pub async fn finish(
         return Err(e);
     }
     if user.locked_at(to_db_time(OffsetDateTime::now_utc())) {
-        let event = Event::new(Kind::LoginFailed, Actor::Subject, source)
-            .about(&user.username, &user.id)
-            .with("reason", "account_locked");
-        record_failure(app, event).await;
-        return Err(AuthError::Locked {
-            until: user.locked_until.map(crate::db::from_db_time),
-        });
+        return Err(refuse_locked(app, &user, source).await);
     }
     let nonce = signed.unwrap_or_else(DeviceKey::new_nonce);
     let issued = session_tokens::start(app, &user, source, &nonce, LoginBy::Passkey).await?;

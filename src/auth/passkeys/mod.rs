@@ -23,6 +23,7 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 use self::ceremony::{Owner, Purpose};
 use super::accounts::{verify_current, Caller};
 use super::error::AuthError;
+use super::session_tokens::valid_name;
 use crate::app::App;
 use crate::audit::{Actor, Event, Kind, Source};
 use crate::config::WebauthnSettings;
@@ -31,8 +32,6 @@ use crate::db::{audit_events, from_db_time, to_db_time, users, write_transaction
 
 /// Passkeys one account may register.
 pub const MAX_PER_ACCOUNT: i64 = 20;
-/// The longest name, in characters.
-pub const MAX_NAME: usize = 64;
 
 /// The relying party: checks every ceremony against `webauthn_rp_id` and `webauthn_origin`.
 pub struct Passkeys {
@@ -71,17 +70,6 @@ pub(crate) fn decode(row: &PasskeyRow) -> Result<Passkey, AuthError> {
         log::error!("a stored passkey does not decode: {e}");
         AuthError::Internal
     })
-}
-
-/// A name as given, trimmed: 1 to [`MAX_NAME`] characters, no control characters.
-fn valid_name(name: &str) -> Result<String, AuthError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
-        return Err(AuthError::Invalid(format!(
-            "`name` must be 1 to {MAX_NAME} characters, without control characters"
-        )));
-    }
-    Ok(name.to_owned())
 }
 
 /// The options for the browser to create a passkey for the caller: a discoverable credential

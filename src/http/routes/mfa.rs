@@ -30,7 +30,8 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-fn caller(user: &AuthUser) -> Caller<'_> {
+/// The caller, as the account services take them.
+pub(super) fn caller(user: &AuthUser) -> Caller<'_> {
     Caller {
         username: &user.username,
         sid: user.sid,

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
-use super::mfa::CurrentPassword;
+use super::mfa::{caller, CurrentPassword};
 use super::openapi::errors::{
     CrossOrigin, ErrorBody, NotJson, Throttled, TooLarge, Unauthorized, Unavailable,
     UnavailableOrBusy,
@@ -18,7 +18,6 @@ use super::openapi::errors::{
 use super::{body, JsonBody};
 use crate::app::App;
 use crate::audit::Source;
-use crate::auth::accounts::Caller;
 use crate::auth::passkeys::{self, Listed};
 use crate::http::error::ApiError;
 use crate::http::guard::AuthUser;
@@ -26,13 +25,6 @@ use crate::http::origin::SameOrigin;
 
 pub fn routes() -> Vec<Route> {
     routes![start, finish, list, rename, remove]
-}
-
-fn caller(user: &AuthUser) -> Caller<'_> {
-    Caller {
-        username: &user.username,
-        sid: user.sid,
-    }
 }
 
 /// WebAuthn options for the browser, as `navigator.credentials` takes them once the base64url
