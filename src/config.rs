@@ -3,6 +3,7 @@
 //! stops start-up, naming its key, instead of a request; nothing is clamped.
 
 mod database_url;
+mod lifetime;
 mod limits;
 mod raw;
 mod secret;
@@ -17,6 +18,7 @@ use rocket::figment::Figment;
 use rocket::http::SameSite;
 
 pub use self::database_url::{DatabaseUrl, PostgresUrl};
+pub use self::lifetime::SessionLifetime;
 pub use self::limits::AccountLimits;
 use self::raw::RawConfig;
 #[cfg(test)]
@@ -60,6 +62,8 @@ pub struct AppConfig {
     pub password: PasswordSettings,
     pub revocation: RevocationSettings,
     pub refresh: RefreshSettings,
+    /// Idle and absolute timeouts of sessions.
+    pub lifetime: SessionLifetime,
     /// A bearer token that may read `GET /metrics` (for a Prometheus scraper, which has no
     /// session); `None`: only admins may.
     pub metrics_token: Option<MetricsToken>,
@@ -294,6 +298,12 @@ impl AppConfig {
             ttl: Duration::from_secs(raw.refresh_ttl),
             reuse_grace: Duration::from_secs(raw.refresh_reuse_grace),
         };
+        let lifetime = SessionLifetime::parse(
+            raw.session_idle_timeout,
+            raw.session_max_lifetime,
+            raw.session_max_lifetime_unremembered,
+            raw.token_ttl,
+        )?;
         let allowed_origins = raw
             .allowed_origins
             .into_iter()
@@ -354,6 +364,7 @@ impl AppConfig {
             password,
             revocation,
             refresh,
+            lifetime,
             metrics_token,
             webauthn,
         })

@@ -37,6 +37,9 @@ pub(super) struct RawConfig {
     pub(super) revocation_max_staleness: u64,
     pub(super) refresh_ttl: u64,
     pub(super) refresh_reuse_grace: u64,
+    pub(super) session_idle_timeout: u64,
+    pub(super) session_max_lifetime: u64,
+    pub(super) session_max_lifetime_unremembered: u64,
     pub(super) log_format: String,
     #[serde(default, deserialize_with = "lenient::string")]
     pub(super) metrics_token: Option<String>,

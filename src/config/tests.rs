@@ -64,6 +64,13 @@ fn errors_name_the_offending_key() {
         ("revocation_max_staleness", 5, "revocation_max_staleness"),
         ("refresh_ttl", 60, "refresh_ttl"),
         ("refresh_reuse_grace", 600, "refresh_reuse_grace"),
+        ("session_idle_timeout", 60, "session_idle_timeout"),
+        ("session_max_lifetime", 60, "session_max_lifetime"),
+        (
+            "session_max_lifetime_unremembered",
+            40_000_000,
+            "session_max_lifetime_unremembered",
+        ),
         ("password_queue", 0, "password_queue"),
         ("password_threads", 0, "password_threads"),
         ("throttle_capacity", 10, "throttle_capacity"),
@@ -129,4 +136,26 @@ fn a_cookie_secure_set_for_every_profile_holds_in_each() {
             assert_eq!(config.cookie.secure, secure, "{profile}");
         }
     }
+}
+
+#[test]
+fn session_lifetimes_default_to_a_week_idle_a_month_and_half_a_day_unremembered() {
+    let config = AppConfig::from_figment(&base("debug")).expect("ok");
+    let days = |d: u64| Some(Duration::from_secs(d * 86_400));
+    assert_eq!(config.lifetime.idle_timeout, days(7));
+    assert_eq!(config.lifetime.max_lifetime, days(30));
+    assert_eq!(
+        config.lifetime.max_lifetime_unremembered,
+        Some(Duration::from_secs(12 * 3600))
+    );
+    let none = AppConfig::from_figment(
+        &base("debug")
+            .merge(("session_idle_timeout", 0))
+            .merge(("session_max_lifetime", 0))
+            .merge(("session_max_lifetime_unremembered", 0)),
+    )
+    .expect("0 turns a limit off");
+    assert_eq!(none.lifetime.idle_timeout, None);
+    assert_eq!(none.lifetime.max_lifetime, None);
+    assert_eq!(none.lifetime.max_lifetime_unremembered, None);
 }
