@@ -33,6 +33,8 @@ impl PurgeJob {
 
 /// One purge run, by the schedule or an admin (`trigger`): counted in the metrics and logged
 /// in one line, with the rows removed (expired blacklist rows, dead sessions) and the time taken.
+/// Sessions past their idle or absolute end are ended first (`session.expired`), so that the
+/// rows removed after them have their event.
 pub async fn purge(
     revocation: &Revocation,
     metrics: &Metrics,
@@ -40,7 +42,11 @@ pub async fn purge(
     trigger: &'static str,
 ) -> Result<usize, DbError> {
     let started = Instant::now();
-    let result = revocation.purge(OffsetDateTime::now_utc(), batch).await;
+    let now = OffsetDateTime::now_utc();
+    let (expired, result) = match revocation.end_expired(now, batch).await {
+        Ok(expired) => (expired, revocation.purge(now, batch).await),
+        Err(e) => (0, Err(e)),
+    };
     let took_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
     metrics.purged(&result);
     match &result {
@@ -48,6 +54,7 @@ pub async fn purge(
             target: "jwt_blacklist::purge",
             trigger = trigger,
             rows = *rows,
+            expired = expired,
             took_ms = took_ms;
             "purge"
         ),

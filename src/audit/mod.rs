@@ -29,6 +29,8 @@ pub enum Kind {
     Logout,
     LogoutAll,
     SessionEnded,
+    /// A session past its idle or absolute end, ended by the purge.
+    SessionExpired,
     RefreshReuseDetected,
     PasswordChanged,
     UserCreated,
@@ -46,13 +48,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 20] = [
+    pub const ALL: [Kind; 21] = [
         Kind::LoginSucceeded,
         Kind::LoginFailed,
         Kind::LoginThrottled,
         Kind::Logout,
         Kind::LogoutAll,
         Kind::SessionEnded,
+        Kind::SessionExpired,
         Kind::RefreshReuseDetected,
         Kind::PasswordChanged,
         Kind::UserCreated,
@@ -78,6 +81,7 @@ impl Kind {
             Kind::Logout => "logout",
             Kind::LogoutAll => "logout_all",
             Kind::SessionEnded => "session.ended",
+            Kind::SessionExpired => "session.expired",
             Kind::RefreshReuseDetected => "refresh.reuse_detected",
             Kind::PasswordChanged => "password.changed",
             Kind::UserCreated => "user.created",

@@ -214,13 +214,24 @@ pub async fn change_password(
         role: Role::from_stored(&user.role),
     };
     let jti = outcome.reissued.unwrap_or_else(Uuid::now_v7);
-    let (access_token, _) = app
+    // The new token ends with the session, as every token of the session does.
+    let sid = keep.to_string();
+    let started = app
+        .db
+        .run(move |conn| crate::db::sessions::started(conn, &sid))
+        .await?;
+    let remember = started.is_none_or(|(_, remember)| remember);
+    let until = started.and_then(|(created_at, remember)| {
+        (app.config.lifetime).ends_at(crate::db::from_db_time(created_at), remember)
+    });
+    let (access_token, claims) = app
         .codec
-        .issue_with_id(subject, keep, jti, OffsetDateTime::now_utc())
+        .issue_until(subject, keep, jti, OffsetDateTime::now_utc(), until)
         .map_err(signing_failed)?;
     Ok(PasswordChanged {
         access_token,
         sessions_ended: outcome.sessions_ended,
+        cookie_max_age: remember.then(|| time::Duration::seconds(claims.exp - claims.iat)),
     })
 }
 
@@ -267,6 +278,9 @@ pub(super) fn signing_failed(e: jsonwebtoken::errors::Error) -> AuthError {
 pub struct PasswordChanged {
     pub access_token: String,
     pub sessions_ended: usize,
+    /// How long the new token lives, when the session is remembered (its cookie lasts as
+    /// long); `None` for a session whose cookies end with the browser.
+    pub cookie_max_age: Option<time::Duration>,
 }
 
 /// Logout everywhere: ends every session of `username` and refuses every token issued to them

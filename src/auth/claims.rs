@@ -97,7 +97,21 @@ impl TokenCodec {
         jti: Uuid,
         now: OffsetDateTime,
     ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
+        self.issue_until(to, sid, jti, now, None)
+    }
+
+    /// As [`Self::issue_with_id`], expiring at `until` if that comes before the configured
+    /// lifetime ends: a session's last tokens end with the session.
+    pub fn issue_until(
+        &self,
+        to: Subject<'_>,
+        sid: Uuid,
+        jti: Uuid,
+        now: OffsetDateTime,
+        until: Option<OffsetDateTime>,
+    ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
         let iat = now.unix_timestamp();
+        let full = iat + self.ttl.as_secs() as i64;
         let claims = Claims {
             sub: to.username.to_owned(),
             role: to.role,
@@ -105,7 +119,7 @@ impl TokenCodec {
             sid,
             uid: to.uid,
             iat,
-            exp: iat + self.ttl.as_secs() as i64,
+            exp: until.map_or(full, |u| full.min(u.unix_timestamp())),
             iss: self.issuer.clone(),
         };
         let key = self.ring.signing(now).ok_or(ErrorKind::InvalidKeyFormat)?;

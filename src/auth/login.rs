@@ -50,11 +50,15 @@ pub struct Client<'a> {
 /// account still lists), then the password (an unknown user costs one argon2 verification too,
 /// and fails with the same error), and starts a session; or, for an account with a second
 /// factor, opens its challenge (see [`crate::auth::mfa::challenge`]) and starts nothing yet.
+/// `remember` ("keep me signed in"): persistent cookies and `session_max_lifetime`; without it,
+/// cookies that end with the browser and `session_max_lifetime_unremembered`. A second step
+/// keeps the choice made here.
 pub async fn login(
     app: &App,
     username: &str,
     password: &str,
     client: Client<'_>,
+    remember: bool,
 ) -> Result<Step, AuthError> {
     let throttle = &app.throttle;
     // A name that cannot exist is looked up as nobody: same path, same cost. Such names share
@@ -131,12 +135,13 @@ pub async fn login(
     }
     if !methods.is_empty() {
         return Ok(Step::SecondFactor(
-            challenge::begin(app, &user, methods).await?,
+            challenge::begin(app, &user, methods, remember).await?,
         ));
     }
     // The browser stays one device: the presented one when its cookie is ours, else a new one.
     let nonce = signed.unwrap_or_else(DeviceKey::new_nonce);
-    let issued = session_tokens::start(app, &user, source, &nonce, LoginBy::Password).await?;
+    let issued =
+        session_tokens::start(app, &user, source, &nonce, LoginBy::Password, remember).await?;
     Ok(Step::LoggedIn(LoggedIn {
         issued,
         device: throttle.device_cookie(&nonce, &user.username.to_ascii_lowercase()),

@@ -10,6 +10,7 @@ pub mod device;
 pub mod device_label;
 pub mod error;
 pub mod keys;
+pub mod lifetime;
 pub mod login;
 pub mod mfa;
 pub mod passkeys;

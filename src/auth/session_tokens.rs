@@ -13,14 +13,15 @@ use super::claims::{Claims, Subject};
 use super::device::{DeviceKey, Nonce};
 use super::device_label;
 use super::error::AuthError;
+use super::lifetime;
 use super::mfa::Method;
 use super::refresh::RefreshTokens;
 use crate::app::App;
 use crate::audit::{Actor, Event, Kind, Source};
-use crate::db::refresh_tokens::{self, Rotate, Rotation};
+use crate::db::refresh_tokens::{self, Ends, Rotate, Rotation};
 use crate::db::sessions::{self, SessionRow};
 use crate::db::users::UserRow;
-use crate::db::{to_db_time, write_transaction, Db};
+use crate::db::{from_db_time, to_db_time, write_transaction, Db};
 use crate::domain::{Role, Username};
 use crate::revocation::{ChangeError, Login, Refused};
 
@@ -32,6 +33,22 @@ pub struct Issued {
     pub access_token: String,
     pub claims: Claims,
     pub refresh_token: String,
+    /// When the refresh token expires: the idle or absolute end of the session, or its own.
+    pub refresh_until: OffsetDateTime,
+    /// Whether the login asked to be remembered: if not, the client should keep neither token
+    /// beyond the browser's life (cookies without an expiry).
+    pub remember: bool,
+}
+
+impl Issued {
+    /// How long the access and the refresh token live from the access token's issue.
+    pub fn lifetimes(&self) -> (time::Duration, time::Duration) {
+        let iat =
+            OffsetDateTime::from_unix_timestamp(self.claims.iat).unwrap_or(self.refresh_until);
+        let access = time::Duration::seconds(self.claims.exp - self.claims.iat);
+        let refresh = time::Duration::seconds((self.refresh_until - iat).whole_seconds());
+        (access, refresh)
+    }
 }
 
 fn duration(std: std::time::Duration) -> time::Duration {
@@ -61,23 +78,29 @@ pub enum LoginBy {
 /// device `device`. Committed only if the account has not changed since that read (else the
 /// login is refused: as a wrong password when the account is gone, `AccountChanged` when it
 /// changed); the account's oldest sessions past `max_sessions_per_user` end with it.
-/// `by`: how the login proved itself, recorded in its event.
+/// `by`: how the login proved itself, recorded in its event; `remember`: whether the session
+/// is to outlive the browser (and its lifetime, see [`super::lifetime`]).
 pub async fn start(
     app: &App,
     user: &UserRow,
     source: Source,
     device: &Nonce,
     by: LoginBy,
+    remember: bool,
 ) -> Result<Issued, AuthError> {
     let user_agent = source.user_agent.clone().unwrap_or_default();
     let now = OffsetDateTime::now_utc();
+    let bounds = lifetime::bounds(&app.config, now, remember, now);
     let sid = Uuid::new_v4();
     let subject = Subject {
         uid: account_uid(&user.id)?,
         username: &user.username,
         role: Role::from_stored(&user.role),
     };
-    let (access_token, claims) = app.codec.issue(subject, sid, now).map_err(signing_failed)?;
+    let (access_token, claims) = app
+        .codec
+        .issue_until(subject, sid, Uuid::now_v7(), now, Some(bounds.access_until))
+        .map_err(signing_failed)?;
     let refresh_token = app.refresh_tokens.mint();
     let login = Login {
         user_id: user.id.clone(),
@@ -90,8 +113,9 @@ pub async fn start(
         ip: source.ip.map(|ip| ip.to_string()),
         refresh_hash: RefreshTokens::hash(&refresh_token),
         now,
-        refresh_expires_at: now + duration(app.config.refresh.ttl),
+        refresh_expires_at: bounds.refresh_until,
         access_expires_at: claims.expires_at(),
+        remember,
         device: DeviceKey::id_of(device),
         max_sessions: i64::from(app.config.limits.max_sessions_per_user),
         max_devices: i64::from(app.config.limits.max_devices_per_user),
@@ -111,6 +135,8 @@ pub async fn start(
             access_token,
             claims,
             refresh_token,
+            refresh_until: bounds.refresh_until,
+            remember,
         }),
         Err(ChangeError::Refused(Refused::NotFound)) => Err(AuthError::InvalidCredentials),
         Err(e) => Err(AuthError::from_change(e)),
@@ -127,10 +153,27 @@ pub async fn refresh(app: &App, presented: &str, source: Source) -> Result<Issue
     let successor = app.refresh_tokens.successor(presented);
     let presented_hash = RefreshTokens::hash(presented);
     let successor_hash = RefreshTokens::hash(&successor);
-    let refresh_expires_at = to_db_time(now + duration(app.config.refresh.ttl));
-    let access_expires_at = to_db_time(now + duration(app.codec.ttl()));
     let grace = duration(app.config.refresh.reuse_grace);
     let jti = Uuid::now_v7();
+    let policy = (
+        app.config.lifetime,
+        app.config.refresh.ttl,
+        app.config.token_ttl,
+    );
+    let bounds = move |created_at, remember| {
+        let (lifetime, refresh_ttl, token_ttl) = policy;
+        let b = lifetime.bounds(
+            from_db_time(created_at),
+            remember,
+            now,
+            refresh_ttl,
+            token_ttl,
+        );
+        Ends {
+            refresh: to_db_time(b.refresh_until),
+            access: to_db_time(b.access_until),
+        }
+    };
     let rotation = app
         .db
         .run(move |conn| {
@@ -143,8 +186,7 @@ pub async fn refresh(app: &App, presented: &str, source: Source) -> Result<Issue
                         successor_hash: &successor_hash,
                         now: to_db_time(now),
                         grace,
-                        refresh_expires_at,
-                        access_expires_at,
+                        bounds: &bounds,
                     },
                 )
             })
@@ -167,14 +209,17 @@ pub async fn refresh(app: &App, presented: &str, source: Source) -> Result<Issue
         username: &continued.username,
         role: Role::from_stored(&continued.role),
     };
+    let access_until = from_db_time(continued.ends.access);
     let (access_token, claims) = app
         .codec
-        .issue_with_id(subject, sid, jti, now)
+        .issue_until(subject, sid, jti, now, Some(access_until))
         .map_err(signing_failed)?;
     Ok(Issued {
         access_token,
         claims,
         refresh_token: successor,
+        refresh_until: from_db_time(continued.ends.refresh),
+        remember: continued.remember,
     })
 }
 

@@ -19,6 +19,8 @@ pub struct ChallengeRow {
     pub failures: i32,
     pub created_at: PrimitiveDateTime,
     pub expires_at: PrimitiveDateTime,
+    /// The login's `remember`, for the session it starts.
+    pub remember: bool,
 }
 
 /// Stores a new challenge, ending the account's oldest ones past `keep - 1`, so that however

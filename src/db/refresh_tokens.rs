@@ -27,10 +27,19 @@ pub struct Rotate<'a> {
     pub successor_hash: &'a str,
     pub now: PrimitiveDateTime,
     pub grace: Duration,
-    pub refresh_expires_at: PrimitiveDateTime,
-    pub access_expires_at: PrimitiveDateTime,
+    /// Until when the refresh token (and the session) and the access token the rotation
+    /// issues may live, given the session's start and its `remember` (see
+    /// `crate::auth::lifetime`).
+    pub bounds: &'a dyn Fn(PrimitiveDateTime, bool) -> Ends,
     /// When the access token the rotation issues is issued: from now on the session's latest.
     pub access_issued_at: PrimitiveDateTime,
+}
+
+/// Until when a rotation's tokens may live.
+#[derive(Debug, Clone, Copy)]
+pub struct Ends {
+    pub refresh: PrimitiveDateTime,
+    pub access: PrimitiveDateTime,
 }
 
 /// The session a refresh continues, with its owner's current role.
@@ -40,6 +49,10 @@ pub struct Continued {
     pub user_id: String,
     pub username: String,
     pub role: String,
+    /// Whether its login asked to be remembered.
+    pub remember: bool,
+    /// What the rotation may issue.
+    pub ends: Ends,
 }
 
 /// What presenting a refresh token amounted to.
@@ -94,8 +107,18 @@ pub fn rotate(conn: &mut DbConnection, r: &Rotate<'_>) -> QueryResult<Rotation> 
             });
         }
     }
-    // Continue the session, unless it has ended. A rotation slides its expiry; the grace path
-    // does not (the winner already did).
+    let Some((created_at, remember)) = sessions::table
+        .filter(sessions::id.eq(&session_id))
+        .filter(sessions::ended_at.is_null())
+        .select((sessions::created_at, sessions::remember))
+        .first::<(PrimitiveDateTime, bool)>(conn)
+        .optional()?
+    else {
+        return Ok(Rotation::Dead);
+    };
+    let ends = (r.bounds)(created_at, remember);
+    // Continue the session, unless it has ended. A rotation slides its expiry (up to the
+    // session's absolute end); the grace path does not (the winner already did).
     let live = sessions::table
         .filter(sessions::id.eq(&session_id))
         .filter(sessions::ended_at.is_null());
@@ -103,7 +126,7 @@ pub fn rotate(conn: &mut DbConnection, r: &Rotate<'_>) -> QueryResult<Rotation> 
         diesel::update(live)
             .set((
                 sessions::last_used_at.eq(r.now),
-                sessions::expires_at.eq(r.refresh_expires_at),
+                sessions::expires_at.eq(ends.refresh),
             ))
             .execute(conn)?
     } else {
@@ -114,14 +137,14 @@ pub fn rotate(conn: &mut DbConnection, r: &Rotate<'_>) -> QueryResult<Rotation> 
     if continued == 0 {
         return Ok(Rotation::Dead);
     }
-    reissued(conn, &session_id, r.access_issued_at, r.access_expires_at)?;
+    reissued(conn, &session_id, r.access_issued_at, ends.access)?;
     if won {
         diesel::insert_into(refresh_tokens::table)
             .values(NewRefreshRow {
                 hash: r.successor_hash,
                 session_id: &session_id,
                 created_at: r.now,
-                expires_at: r.refresh_expires_at,
+                expires_at: ends.refresh,
             })
             .execute(conn)?;
     }
@@ -141,6 +164,8 @@ pub fn rotate(conn: &mut DbConnection, r: &Rotate<'_>) -> QueryResult<Rotation> 
         user_id,
         username,
         role,
+        remember,
+        ends,
     };
     Ok(if won {
         Rotation::Rotated(continued)

@@ -39,6 +39,7 @@ diesel::table! {
         ip -> Nullable<Text>,
         device -> Text,
         name -> Nullable<Text>,
+        remember -> Bool,
     }
 }
 
@@ -128,6 +129,7 @@ diesel::table! {
         failures -> Integer,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        remember -> Bool,
     }
 }
 

@@ -40,6 +40,7 @@ struct NewSessionRow<'a> {
     user_agent: &'a str,
     ip: Option<&'a str>,
     device: &'a str,
+    remember: bool,
 }
 
 /// A new login: the session and its first refresh token.
@@ -55,6 +56,8 @@ pub struct NewSession<'a> {
     pub ip: Option<&'a str>,
     /// A label a person recognises ("Firefox 133 on Linux").
     pub device: &'a str,
+    /// Whether the login asked to be remembered (persistent cookies, the longer lifetime).
+    pub remember: bool,
     pub refresh_hash: &'a str,
     pub now: PrimitiveDateTime,
     pub refresh_expires_at: PrimitiveDateTime,
@@ -75,6 +78,7 @@ pub fn create(conn: &mut DbConnection, new: &NewSession<'_>) -> QueryResult<()> 
             user_agent: new.user_agent,
             ip: new.ip,
             device: new.device,
+            remember: new.remember,
         })
         .execute(conn)?;
     diesel::insert_into(refresh_tokens::table)
@@ -145,6 +149,19 @@ pub fn live_counts(
         .group_by(sessions::user_id)
         .select((sessions::user_id, diesel::dsl::count_star()))
         .load(conn)
+}
+
+/// When the session `id` began and whether its login asked to be remembered: what its absolute
+/// end follows from.
+pub fn started(
+    conn: &mut DbConnection,
+    id: &str,
+) -> QueryResult<Option<(PrimitiveDateTime, bool)>> {
+    sessions::table
+        .find(id)
+        .select((sessions::created_at, sessions::remember))
+        .first(conn)
+        .optional()
 }
 
 /// The account (id, name) the session `id` belongs to.
@@ -306,6 +323,21 @@ pub fn ended(
         query = query.filter(sessions::ended_at.ge(from));
     }
     query.load(conn)
+}
+
+/// Up to `batch` live sessions whose refresh expiry (idle or absolute end included) is before
+/// `before`: over, but not yet ended.
+pub fn expired(
+    conn: &mut DbConnection,
+    before: PrimitiveDateTime,
+    batch: i64,
+) -> QueryResult<Vec<String>> {
+    sessions::table
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.lt(before))
+        .select(sessions::id)
+        .limit(batch)
+        .load(conn)
 }
 
 /// Deletes, up to `batch` rows per table per statement, what can no longer matter before

@@ -5,12 +5,12 @@
 //! only under its own TLS, so every attribute is set here explicitly. The clearing cookie carries
 //! the same name, path and attributes, or browsers would keep the old one.
 
-use std::time::Duration;
-
 use rocket::http::{Cookie, CookieJar, SameSite};
 use time::OffsetDateTime;
 
-use crate::config::{AppConfig, CookieSettings};
+use crate::auth::claims::Claims;
+use crate::auth::session_tokens::Issued;
+use crate::config::CookieSettings;
 
 pub const COOKIE_NAME: &str = "jwt";
 pub const REFRESH_COOKIE_NAME: &str = "refresh";
@@ -115,10 +115,6 @@ fn build(
         .build()
 }
 
-fn seconds(ttl: Duration) -> time::Duration {
-    time::Duration::seconds(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// A cookie that makes the browser drop the cookie of `kind` at once: the same name, path and
 /// attributes, or browsers would keep the old one.
 fn clearing_of(kind: &Kind, settings: CookieSettings) -> Cookie<'static> {
@@ -127,19 +123,34 @@ fn clearing_of(kind: &Kind, settings: CookieSettings) -> Cookie<'static> {
     cookie
 }
 
-/// The session cookie holding `token`, living as long as the token.
-pub fn session(token: String, ttl: Duration, settings: CookieSettings) -> Cookie<'static> {
-    build(&ACCESS, token, seconds(ttl), settings)
+/// The session cookie holding `token`, living `max_age` (as long as the token), or, with
+/// `None`, until the browser closes.
+pub fn session(
+    token: String,
+    max_age: Option<time::Duration>,
+    settings: CookieSettings,
+) -> Cookie<'static> {
+    lasting(&ACCESS, token, max_age, settings)
+}
+
+/// A cookie of `kind` living `max_age`, or without `Max-Age` for `None`.
+fn lasting(
+    kind: &Kind,
+    value: String,
+    max_age: Option<time::Duration>,
+    settings: CookieSettings,
+) -> Cookie<'static> {
+    let mut cookie = build(kind, value, time::Duration::ZERO, settings);
+    match max_age {
+        Some(max_age) => cookie.set_max_age(max_age.max(time::Duration::ZERO)),
+        None => cookie.set_max_age(None),
+    }
+    cookie
 }
 
 /// A cookie that makes the browser drop the session cookie at once.
 pub fn clearing(settings: CookieSettings) -> Cookie<'static> {
     clearing_of(&ACCESS, settings)
-}
-
-/// The refresh cookie holding `token`.
-pub fn refresh(token: String, ttl: Duration, settings: CookieSettings) -> Cookie<'static> {
-    build(&REFRESH, token, seconds(ttl), settings)
 }
 
 /// A cookie that makes the browser drop the refresh cookie at once.
@@ -164,10 +175,22 @@ pub fn clearing_mfa(settings: CookieSettings) -> Cookie<'static> {
 }
 
 /// Sets both cookies of a session: the access token for every route, the refresh token for
-/// `/refresh` only.
-pub fn set_pair(jar: &CookieJar<'_>, access: String, refresh_token: String, config: &AppConfig) {
-    jar.add(session(access, config.token_ttl, config.cookie));
-    jar.add(refresh(refresh_token, config.refresh.ttl, config.cookie));
+/// `/refresh` only, each living as long as its token (so never past the session's end); or,
+/// for a login that asked not to be remembered, without `Max-Age`: the browser drops them when
+/// it closes. Returns the access token's claims.
+pub fn set_pair(jar: &CookieJar<'_>, issued: Issued, settings: CookieSettings) -> Claims {
+    // Counted from the token's issue, in whole seconds: a full lifetime is exactly `token_ttl`
+    // and `refresh_ttl`, however long the request took since.
+    let (access, refresh) = issued.lifetimes();
+    let remembered = |max_age| issued.remember.then_some(max_age);
+    jar.add(session(issued.access_token, remembered(access), settings));
+    jar.add(lasting(
+        &REFRESH,
+        issued.refresh_token,
+        remembered(refresh),
+        settings,
+    ));
+    issued.claims
 }
 
 /// Clears both cookies of a session.

@@ -10,6 +10,7 @@
 //! mode every check is one indexed lookup in the table.
 
 mod account;
+mod expiry;
 mod freshness;
 mod listener;
 mod listing;

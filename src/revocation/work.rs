@@ -25,6 +25,8 @@ pub struct Login {
     pub now: OffsetDateTime,
     pub refresh_expires_at: OffsetDateTime,
     pub access_expires_at: OffsetDateTime,
+    /// Persistent cookies and the longer lifetime (`remember`).
+    pub remember: bool,
     /// The device cookie's nonce (hex): the one presented, or a new one.
     pub device: String,
     pub max_sessions: i64,

@@ -285,6 +285,7 @@ fn execute(
                     now,
                     refresh_expires_at: to_db_time(login.refresh_expires_at),
                     access_expires_at: to_db_time(login.access_expires_at),
+                    remember: login.remember,
                 },
             )?;
             devices::logged_in(conn, &login.user_id, &login.device, now, login.max_devices)?;

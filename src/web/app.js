@@ -276,7 +276,8 @@ form(
   'login-form',
   (creds) => {
     challengedUser = creds.username;
-    return api('POST', '/authenticate', creds).catch(untilLocked);
+    const remember = $('login-remember').checked;
+    return api('POST', '/authenticate', { ...creds, remember }).catch(untilLocked);
   },
   async (answer, el) => {
     el.reset();
@@ -348,7 +349,8 @@ $('login-passkey').addEventListener('click', (event) =>
     try {
       const options = await api('POST', '/authenticate/passkey/start', {});
       const credential = await ceremony('you were not logged in', () => navigator.credentials.get(requestOptions(options)));
-      answer = await api('POST', '/authenticate/passkey/finish', { credential: assertionJson(credential) }).catch(untilLocked);
+      const remember = $('login-remember').checked;
+      answer = await api('POST', '/authenticate/passkey/finish', { credential: assertionJson(credential), remember }).catch(untilLocked);
     } catch (err) {
       sayError(msg, err);
       return;

@@ -283,6 +283,7 @@ export const KINDS = {
   logout: 'Logged out',
   logout_all: 'Logged out everywhere',
   'session.ended': 'Session ended',
+  'session.expired': 'Session expired',
   'refresh.reuse_detected': 'Refresh token reused: session ended',
   'password.changed': 'Password changed',
   'user.created': 'Account created',

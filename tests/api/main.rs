@@ -18,6 +18,7 @@ mod instances;
 mod jobs;
 mod keys;
 mod layers;
+mod lifetime;
 mod metrics;
 mod mfa;
 mod openapi;

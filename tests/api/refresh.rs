@@ -60,7 +60,8 @@ async fn login_sets_an_opaque_refresh_cookie_sent_only_to_refresh_and_stored_onl
         "HttpOnly",
         "SameSite=Strict",
         "Path=/refresh",
-        "Max-Age=1209600",
+        // refresh_ttl (14 days) capped by session_idle_timeout (7 days).
+        "Max-Age=604800",
     ] {
         assert!(attrs.contains(&attr), "{attr} missing from {cookie}");
     }

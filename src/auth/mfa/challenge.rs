@@ -71,6 +71,7 @@ pub(crate) async fn begin(
     app: &App,
     user: &UserRow,
     methods: Vec<Method>,
+    remember: bool,
 ) -> Result<Pending, AuthError> {
     let token = app.refresh_tokens.mint();
     let now = OffsetDateTime::now_utc();
@@ -81,6 +82,7 @@ pub(crate) async fn begin(
         failures: 0,
         created_at: to_db_time(now),
         expires_at: to_db_time(now + TTL),
+        remember,
     };
     app.db
         .run(move |conn| {
@@ -99,7 +101,7 @@ pub async fn finish(
     client: Client<'_>,
 ) -> Result<LoggedIn, AuthError> {
     let id = challenge_id(token);
-    let user = pending_user(app, &id).await?;
+    let (user, remember) = pending_user(app, &id).await?;
     let bucket = user.username.to_ascii_lowercase();
     let source = Source {
         ip: client.addr,
@@ -127,8 +129,15 @@ pub async fn finish(
         other => other?,
     };
     let nonce = signed.unwrap_or_else(DeviceKey::new_nonce);
-    let issued =
-        session_tokens::start(app, &user, source, &nonce, LoginBy::SecondFactor(method)).await?;
+    let issued = session_tokens::start(
+        app,
+        &user,
+        source,
+        &nonce,
+        LoginBy::SecondFactor(method),
+        remember,
+    )
+    .await?;
     Ok(LoggedIn {
         issued,
         device: throttle.device_cookie(&nonce, &bucket),
@@ -136,8 +145,8 @@ pub async fn finish(
 }
 
 /// The account the challenge `id` waits for, if the challenge is live and the account is as it
-/// was at the password check; a voided challenge is removed.
-pub(crate) async fn pending_user(app: &App, id: &str) -> Result<UserRow, AuthError> {
+/// was at the password check (a voided challenge is removed), and the login's `remember`.
+pub(crate) async fn pending_user(app: &App, id: &str) -> Result<(UserRow, bool), AuthError> {
     let id = id.to_owned();
     let now = OffsetDateTime::now_utc();
     let found = app
@@ -155,7 +164,7 @@ pub(crate) async fn pending_user(app: &App, id: &str) -> Result<UserRow, AuthErr
             if valid.is_none() {
                 mfa_challenges::take(conn, &id)?;
             }
-            Ok(valid)
+            Ok(valid.map(|user| (user, challenge.remember)))
         })
         .await?;
     found.ok_or(AuthError::ChallengeGone)

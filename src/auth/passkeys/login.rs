@@ -131,6 +131,7 @@ pub async fn finish(
     app: &App,
     credential: &PublicKeyCredential,
     client: Client<'_>,
+    remember: bool,
 ) -> Result<LoggedIn, AuthError> {
     let source = Source {
         ip: client.addr,
@@ -202,7 +203,8 @@ pub async fn finish(
         return Err(refuse_locked(app, &user, source).await);
     }
     let nonce = signed.unwrap_or_else(DeviceKey::new_nonce);
-    let issued = session_tokens::start(app, &user, source, &nonce, LoginBy::Passkey).await?;
+    let issued =
+        session_tokens::start(app, &user, source, &nonce, LoginBy::Passkey, remember).await?;
     Ok(LoggedIn {
         issued,
         device: throttle.device_cookie(&nonce, &bucket),
@@ -216,7 +218,7 @@ pub async fn start_second_factor(
     token: &str,
 ) -> Result<RequestChallengeResponse, AuthError> {
     let id = challenge_id(token);
-    let user = pending_user(app, &id).await?;
+    let (user, _) = pending_user(app, &id).await?;
     let uid = user.id.clone();
     let rows = app
         .db

@@ -86,6 +86,8 @@ pub enum EventKind {
     LogoutAll,
     #[schema(rename = "session.ended")]
     SessionEnded,
+    #[schema(rename = "session.expired")]
+    SessionExpired,
     #[schema(rename = "refresh.reuse_detected")]
     RefreshReuseDetected,
     #[schema(rename = "password.changed")]

@@ -28,8 +28,8 @@ pub fn routes() -> Vec<Route> {
     tag = "session",
     responses(
         (status = 200, description = "The same session, with the user's current role.", body = LoggedIn,
-            headers(("Set-Cookie" = String, description = "Two cookies: `jwt=<access token>; HttpOnly; SameSite=<cookie_same_site>; Path=/; Max-Age=<token_ttl>` and `refresh=<refresh token>; HttpOnly; SameSite=Strict; Path=/refresh; Max-Age=<refresh_ttl>`, both `Secure` when `cookie_secure` is set."))),
-        (status = 401, description = "No refresh cookie, or one that is unknown, expired, of an ended session, or reused after the grace window (which ends the session) (`unauthorized`).", body = ErrorBody,
+            headers(("Set-Cookie" = String, description = "Two cookies: `jwt=<access token>; HttpOnly; SameSite=<cookie_same_site>; Path=/; Max-Age=<token_ttl>` and `refresh=<refresh token>; HttpOnly; SameSite=Strict; Path=/refresh; Max-Age=<refresh_ttl>`, both `Secure` when `cookie_secure` is set; neither `Max-Age` (nor the token's `exp`) reaches past the session's idle or absolute end, and a session logged in with `remember: false` gets both without `Max-Age`."))),
+        (status = 401, description = "No refresh cookie, or one that is unknown, expired, of an ended or expired session (idle or absolute timeout), or reused after the grace window (which ends the session) (`unauthorized`).", body = ErrorBody,
             headers(("Set-Cookie" = String, description = "Both cookies cleared: `jwt=` and `refresh=` with `Max-Age=0`, an `Expires` in 1970 and the same attributes as when set."))),
         (status = 403, response = CrossOrigin),
         (status = 503, response = Unavailable),
@@ -50,8 +50,8 @@ async fn refresh(
     match session_tokens::refresh(app, &presented, source).await {
         Ok(issued) => {
             app.metrics.refresh(RefreshOutcome::rotated);
-            cookie::set_pair(jar, issued.access_token, issued.refresh_token, &app.config);
-            Ok(Json(issued.claims.into()))
+            let claims = cookie::set_pair(jar, issued, app.config.cookie);
+            Ok(Json(claims.into()))
         }
         Err(e) => {
             app.metrics.refresh(RefreshOutcome::refused);

@@ -37,6 +37,17 @@ pub fn routes() -> Vec<Route> {
 pub struct Credentials {
     username: String,
     password: String,
+    /// "Keep me signed in" (default `true`). With `false`, the `jwt` and `refresh` cookies carry
+    /// no `Max-Age` (they end with the browser) and the session ends
+    /// `session_max_lifetime_unremembered` after the login.
+    #[serde(default = "remembered")]
+    #[schema(default = true)]
+    remember: bool,
+}
+
+/// A login is remembered unless it asks not to be.
+pub(super) fn remembered() -> bool {
+    true
 }
 
 #[derive(Serialize, ToSchema)]
@@ -120,7 +131,7 @@ impl<'r> FromRequest<'r> for UserAgent {
     request_body = Credentials,
     responses(
         (status = 200, description = "Logged in: a new session (`LoggedIn`). Or, for an account with a second factor, `{mfa_required: true, methods}` and only the `mfa` cookie: no session yet.", body = LoginAnswer,
-            headers(("Set-Cookie" = String, description = "Three cookies: `jwt=<access token>; HttpOnly; SameSite=<cookie_same_site>; Path=/; Max-Age=<token_ttl>`, `refresh=<refresh token>; HttpOnly; SameSite=Strict; Path=/refresh; Max-Age=<refresh_ttl>` and `device=<signed device id>; HttpOnly; SameSite=Strict; Path=/authenticate; Max-Age=31536000`, all `Secure` when `cookie_secure` is set. With a second factor due: only `mfa=<challenge>; HttpOnly; SameSite=Strict; Path=/authenticate; Max-Age=300`."))),
+            headers(("Set-Cookie" = String, description = "Three cookies: `jwt=<access token>; HttpOnly; SameSite=<cookie_same_site>; Path=/; Max-Age=<token_ttl>`, `refresh=<refresh token>; HttpOnly; SameSite=Strict; Path=/refresh; Max-Age=<refresh_ttl, at most session_idle_timeout and session_max_lifetime>` and `device=<signed device id>; HttpOnly; SameSite=Strict; Path=/authenticate; Max-Age=31536000`, all `Secure` when `cookie_secure` is set. With `remember: false`, `jwt` and `refresh` carry no `Max-Age`: they end with the browser. With a second factor due: only `mfa=<challenge>; HttpOnly; SameSite=Strict; Path=/authenticate; Max-Age=300`."))),
         (status = 400, response = NotJson),
         (status = 401, description = "Unknown user or wrong password (`invalid_credentials`); also an account removed while its password was being checked.", body = ErrorBody),
         (status = 403, description = "The password is right but the account is locked (`account_locked`, with `until` when the lock ends by itself); or the request came from a foreign `Origin` (`cross_origin_request`).", body = ErrorBody),
@@ -149,7 +160,14 @@ async fn authenticate(
         device: device.as_deref(),
         user_agent: agent.0,
     };
-    let result = login::login(app, &creds.username, &creds.password, client).await;
+    let result = login::login(
+        app,
+        &creds.username,
+        &creds.password,
+        client,
+        creds.remember,
+    )
+    .await;
     // A right password that opens a second step is not a login yet: the step counts it.
     if !matches!(result, Ok(Step::SecondFactor(_))) {
         app.metrics.login(&result);
@@ -174,8 +192,7 @@ async fn authenticate(
 
 /// Sets a new session's cookies (and the device cookie); the body that tells who logged in.
 fn set_cookies(jar: &CookieJar<'_>, logged_in: login::LoggedIn, app: &App) -> LoggedIn {
-    let issued = logged_in.issued;
-    cookie::set_pair(jar, issued.access_token, issued.refresh_token, &app.config);
+    let claims = cookie::set_pair(jar, logged_in.issued, app.config.cookie);
     jar.add(cookie::device(logged_in.device, app.config.cookie));
-    issued.claims.into()
+    claims.into()
 }

@@ -39,6 +39,11 @@ pub struct Assertion {
     /// one that does not verify (401 `passkey_refused`).
     #[schema(value_type = Object)]
     credential: Value,
+    /// "Keep me signed in", as for `POST /authenticate` (default `true`). A second step keeps the
+    /// choice made at its password step, whatever this says.
+    #[serde(default = "super::remembered")]
+    #[schema(default = true)]
+    remember: bool,
 }
 
 fn client<'a>(addr: Option<IpAddr>, agent: UserAgent, device: Option<&'a str>) -> Client<'a> {
@@ -109,7 +114,13 @@ async fn finish(
     let device = jar
         .get(cookie::device_name(app.config.cookie))
         .map(|c| c.value().to_owned());
-    let result = login::finish(app, &credential, client(addr, agent, device.as_deref())).await;
+    let result = login::finish(
+        app,
+        &credential,
+        client(addr, agent, device.as_deref()),
+        form.remember,
+    )
+    .await;
     app.metrics.login(&result);
     Ok(Json(set_cookies(jar, result?, app)))
 }

@@ -191,7 +191,7 @@ async fn change_password(
     .await?;
     jar.add(cookie::session(
         changed.access_token,
-        app.codec.ttl(),
+        changed.cookie_max_age,
         app.config.cookie,
     ));
     Ok(Json(PasswordChanged {
