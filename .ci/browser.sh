@@ -28,7 +28,7 @@ echo "== browser test against $SERVER_URL"
 mkdir -p ci-output/screenshots
 if ! SERVER_URL="$SERVER_URL" PASSKEY_URL="$PASSKEY_URL" ADMIN_USER="$ADMIN_USER" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
     SCREENSHOTS="$PWD/ci-output/screenshots" \
-    node --test --test-reporter=spec tests/browser/e2e.mjs; then
+    node --test --test-reporter=spec tests/browser/e2e.mjs tests/browser/remember.mjs; then
     echo "== the browser test failed; the server's log ($SERVER_DIR/server.log):" >&2
     cat "$SERVER_DIR/server.log" >&2
     exit 1
