@@ -99,6 +99,21 @@ impl AuditJobs {
     }
 }
 
+/// Refuses an expression the scheduler would refuse: parsed by the scheduler itself (a job that
+/// does nothing), so that `check-config` and start-up cannot disagree. Needs no runtime.
+pub fn check_schedule(expression: &str) -> Result<(), String> {
+    Job::new_async(expression, |_id, _lock| Box::pin(async {}))
+        .map(drop)
+        .map_err(|_| invalid_schedule(expression))
+}
+
+fn invalid_schedule(expression: &str) -> String {
+    format!(
+        "purge_schedule `{expression}` is not a valid cron expression (six fields, seconds \
+         first, e.g. `0 * * * * *`)"
+    )
+}
+
 /// Builds the scheduler with the purge and flood jobs; the error names the bad expression.
 pub async fn schedule(
     revocation: Revocation,
@@ -126,9 +141,7 @@ pub async fn schedule(
             crate::auth::passkeys::ceremony::purge_expired(&audit.db, batch).await;
         })
     })
-    .map_err(|_| {
-        format!("purge_schedule `{expression}` is not a valid cron expression (six fields, seconds first, e.g. `0 * * * * *`)")
-    })?;
+    .map_err(|_| invalid_schedule(expression))?;
     let scheduler = JobScheduler::new()
         .await
         .map_err(|e| format!("cannot create the scheduler: {e}"))?;

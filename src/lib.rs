@@ -83,8 +83,20 @@ async fn setup(rocket: Rocket<Build>) -> fairing::Result {
     }
 }
 
+/// The configuration as start-up accepts it: the settings themselves
+/// ([`AppConfig::from_figment`]), then what only the services built on them check (the purge
+/// schedule's cron expression, the passkey relying party). Start-up and `check-config` both
+/// call this, so the command refuses exactly what the server refuses; it opens no database.
+/// The error is the message start-up gives.
+pub fn validated_config(figment: &Figment) -> Result<AppConfig, String> {
+    let config = AppConfig::from_figment(figment).map_err(|e| e.to_string())?;
+    jobs::check_schedule(&config.purge_schedule)?;
+    auth::passkeys::Passkeys::new(&config.webauthn)?;
+    Ok(config)
+}
+
 async fn build_app(rocket: &Rocket<Build>) -> Result<App, String> {
-    let config = AppConfig::from_figment(rocket.figment()).map_err(|e| e.to_string())?;
+    let config = validated_config(rocket.figment())?;
     let settings = PoolSettings {
         max_size: config.db_pool_size,
         timeout: config.db_timeout,
