@@ -85,6 +85,48 @@ impl PostgresUrl {
     pub fn expose(&self) -> &str {
         &self.uri
     }
+
+    /// The full URI with its password, in the user part or a `password` parameter, shown as
+    /// `<set>`: what `check-config` prints, so that an operator sees every other part as libpq
+    /// gets it (the timeouts added above included).
+    pub fn redacted(&self) -> String {
+        let Ok(mut url) = url::Url::parse(&self.uri) else {
+            return self.shown.clone();
+        };
+        let had_password = url.password().is_some();
+        let query = url.query().map(|query| {
+            let pairs: Vec<&str> = query
+                .split('&')
+                .map(|pair| {
+                    let key = url::form_urlencoded::parse(pair.as_bytes()).next();
+                    match key {
+                        Some((key, _)) if key == "password" => "password=<set>",
+                        _ => pair,
+                    }
+                })
+                .collect();
+            pairs.join("&")
+        });
+        if url.set_password(None).is_err() {
+            return self.shown.clone();
+        }
+        url.set_query(None);
+        let mut text = url.to_string();
+        if had_password {
+            let at = url.scheme().len() + "://".len() + url.username().len();
+            let hidden = if url.username().is_empty() {
+                ":<set>@"
+            } else {
+                ":<set>"
+            };
+            text.insert_str(at, hidden);
+        }
+        if let Some(query) = query {
+            text.push('?');
+            text.push_str(&query);
+        }
+        text
+    }
 }
 
 impl fmt::Display for DatabaseUrl {
@@ -140,6 +182,27 @@ mod tests {
         assert!(
             matches!(kept, DatabaseUrl::Postgres(pg) if pg.expose().contains("connect_timeout=1") && !pg.expose().contains("connect_timeout=5"))
         );
+    }
+
+    #[test]
+    fn the_redacted_uri_hides_every_password_and_keeps_the_rest() {
+        let redacted = |raw: &str| match DatabaseUrl::parse(raw) {
+            Ok(DatabaseUrl::Postgres(pg)) => pg.redacted(),
+            other => panic!("not postgres: {other:?}"),
+        };
+        let shown = redacted("postgres://app:hunter2@db.internal:6543/sessions?sslmode=require");
+        assert!(
+            shown.starts_with("postgres://app:<set>@db.internal:6543/sessions?sslmode=require&"),
+            "{shown}"
+        );
+        assert!(shown.contains("connect_timeout=5"), "{shown}");
+        let shown = redacted("postgresql://:hunter2@h/d?password=hunter3&user=app");
+        assert!(shown.starts_with("postgresql://:<set>@h/d?"), "{shown}");
+        assert!(shown.contains("password=<set>&user=app"), "{shown}");
+        assert!(!shown.contains("hunter"), "{shown}");
+        let shown = redacted("postgres://app@h/d");
+        assert!(shown.starts_with("postgres://app@h/d?"), "{shown}");
+        assert!(!shown.contains("<set>"), "{shown}");
     }
 
     #[test]
