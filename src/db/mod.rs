@@ -14,6 +14,7 @@ pub mod refresh_tokens;
 pub mod revocations_hourly;
 pub mod schema;
 pub mod sessions;
+pub mod snapshot;
 mod timeouts;
 pub mod user_cutoffs;
 pub mod users;
