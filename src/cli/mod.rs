@@ -2,6 +2,7 @@
 //! exits without starting a server: 0 done, 1 refused (a message on stderr), 2 misuse (clap's
 //! own code for a bad command line).
 
+mod check_config;
 mod keys;
 
 use std::process::ExitCode;
@@ -23,11 +24,15 @@ pub enum Command {
         #[command(subcommand)]
         action: keys::KeysCommand,
     },
+    /// Checks the configuration as start-up would and prints the effective settings (secrets
+    /// as `<set>`); opens no database, so it runs beside a server.
+    CheckConfig(check_config::CheckConfig),
 }
 
 /// Runs a subcommand.
 pub fn run(command: Command) -> ExitCode {
     match command {
         Command::Keys { action } => keys::run(action),
+        Command::CheckConfig(args) => check_config::run(args),
     }
 }
