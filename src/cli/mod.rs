@@ -2,6 +2,7 @@
 //! exits without starting a server: 0 done, 1 refused (a message on stderr), 2 misuse (clap's
 //! own code for a bad command line).
 
+mod backup;
 mod check_config;
 mod keys;
 
@@ -27,6 +28,8 @@ pub enum Command {
     /// Checks the configuration as start-up would and prints the effective settings (secrets
     /// as `<set>`); opens no database, so it runs beside a server.
     CheckConfig(check_config::CheckConfig),
+    /// Copies the SQLite database into a new file while the server runs (`VACUUM INTO`).
+    Backup(backup::Backup),
 }
 
 /// Runs a subcommand.
@@ -34,5 +37,6 @@ pub fn run(command: Command) -> ExitCode {
     match command {
         Command::Keys { action } => keys::run(action),
         Command::CheckConfig(args) => check_config::run(args),
+        Command::Backup(args) => backup::run(args),
     }
 }

@@ -1,6 +1,7 @@
 //! The operator's commands of the real binary: `check-config` and `backup`, run beside a
 //! server on the same configuration.
 
+mod backup;
 mod check_config;
 
 use std::process::Command;
