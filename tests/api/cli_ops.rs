@@ -3,6 +3,7 @@
 
 mod backup;
 mod check_config;
+mod storm;
 
 use std::process::Command;
 
