@@ -101,6 +101,9 @@ fn settings(
         .collect();
     let throttle = &config.throttle;
     let limits = &config.limits;
+    let lifetime = &config.lifetime;
+    // A limit turned off is configured as 0.
+    let seconds = |limit: Option<std::time::Duration>| json!(limit.map_or(0, |d| d.as_secs()));
     let log_format = figment
         .extract_inner::<String>("log_format")
         .map_or(Value::Null, Value::from);
@@ -144,6 +147,12 @@ fn settings(
         (
             "refresh_reuse_grace",
             json!(config.refresh.reuse_grace.as_secs()),
+        ),
+        ("session_idle_timeout", seconds(lifetime.idle_timeout)),
+        ("session_max_lifetime", seconds(lifetime.max_lifetime)),
+        (
+            "session_max_lifetime_unremembered",
+            seconds(lifetime.max_lifetime_unremembered),
         ),
         ("cookie_secure", json!(config.cookie.secure)),
         (

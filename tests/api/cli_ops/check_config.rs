@@ -34,10 +34,40 @@ fn check_config_prints_every_setting_with_secrets_as_set_and_opens_no_database()
         "token_ttl = 3600".to_owned(),
         "revocation_check = memory".to_owned(),
         "profile = debug".to_owned(),
+        "session_idle_timeout = 604800".to_owned(),
+        "session_max_lifetime = 2592000".to_owned(),
+        "session_max_lifetime_unremembered = 43200".to_owned(),
     ] {
         assert!(
             stdout.lines().any(|l| l == expected),
             "no `{expected}` in:\n{stdout}"
+        );
+    }
+    // Every setting that has a default is shown (a new one cannot be forgotten here).
+    let shown: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split_once(" = "))
+        .map(|(n, _)| n)
+        .collect();
+    let mut section = "";
+    for line in jwt_blacklist::config::DEFAULTS.lines() {
+        if let Some(table) = line
+            .strip_prefix("[default")
+            .and_then(|t| t.strip_suffix(']'))
+        {
+            section = table.trim_start_matches('.');
+            continue;
+        }
+        let Some((name, _)) = line.split_once(" = ") else {
+            continue;
+        };
+        let name = match section {
+            "" => name.to_owned(),
+            table => format!("{table}.{name}"),
+        };
+        assert!(
+            shown.contains(&name.as_str()),
+            "`{name}` is not shown:\n{stdout}"
         );
     }
     let keys = stdout
