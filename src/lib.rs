@@ -74,7 +74,7 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
 /// Validates the configuration, opens and migrates the database, and builds every service.
 /// Any failure stops start-up with a message naming the cause.
 async fn setup(rocket: Rocket<Build>) -> fairing::Result {
-    match build_app(&rocket).await {
+    match build_app(rocket.figment(), Start::Server).await {
         Ok(app) => Ok(rocket.manage(app)),
         Err(message) => {
             rocket::error!("start-up refused: {message}");
@@ -95,15 +95,39 @@ pub fn validated_config(figment: &Figment) -> Result<AppConfig, String> {
     Ok(config)
 }
 
-async fn build_app(rocket: &Rocket<Build>) -> Result<App, String> {
-    let config = validated_config(rocket.figment())?;
+/// Who the application is built for.
+pub enum Start {
+    /// The server: it takes the SQLite instance lock itself (refused while another process
+    /// holds it) and creates the configured admin on first start.
+    Server,
+    /// A command of the binary's (`jwt-blacklist user ...`): the caller took the SQLite lock
+    /// (`Some` on SQLite) and said what to do when it was held; the admin is not created (a
+    /// command does what it was asked, nothing else). Nobody starts the purge schedule: only
+    /// Rocket's liftoff does.
+    Command(Option<InstanceLock>),
+}
+
+/// Reads and validates the configuration from `figment` (as start-up does) and builds the
+/// application.
+pub async fn build_app(figment: &Figment, start: Start) -> Result<App, String> {
+    let config = validated_config(figment)?;
+    assemble(config, start).await
+}
+
+/// Opens and migrates the database and builds every service from `config`; the error names
+/// the cause.
+pub async fn assemble(config: AppConfig, start: Start) -> Result<App, String> {
     let settings = PoolSettings {
         max_size: config.db_pool_size,
         timeout: config.db_timeout,
     };
-    let instance_lock = match &config.database {
-        DatabaseUrl::Sqlite(path) => Some(InstanceLock::acquire(path).map_err(|e| e.to_string())?),
-        DatabaseUrl::Postgres(_) => None,
+    let (instance_lock, bootstrap) = match (start, &config.database) {
+        (Start::Server, DatabaseUrl::Sqlite(path)) => (
+            Some(InstanceLock::acquire(path).map_err(|e| e.to_string())?),
+            true,
+        ),
+        (Start::Server, DatabaseUrl::Postgres(_)) => (None, true),
+        (Start::Command(lock), _) => (lock, false),
     };
     let db = Db::connect(config.database.clone(), settings)
         .await
@@ -135,7 +159,7 @@ async fn build_app(rocket: &Rocket<Build>) -> Result<App, String> {
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-    if let Some((name, password)) = &config.admin {
+    if let Some((name, password)) = config.admin.as_ref().filter(|_| bootstrap) {
         bootstrap_admin(&db.for_start_up(), &hasher, name, password).await?;
     }
     let ring = KeyRing::new(&config.keys.signing, &config.jwt_issuer);

@@ -37,7 +37,22 @@ pub fn lock_path(database: &Path) -> PathBuf {
 }
 
 impl InstanceLock {
+    /// The server's lock: refused, with a message that says why, while another process holds it.
     pub fn acquire(database: &Path) -> Result<Self, DbError> {
+        match Self::try_acquire(database)? {
+            Some(lock) => Ok(lock),
+            None => Err(DbError::Unavailable(format!(
+                "another server process is already running on {} (it holds {}); SQLite serves one \
+                 process: stop the other one, or use PostgreSQL to run several instances",
+                database.display(),
+                lock_path(database).display()
+            ))),
+        }
+    }
+
+    /// The lock if no other process holds it (`None` if one does), for a caller that words
+    /// its own refusal (a command of the binary's).
+    pub fn try_acquire(database: &Path) -> Result<Option<Self>, DbError> {
         super::create_parent_dir(database)?;
         let path = lock_path(database);
         let file = OpenOptions::new()
@@ -47,13 +62,8 @@ impl InstanceLock {
             .open(&path)
             .map_err(|e| DbError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
         match file.try_lock() {
-            Ok(()) => Ok(Self { _file: file }),
-            Err(TryLockError::WouldBlock) => Err(DbError::Unavailable(format!(
-                "another server process is already running on {} (it holds {}); SQLite serves one \
-                 process: stop the other one, or use PostgreSQL to run several instances",
-                database.display(),
-                path.display()
-            ))),
+            Ok(()) => Ok(Some(Self { _file: file })),
+            Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(e)) => Err(DbError::Unavailable(format!(
                 "cannot lock {}: {e}",
                 path.display()
