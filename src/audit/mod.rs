@@ -122,6 +122,9 @@ pub enum Actor {
     Named(String),
     /// The server itself (a refresh-token reuse, a cap on sessions).
     System,
+    /// An operator at the server's command line (`jwt-blacklist user ...`): stored and shown
+    /// as `cli`, since the command knows no account of theirs.
+    Cli,
 }
 
 /// One event, before it is written.
@@ -184,6 +187,7 @@ impl Event {
                 .unwrap_or_else(|| "anonymous".to_owned()),
             Actor::Named(name) => name.clone(),
             Actor::System => "system".to_owned(),
+            Actor::Cli => "cli".to_owned(),
         };
         NewEvent {
             at: to_db_time(at),
@@ -231,5 +235,7 @@ mod tests {
         assert_eq!(event.row(OffsetDateTime::now_utc()).actor, "ann");
         let event = Event::new(Kind::SessionEnded, Actor::System, Source::default());
         assert_eq!(event.row(OffsetDateTime::now_utc()).actor, "system");
+        let event = Event::new(Kind::UserLocked, Actor::Cli, Source::default()).about("ann", "id");
+        assert_eq!(event.row(OffsetDateTime::now_utc()).actor, "cli");
     }
 }

@@ -16,24 +16,37 @@ use crate::app::App;
 use crate::audit::{Actor, Event, Kind, Source};
 use crate::db::users::{self, Filter, UserRow};
 use crate::db::{
-    audit_events, from_db_time, mfa_totp, passkeys, sessions, to_db_time, write_transaction,
+    audit_events, from_db_time, mfa_totp, passkeys, sessions, to_db_time, write_transaction, Db,
 };
-use crate::domain::{Role, Username};
+use crate::domain::{Password, Role, Username};
 use crate::revocation::AccountChange;
 
-/// The admin acting, and from where.
-pub struct Admin<'a> {
-    pub username: &'a str,
+/// Who acts as the admin (an admin account over HTTP, or the operator at the command line),
+/// and from where.
+pub struct Admin {
+    pub actor: Actor,
     pub source: Source,
 }
 
-impl Admin<'_> {
+impl Admin {
+    /// The admin account `username`, from `source`.
+    pub fn named(username: &str, source: Source) -> Self {
+        Self {
+            actor: Actor::Named(username.to_owned()),
+            source,
+        }
+    }
+
+    /// The operator at the server's command line.
+    pub fn cli() -> Self {
+        Self {
+            actor: Actor::Cli,
+            source: Source::default(),
+        }
+    }
+
     fn event(&self, kind: Kind) -> Event {
-        Event::new(
-            kind,
-            Actor::Named(self.username.to_owned()),
-            self.source.clone(),
-        )
+        Event::new(kind, self.actor.clone(), self.source.clone())
     }
 }
 
@@ -90,7 +103,7 @@ pub struct Query {
 }
 
 /// One page of accounts by name, and how many the query selects in all.
-pub async fn list(app: &App, query: Query) -> Result<(Vec<Account>, i64), AuthError> {
+pub async fn list(db: &Db, query: Query) -> Result<(Vec<Account>, i64), AuthError> {
     let now = to_db_time(OffsetDateTime::now_utc());
     let filter = Filter {
         name_contains: query.name_contains,
@@ -100,8 +113,7 @@ pub async fn list(app: &App, query: Query) -> Result<(Vec<Account>, i64), AuthEr
     };
     let limit = i64::from(query.limit);
     let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
-    let (rows, total, counts) = app
-        .db
+    let (rows, total, counts) = db
         .run(move |conn| {
             let (rows, total) = users::list(conn, &filter, limit, offset)?;
             let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
@@ -136,11 +148,10 @@ pub async fn locked_count(app: &App) -> Result<i64, AuthError> {
 }
 
 /// The account called `username` (any case).
-pub async fn get(app: &App, username: &str) -> Result<Account, AuthError> {
+pub async fn get(db: &Db, username: &str) -> Result<Account, AuthError> {
     let name = Username::parse(username).map_err(|_| AuthError::NoSuchUser)?;
     let now = to_db_time(OffsetDateTime::now_utc());
-    let found = app
-        .db
+    let found = db
         .run(move |conn| {
             let Some(row) = users::find(conn, name.as_str())? else {
                 return Ok(None);
@@ -171,7 +182,7 @@ pub enum AdminChange {
 /// event. Refuses to leave the server without an admin. Returns how many sessions ended.
 pub async fn administer(
     app: &App,
-    admin: Admin<'_>,
+    admin: Admin,
     username: &str,
     change: AdminChange,
 ) -> Result<usize, AuthError> {
@@ -193,15 +204,44 @@ pub async fn administer(
 /// Removes every second factor of `username` and ends all their sessions, in one transaction
 /// with the `mfa.disabled` event (for an account that had none, the sessions still end: the
 /// admin asked for a clean slate). Returns how many sessions ended.
-pub async fn remove_factors(
-    app: &App,
-    admin: Admin<'_>,
-    username: &str,
-) -> Result<usize, AuthError> {
+pub async fn remove_factors(app: &App, admin: Admin, username: &str) -> Result<usize, AuthError> {
     let event = admin.event(Kind::MfaDisabled).with("method", "all");
     let outcome = app
         .revocation
         .end_user_sessions(username, None, Some(AccountChange::RemoveFactors), event)
+        .await
+        .map_err(AuthError::from_change)?;
+    Ok(outcome.sessions_ended)
+}
+
+/// Gives `username` the password `new` (an operator's reset: no current password is asked)
+/// and ends every session of theirs, in one transaction with its `password.changed` event.
+/// The hash is set only if the account has not changed since it was read (else
+/// `AccountChanged`, and nothing is). Returns how many sessions ended.
+pub async fn set_password(
+    app: &App,
+    admin: Admin,
+    username: &str,
+    new: &Password,
+) -> Result<usize, AuthError> {
+    let name = Username::parse(username).map_err(|_| AuthError::NoSuchUser)?;
+    let user = super::accounts::find(&app.db, Some(name))
+        .await?
+        .ok_or(AuthError::NoSuchUser)?;
+    let hash = app
+        .hasher
+        .hash(new)
+        .await
+        .map_err(super::accounts::hashing_failed)?;
+    let change = AccountChange::SetPassword {
+        user_id: user.id.clone(),
+        generation: user.generation,
+        hash,
+    };
+    let event = admin.event(Kind::PasswordChanged);
+    let outcome = app
+        .revocation
+        .end_user_sessions(&user.username, None, Some(change), event)
         .await
         .map_err(AuthError::from_change)?;
     Ok(outcome.sessions_ended)
@@ -218,7 +258,7 @@ pub struct Locked {
 /// theirs on every instance in the same transaction. Refused for the last admin who can log in.
 pub async fn lock(
     app: &App,
-    admin: Admin<'_>,
+    admin: Admin,
     username: &str,
     reason: String,
     until: Option<OffsetDateTime>,
@@ -258,7 +298,7 @@ pub async fn lock(
 
 /// Lifts the lock of `username` (whether or not there is one), with its event; returns the name
 /// as stored.
-pub async fn unlock(app: &App, admin: Admin<'_>, username: &str) -> Result<String, AuthError> {
+pub async fn unlock(app: &App, admin: Admin, username: &str) -> Result<String, AuthError> {
     let name = Username::parse(username).map_err(|_| AuthError::NoSuchUser)?;
     let event = admin.event(Kind::UserUnlocked);
     let unlocked = app

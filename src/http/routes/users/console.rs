@@ -180,7 +180,7 @@ async fn list(
         )? as u32,
         offset: parse_param("offset", params.one("offset")?.as_deref(), 0, 0..=i64::MAX)? as u64,
     };
-    let (accounts, total) = admin::list(app, query).await?;
+    let (accounts, total) = admin::list(&app.db, query).await?;
     let items = accounts.into_iter().map(User::from).collect();
     Ok(Json(UserPage { items, total }))
 }
@@ -200,7 +200,7 @@ async fn list(
 )]
 #[get("/api/users/<username>")]
 async fn one(_admin: AdminUser, username: &str, app: &State<App>) -> Result<Json<User>, ApiError> {
-    let account = admin::get(app, existing_name(username)?).await?;
+    let account = admin::get(&app.db, existing_name(username)?).await?;
     Ok(Json(account.into()))
 }
 
@@ -268,10 +268,7 @@ async fn lock(
             "reason must be 1 to 200 characters, without control characters".into(),
         ));
     }
-    let by = Admin {
-        username: &admin.0.username,
-        source,
-    };
+    let by = Admin::named(&admin.0.username, source);
     let until = parse_time("until", form.until.as_deref())?;
     let username = existing_name(username)?;
     let locked = admin::lock(app, by, username, reason.to_owned(), until).await?;
@@ -309,10 +306,7 @@ async fn unlock(
     username: &str,
     app: &State<App>,
 ) -> Result<Json<Unlocked>, ApiError> {
-    let by = Admin {
-        username: &admin.0.username,
-        source,
-    };
+    let by = Admin::named(&admin.0.username, source);
     let username = admin::unlock(app, by, existing_name(username)?).await?;
     Ok(Json(Unlocked { username }))
 }
@@ -342,10 +336,7 @@ async fn remove_factors(
     username: &str,
     app: &State<App>,
 ) -> Result<Status, ApiError> {
-    let by = Admin {
-        username: &admin.0.username,
-        source,
-    };
+    let by = Admin::named(&admin.0.username, source);
     admin::remove_factors(app, by, existing_name(username)?).await?;
     Ok(Status::NoContent)
 }

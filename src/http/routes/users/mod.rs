@@ -246,10 +246,7 @@ async fn set_role(
 ) -> Result<Json<RoleChanged>, ApiError> {
     let role = body(data)?.role;
     let username = existing_name(username)?;
-    let by = Admin {
-        username: &admin.0.username,
-        source,
-    };
+    let by = Admin::named(&admin.0.username, source);
     let ended = admin::administer(app, by, username, AdminChange::SetRole(role)).await?;
     Ok(Json(RoleChanged {
         username: username.to_owned(),
@@ -282,10 +279,7 @@ async fn remove(
     username: &str,
     app: &State<App>,
 ) -> Result<Status, ApiError> {
-    let by = Admin {
-        username: &admin.0.username,
-        source,
-    };
+    let by = Admin::named(&admin.0.username, source);
     admin::administer(app, by, existing_name(username)?, AdminChange::Remove).await?;
     Ok(Status::NoContent)
 }
