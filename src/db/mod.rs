@@ -9,6 +9,7 @@ pub mod instance_lock;
 pub mod mfa_challenges;
 pub mod mfa_totp;
 pub mod passkeys;
+mod read_only;
 pub mod recovery_codes;
 pub mod refresh_tokens;
 pub mod revocations_hourly;
@@ -84,11 +85,14 @@ pub struct PoolSettings {
 #[derive(Debug, Clone)]
 struct Manager {
     url: DatabaseUrl,
+    /// SQLite: open the file read-only (see [`read_only`]).
+    read_only: bool,
 }
 
 impl Manager {
     fn target(&self) -> String {
         match &self.url {
+            DatabaseUrl::Sqlite(path) if self.read_only => read_only::sqlite_uri(path),
             DatabaseUrl::Sqlite(path) => path.to_string_lossy().into_owned(),
             DatabaseUrl::Postgres(pg) => pg.expose().to_owned(),
         }
@@ -174,7 +178,10 @@ impl Db {
         if let DatabaseUrl::Sqlite(path) = &url {
             create_parent_dir(path)?;
         }
-        let manager = Manager { url: url.clone() };
+        let manager = Manager {
+            url: url.clone(),
+            read_only: false,
+        };
         // One direct connection first: its error names the real cause, where the pool would
         // only report a timeout.
         let mut conn = manager
@@ -182,6 +189,11 @@ impl Db {
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
         migrate(&mut conn).map_err(|e| DbError::Internal(format!("migrations failed: {e}")))?;
         drop(conn);
+        Self::pooled(manager, settings)
+    }
+
+    fn pooled(manager: Manager, settings: PoolSettings) -> Result<Self, DbError> {
+        let url = manager.url.clone();
         // No `SELECT 1` on every checkout: that was a round trip on every request. A connection
         // that failed at the connection level is marked broken by diesel and dropped by r2d2
         // when it returns (`has_broken`); the request that met the failure answers 503.
