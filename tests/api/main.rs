@@ -3,6 +3,7 @@
 mod audit;
 mod bad_input;
 mod blacklist;
+mod cli;
 mod cli_ops;
 mod console;
 mod cookies;
