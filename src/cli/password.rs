@@ -7,13 +7,33 @@ use std::io::{BufRead, IsTerminal};
 use super::Refusal;
 use crate::domain::Password;
 
-/// Reads the new password of `username`.
-pub fn read(username: &str, from_stdin: bool) -> Result<Password, Refusal> {
-    let raw = match from_stdin {
-        true => one_line()?,
-        false => typed(username)?,
-    };
-    Password::parse(raw).map_err(Refusal::Refused)
+/// Where the new password comes from, settled before the command opens anything, so that a
+/// command line that cannot give one is refused at once.
+pub enum Input {
+    Terminal,
+    Stdin,
+}
+
+impl Input {
+    pub fn new(password_stdin: bool) -> Result<Self, Refusal> {
+        match password_stdin {
+            true => Ok(Self::Stdin),
+            false if std::io::stdin().is_terminal() => Ok(Self::Terminal),
+            false => Err(Refusal::Misuse(
+                "no terminal to type the password at: give it on stdin with --password-stdin"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Reads the new password of `username`.
+    pub fn read(self, username: &str) -> Result<Password, Refusal> {
+        let raw = match self {
+            Self::Stdin => one_line()?,
+            Self::Terminal => typed(username)?,
+        };
+        Password::parse(raw).map_err(Refusal::Refused)
+    }
 }
 
 /// The first line of stdin, without its line ending.
@@ -29,11 +49,6 @@ fn one_line() -> Result<String, Refusal> {
 }
 
 fn typed(username: &str) -> Result<String, Refusal> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Refusal::Misuse(
-            "no terminal to type the password at: give it on stdin with --password-stdin".into(),
-        ));
-    }
     let ask = |prompt: String| {
         rpassword::prompt_password(prompt)
             .map_err(|e| Refusal::refused(format!("cannot read the password: {e}")))

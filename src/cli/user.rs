@@ -117,8 +117,9 @@ pub async fn run(command: UserCommand) -> Done {
             username,
             password_stdin,
         } => {
-            let new = password::read(&username, password_stdin)?;
+            let from = password::Input::new(password_stdin)?;
             let app = app::writer().await?;
+            let new = from.read(&username)?;
             let ended = admin::set_password(&app, Admin::cli(), &username, &new)
                 .await
                 .map_err(refusal(&username))?;
@@ -215,8 +216,10 @@ async fn list(role: Option<RoleArg>, locked: bool, json: bool) -> Done {
 
 async fn create(username: &str, role: Role, password_stdin: bool) -> Done {
     let name = Username::parse(username).map_err(Refusal::Refused)?;
-    let password = password::read(username, password_stdin)?;
+    let from = password::Input::new(password_stdin)?;
+    // The lock first: beside a running server the operator is refused before typing anything.
     let app = app::writer().await?;
+    let password = from.read(username)?;
     accounts::create(
         &app.db,
         &app.hasher,
