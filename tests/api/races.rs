@@ -244,7 +244,15 @@ async fn a_removal_is_not_outlived_and_a_recreated_name_inherits_nothing() {
 
 #[rocket::async_test]
 async fn a_password_change_is_not_outlived_by_logins_with_the_old_password() {
-    let app = TestApp::spawn().await;
+    // Once the change commits, the old password fails until the clients hear of it: on a busy
+    // machine enough times to throttle them, and a 429 would hide what the race obtained.
+    let app = TestApp::spawn_with(|f| {
+        f.merge(("login_max_failures_per_user", 10_000))
+            .merge(("login_max_untrusted_failures_per_user", 10_000))
+            .merge(("login_max_failures_per_ip", 10_000))
+            .merge(("login_max_per_ip", 100_000))
+    })
+    .await;
     let owner = app.user_token("pat").await;
     let change = app
         .with_cookie(app.client.post("/api/password"), &owner)
