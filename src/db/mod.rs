@@ -15,6 +15,7 @@ pub mod refresh_tokens;
 pub mod revocations_hourly;
 pub mod schema;
 pub mod sessions;
+pub mod sessions_over;
 pub mod snapshot;
 mod timeouts;
 pub mod user_cutoffs;
