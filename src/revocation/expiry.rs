@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::Revocation;
 use crate::audit::{Actor, Event, Kind, Source};
-use crate::db::{sessions, to_db_time, DbError};
+use crate::db::{sessions_over, to_db_time, DbError};
 
 /// At most this many batches per run: a run stays short, the next one goes on.
 const MAX_BATCHES: usize = 100;
@@ -27,7 +27,7 @@ impl Revocation {
             let before = to_db_time(now);
             let ids = self
                 .db
-                .run(move |conn| sessions::expired(conn, before, batch))
+                .run(move |conn| sessions_over::expired(conn, before, batch))
                 .await?;
             for chunk in ids.chunks(IN_FLIGHT) {
                 let mut ends = JoinSet::new();

@@ -38,7 +38,7 @@ pub use self::writer::{Login, Outcome};
 use self::writer::{Work, Writer};
 use crate::audit::Event;
 use crate::config::{RevocationCheck, RevocationSettings, LEEWAY_SECS};
-use crate::db::{blacklist, revocations_hourly, sessions, to_db_time, Db, DbError};
+use crate::db::{blacklist, revocations_hourly, sessions, sessions_over, to_db_time, Db, DbError};
 use crate::telemetry::metrics::Metrics;
 
 /// A token to revoke: its id, owner and expiry (the row is kept until then).
@@ -250,7 +250,7 @@ impl Revocation {
             }
             let cutoff = to_db_time(cutoff);
             let tokens = db.run_blocking(|conn| blacklist::purge_expired(conn, cutoff, batch))?;
-            let sessions = db.run_blocking(|conn| sessions::purge(conn, cutoff, batch))?;
+            let sessions = db.run_blocking(|conn| sessions_over::purge(conn, cutoff, batch))?;
             let hours = cutoff - revocations_hourly::KEPT;
             db.run_blocking(|conn| revocations_hourly::purge(conn, hours))?;
             Ok(tokens + sessions)
