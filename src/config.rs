@@ -7,6 +7,7 @@ mod lifetime;
 mod limits;
 mod raw;
 mod secret;
+mod server;
 mod signing_keys;
 mod sources;
 mod webauthn;
@@ -24,6 +25,7 @@ use self::raw::RawConfig;
 #[cfg(test)]
 pub(crate) use self::secret::tests_secret;
 pub use self::secret::{MetricsToken, Secret};
+pub use self::server::ServerSettings;
 pub use self::signing_keys::{derived_kid, valid_kid, KeyMaterial, Keys, SigningKey};
 pub use self::sources::{default_keys, defaults, figment, DEFAULTS};
 pub use self::webauthn::WebauthnSettings;

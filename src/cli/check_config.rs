@@ -12,7 +12,7 @@ use rocket::figment::value::Value as FigmentValue;
 use rocket::figment::Figment;
 use serde_json::{json, Map, Value};
 
-use crate::config::{AppConfig, DatabaseUrl, KeyMaterial, RevocationCheck};
+use crate::config::{AppConfig, DatabaseUrl, KeyMaterial, RevocationCheck, ServerSettings};
 
 /// Shown in place of a secret that is set.
 const SET: &str = "<set>";
@@ -29,7 +29,7 @@ pub struct CheckConfig {
 pub fn run(args: CheckConfig) -> ExitCode {
     let figment = crate::config::figment();
     // Rocket's own settings (address, port, limits, ...) are checked by Rocket at start-up.
-    let rocket = match rocket::Config::try_from(&figment) {
+    let rocket = match ServerSettings::from_figment(&figment) {
         Ok(rocket) => rocket,
         Err(e) => {
             eprintln!("invalid configuration: {e}");
@@ -69,7 +69,7 @@ pub fn run(args: CheckConfig) -> ExitCode {
 /// configuration reference.
 fn settings(
     figment: &Figment,
-    rocket: &rocket::Config,
+    rocket: &ServerSettings,
     config: &AppConfig,
 ) -> Vec<(&'static str, Value)> {
     let secret = |key: &str| {
@@ -119,18 +119,13 @@ fn settings(
         .ip_header
         .as_ref()
         .map_or(json!(false), |h| json!(h.as_str()));
-    let limit = |name: &str| {
-        rocket
-            .limits
-            .get(name)
-            .map_or(Value::Null, |b| json!(b.to_string()))
-    };
+    let limit = |name: &str| rocket.limit(name).map_or(Value::Null, Value::from);
     vec![
         ("profile", json!(figment.profile().as_str().as_str())),
-        ("address", json!(rocket.address.to_string())),
+        ("address", json!(rocket.address)),
         ("port", json!(rocket.port)),
         ("ip_header", ip_header),
-        ("log_level", json!(rocket.log_level.to_string())),
+        ("log_level", json!(rocket.log_level)),
         ("log_format", log_format),
         ("limits.json", limit("json")),
         ("limits.form", limit("form")),
