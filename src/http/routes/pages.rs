@@ -70,7 +70,7 @@ fn admin() -> Page {
 /// The pages' scripts, style sheet and icon; any other name is a 404.
 #[utoipa::path(
     tag = "pages",
-    params(("file", description = "`app.js`, `factors.js`, `forms.js`, `admin.js`, `common.js`, `style.css` or `favicon.svg`.")),
+    params(("file", description = "`app.js`, `factors.js`, `forms.js`, `admin.js`, `access.js`, `revocations.js`, `users.js`, `audit.js`, `common.js`, `style.css` or `favicon.svg`.")),
     responses(
         (status = 200, description = "The file.", content((String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml")),
             headers(
@@ -90,6 +90,13 @@ fn asset(file: &str) -> Result<Page, ApiError> {
         ),
         "forms.js" => (ContentType::JavaScript, include_str!("../../web/forms.js")),
         "admin.js" => (ContentType::JavaScript, include_str!("../../web/admin.js")),
+        "access.js" => (ContentType::JavaScript, include_str!("../../web/access.js")),
+        "revocations.js" => (
+            ContentType::JavaScript,
+            include_str!("../../web/revocations.js"),
+        ),
+        "users.js" => (ContentType::JavaScript, include_str!("../../web/users.js")),
+        "audit.js" => (ContentType::JavaScript, include_str!("../../web/audit.js")),
         "common.js" => (ContentType::JavaScript, include_str!("../../web/common.js")),
         "style.css" => (ContentType::CSS, include_str!("../../web/style.css")),
         // Named by the pages' <link rel="icon">: without it browsers ask for /favicon.ico and
