@@ -117,6 +117,11 @@ pub fn rotate(conn: &mut DbConnection, r: &Rotate<'_>) -> QueryResult<Rotation> 
         return Ok(Rotation::Dead);
     };
     let ends = (r.bounds)(created_at, remember);
+    // Past its absolute end already: a session older than a lifetime lowered since, or started
+    // before there was one. Nothing it would issue may live.
+    if ends.refresh <= r.now {
+        return Ok(Rotation::Dead);
+    }
     // Continue the session, unless it has ended. A rotation slides its expiry (up to the
     // session's absolute end); the grace path does not (the winner already did).
     let live = sessions::table
