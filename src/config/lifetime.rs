@@ -27,16 +27,15 @@ impl SessionLifetime {
         max_lifetime_unremembered: u64,
         token_ttl: u64,
     ) -> Result<Self, ConfigError> {
-        let checked = |name: &str, secs: u64| {
-            match secs {
+        let checked = |name: &str, secs: u64| match secs {
             0 => Ok(None),
             // Shorter than an access token, the session would end before its first token
             // expires: every refresh would fail, and the settings are surely a mistake.
             s if s < token_ttl || s > MAX_SECS => Err(ConfigError(format!(
-                "{name} must be 0 (no limit) or between token_ttl ({token_ttl}) and {MAX_SECS} seconds"
+                "{name} must be 0 (no limit) or between token_ttl ({token_ttl}) and \
+                 {MAX_SECS} seconds"
             ))),
             s => Ok(Some(Duration::from_secs(s))),
-        }
         };
         Ok(Self {
             idle_timeout: checked("session_idle_timeout", idle_timeout)?,
