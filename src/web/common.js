@@ -1,4 +1,4 @@
-// Shared by app.js (/) and admin.js (/admin): JSON calls to the API with the cookie, the
+// Shared by the pages' scripts (/ and /admin): JSON calls to the API with the cookie, the
 // server's error messages, and small DOM helpers. The token itself is HttpOnly: no script here
 // ever sees it.
 
