@@ -297,3 +297,46 @@ async fn a_session_older_than_a_lifetime_lowered_since_is_refused_at_its_next_re
         .expect("backdate the session");
     refused_and_cleared(&app.refresh(&refresh).await);
 }
+
+#[rocket::async_test]
+async fn a_passwordless_passkey_login_can_ask_not_to_be_remembered() {
+    use crate::passkeys::{register, start_login};
+    let app = TestApp::spawn().await;
+    let mut ada = register(&app, "ada").await;
+    for remember in [false, true] {
+        let assertion = ada.key.assert(&start_login(&app).await);
+        let res = app
+            .post_json(
+                "/authenticate/passkey/finish",
+                json!({ "credential": assertion, "remember": remember }),
+            )
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Ok);
+        assert_eq!(max_age(&res, "jwt").is_some(), remember);
+        assert_eq!(max_age(&res, "refresh").is_some(), remember);
+    }
+}
+
+#[rocket::async_test]
+async fn a_password_change_keeps_an_unremembered_session_unremembered() {
+    let app = TestApp::spawn().await;
+    let res = login(&app, "kiosk", Some(false)).await;
+    assert_eq!(res.status(), Status::Ok);
+    let jwt = crate::helpers::jwt_cookie(&res).expect("jwt");
+    let res = app
+        .with_cookie(app.client.post("/api/password"), &jwt)
+        .header(rocket::http::ContentType::JSON)
+        .body(
+            json!({"current_password": "kiosk-password", "new_password": "a-new-password"})
+                .to_string(),
+        )
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(
+        max_age(&res, "jwt"),
+        None,
+        "the new token's cookie ends with the browser"
+    );
+}
