@@ -8,7 +8,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use serde::Serialize;
 use time::{OffsetDateTime, PrimitiveDateTime};
+use utoipa::ToSchema;
 
 use super::error::AuthError;
 use super::mfa::Method;
@@ -50,19 +52,39 @@ impl Admin {
     }
 }
 
-/// An account as an admin sees it.
+// The body of `GET /api/users/<name>` and each item of `GET /api/users`, which the command
+// line's `user show --json` and `user list --json` print as well: one shape, defined once.
+/// An account as the console shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = UserAccount)]
 pub struct Account {
     pub username: String,
     pub role: Role,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_login_at: Option<OffsetDateTime>,
+    /// Whether the account is locked now.
     pub locked: bool,
-    /// When a lock ends by itself (`None` with `locked`: when an admin unlocks).
+    /// When the lock ends by itself; `null` while locked means until an admin unlocks.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub locked_until: Option<OffsetDateTime>,
     pub lock_reason: Option<String>,
+    /// Sessions live now.
     pub live_sessions: i64,
-    /// The account's second factors, by name.
+    /// The account's second factors (`totp`, `passkey`), empty without one.
+    #[schema(value_type = Vec<FactorName>)]
     pub mfa: Vec<&'static str>,
+}
+
+/// A kind of second factor (schema only).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum FactorName {
+    Totp,
+    Passkey,
 }
 
 impl Account {

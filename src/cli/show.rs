@@ -11,40 +11,6 @@ use super::Refusal;
 use crate::auth::admin::Account;
 use crate::auth::session_tokens::Listed;
 use crate::db::from_db_time;
-use crate::domain::Role;
-
-/// An account as printed.
-#[derive(Serialize)]
-pub struct User {
-    username: String,
-    role: Role,
-    #[serde(with = "time::serde::rfc3339")]
-    created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    last_login_at: Option<OffsetDateTime>,
-    locked: bool,
-    #[serde(with = "time::serde::rfc3339::option")]
-    locked_until: Option<OffsetDateTime>,
-    lock_reason: Option<String>,
-    live_sessions: i64,
-    mfa: Vec<&'static str>,
-}
-
-impl From<Account> for User {
-    fn from(a: Account) -> Self {
-        Self {
-            username: a.username,
-            role: a.role,
-            created_at: a.created_at,
-            last_login_at: a.last_login_at,
-            locked: a.locked,
-            locked_until: a.locked_until,
-            lock_reason: a.lock_reason,
-            live_sessions: a.live_sessions,
-            mfa: a.mfa,
-        }
-    }
-}
 
 /// A live session as printed.
 #[derive(Serialize)]
@@ -91,7 +57,7 @@ fn when(t: Option<OffsetDateTime>) -> String {
         .unwrap_or_else(|| "-".to_owned())
 }
 
-fn lock_of(user: &User) -> String {
+fn lock_of(user: &Account) -> String {
     match (user.locked, user.locked_until) {
         (false, _) => "no".to_owned(),
         (true, None) => "until unlocked".to_owned(),
@@ -100,7 +66,7 @@ fn lock_of(user: &User) -> String {
 }
 
 /// Accounts as aligned columns, then how many.
-pub fn user_table(users: &[User]) {
+pub fn user_table(users: &[Account]) {
     let rows: Vec<[String; 6]> = users
         .iter()
         .map(|u| {
@@ -127,7 +93,7 @@ pub fn user_table(users: &[User]) {
 }
 
 /// One account as `key: value` lines.
-pub fn user_lines(user: &User) {
+pub fn user_lines(user: &Account) {
     let mfa = match user.mfa.is_empty() {
         true => "none".to_owned(),
         false => user.mfa.join(", "),

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{app, password, show, Done, Refusal};
 use crate::audit::{Actor, Kind, Source};
-use crate::auth::admin::{self, Admin, AdminChange, Query};
+use crate::auth::admin::{self, Account, Admin, AdminChange, Query};
 use crate::auth::{accounts, error::AuthError};
 use crate::domain::{Role, Username};
 
@@ -95,11 +95,9 @@ pub async fn run(command: UserCommand) -> Done {
         UserCommand::List { role, locked, json } => list(role, locked, json).await,
         UserCommand::Show { username, json } => {
             let db = app::reader().await?;
-            let user = show::User::from(
-                admin::get(&db, &username)
-                    .await
-                    .map_err(refusal(&username))?,
-            );
+            let user = admin::get(&db, &username)
+                .await
+                .map_err(refusal(&username))?;
             match json {
                 true => show::json(&user),
                 false => {
@@ -180,7 +178,7 @@ pub async fn run(command: UserCommand) -> Done {
 
 #[derive(Serialize)]
 struct Page {
-    items: Vec<show::User>,
+    items: Vec<Account>,
     total: i64,
 }
 
@@ -197,7 +195,7 @@ async fn list(role: Option<RoleArg>, locked: bool, json: bool) -> Done {
         };
         let (page, total) = admin::list(&db, query).await.map_err(refusal(""))?;
         let last = page.len() < PAGE as usize;
-        items.extend(page.into_iter().map(show::User::from));
+        items.extend(page);
         if last || items.len() as i64 >= total {
             break;
         }

@@ -30,57 +30,6 @@ pub fn routes() -> Vec<Route> {
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 1000;
 
-/// An account as the console shows it.
-#[derive(Serialize, ToSchema)]
-#[serde(crate = "rocket::serde")]
-#[schema(as = UserAccount)]
-pub struct User {
-    username: String,
-    role: Role,
-    #[serde(with = "time::serde::rfc3339")]
-    created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    last_login_at: Option<OffsetDateTime>,
-    /// Whether the account is locked now.
-    locked: bool,
-    /// When the lock ends by itself; `null` while locked means until an admin unlocks.
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    locked_until: Option<OffsetDateTime>,
-    lock_reason: Option<String>,
-    /// Sessions live now.
-    live_sessions: i64,
-    /// The account's second factors (`totp`, `passkey`), empty without one.
-    #[schema(value_type = Vec<FactorName>)]
-    mfa: Vec<&'static str>,
-}
-
-/// A kind of second factor (schema only).
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[expect(dead_code, reason = "schema only")]
-pub enum FactorName {
-    Totp,
-    Passkey,
-}
-
-impl From<Account> for User {
-    fn from(a: Account) -> Self {
-        Self {
-            username: a.username,
-            role: a.role,
-            created_at: a.created_at,
-            last_login_at: a.last_login_at,
-            locked: a.locked,
-            locked_until: a.locked_until,
-            lock_reason: a.lock_reason,
-            live_sessions: a.live_sessions,
-            mfa: a.mfa,
-        }
-    }
-}
-
 /// The values of `role` (schema only: the parameter is read by hand, to answer 422 naming it).
 #[derive(ToSchema)]
 #[schema(rename_all = "lowercase")]
@@ -103,7 +52,7 @@ pub enum StatusFilter {
 #[derive(Serialize, ToSchema)]
 #[serde(crate = "rocket::serde")]
 pub struct UserPage {
-    items: Vec<User>,
+    items: Vec<Account>,
     total: i64,
 }
 
@@ -180,8 +129,7 @@ async fn list(
         )? as u32,
         offset: parse_param("offset", params.one("offset")?.as_deref(), 0, 0..=i64::MAX)? as u64,
     };
-    let (accounts, total) = admin::list(&app.db, query).await?;
-    let items = accounts.into_iter().map(User::from).collect();
+    let (items, total) = admin::list(&app.db, query).await?;
     Ok(Json(UserPage { items, total }))
 }
 
@@ -190,7 +138,7 @@ async fn list(
     tag = "users",
     params(("username", description = "The account, any case.")),
     responses(
-        (status = 200, description = "The account.", body = User),
+        (status = 200, description = "The account.", body = Account),
         (status = 401, response = Unauthorized),
         (status = 403, response = NotAdmin),
         (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
@@ -199,9 +147,13 @@ async fn list(
     security(("jwt_cookie" = ["admin"]), ("bearer" = ["admin"])),
 )]
 #[get("/api/users/<username>")]
-async fn one(_admin: AdminUser, username: &str, app: &State<App>) -> Result<Json<User>, ApiError> {
+async fn one(
+    _admin: AdminUser,
+    username: &str,
+    app: &State<App>,
+) -> Result<Json<Account>, ApiError> {
     let account = admin::get(&app.db, existing_name(username)?).await?;
-    Ok(Json(account.into()))
+    Ok(Json(account))
 }
 
 #[derive(Deserialize, ToSchema)]
