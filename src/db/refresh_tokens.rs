@@ -116,7 +116,17 @@ pub fn rotate(conn: &mut DbConnection, r: &Rotate<'_>) -> QueryResult<Rotation> 
     else {
         return Ok(Rotation::Dead);
     };
-    let ends = (r.bounds)(created_at, remember);
+    let mut ends = (r.bounds)(created_at, remember);
+    if !won {
+        // The successor exists already, with the expiry its rotation gave it: the cookie that
+        // carries it must not outlive it.
+        let successor = refresh_tokens::table
+            .find(r.successor_hash)
+            .select(refresh_tokens::expires_at)
+            .first::<PrimitiveDateTime>(conn)
+            .optional()?;
+        ends.refresh = successor.map_or(ends.refresh, |at| at.min(ends.refresh));
+    }
     // Past its absolute end already: a session older than a lifetime lowered since, or started
     // before there was one. Nothing it would issue may live.
     if ends.refresh <= r.now {

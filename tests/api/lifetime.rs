@@ -340,3 +340,25 @@ async fn a_password_change_keeps_an_unremembered_session_unremembered() {
         "the new token's cookie ends with the browser"
     );
 }
+
+#[rocket::async_test]
+async fn a_second_tab_within_the_grace_gets_no_longer_a_cookie_than_the_token_it_shares() {
+    let app = TestApp::spawn_with(short(3600, 0, 0)).await;
+    let res = login(&app, "two-tabs", None).await;
+    assert_eq!(res.status(), Status::Ok);
+    let presented = refresh_cookie(&res).expect("refresh");
+    let first = app.refresh(&presented).await;
+    assert_eq!(first.status(), Status::Ok);
+    let winner = max_age(&first, "refresh").expect("remembered");
+    let successor = refresh_cookie(&first).expect("rotated");
+    // The other tab presents the same token a second later, within the reuse grace.
+    until(OffsetDateTime::now_utc() + secs(1) + time::Duration::milliseconds(100)).await;
+    let second = app.refresh(&presented).await;
+    assert_eq!(second.status(), Status::Ok);
+    assert_eq!(refresh_cookie(&second).as_deref(), Some(successor.as_str()));
+    let late = max_age(&second, "refresh").expect("remembered");
+    assert!(
+        late < winner,
+        "the shared token lives {winner} s from the first answer, the second cookie says {late} s"
+    );
+}
