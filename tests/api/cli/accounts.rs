@@ -56,7 +56,7 @@ async fn set_password_ends_the_accounts_sessions_and_the_new_password_works() {
             )
             .ok();
         assert!(out.stdout.contains("1 session(s) ended"), "{out:?}");
-        assert_eq!(site.me(&token).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(site.me_after_change(&token).await, StatusCode::UNAUTHORIZED);
         let (old, _) = site.login("alice", "alice-password-1").await;
         assert_eq!(old, StatusCode::UNAUTHORIZED);
         let fresh = site.token("alice", "alice-password-2").await;
@@ -90,7 +90,7 @@ async fn set_role_changes_the_role_but_never_demotes_the_last_admin() {
         let token = site.token("alice", "alice-password-1").await;
         site.cli(&["user", "set-role", "alice", "admin"], None).ok();
         assert_eq!(
-            site.me(&token).await,
+            site.me_after_change(&token).await,
             StatusCode::UNAUTHORIZED,
             "sessions ended"
         );
@@ -134,7 +134,7 @@ async fn lock_refuses_logins_and_ends_sessions_and_unlock_lifts_it() {
             )
             .ok();
         assert!(out.stdout.contains("1 session(s) ended"), "{out:?}");
-        assert_eq!(site.me(&token).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(site.me_after_change(&token).await, StatusCode::UNAUTHORIZED);
         let (status, _) = site.login("alice", "alice-password-1").await;
         assert_eq!(status, StatusCode::FORBIDDEN, "locked");
         let shown = cli(&site.db, &["user", "show", "alice", "--json"], None)
@@ -199,7 +199,7 @@ async fn delete_removes_the_account_and_list_and_show_print_tables_lines_or_json
 
         let token = site.token("bob", "bob-password-1").await;
         site.cli(&["user", "delete", "bob"], None).ok();
-        assert_eq!(site.me(&token).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(site.me_after_change(&token).await, StatusCode::UNAUTHORIZED);
         let (status, _) = site.login("bob", "bob-password-1").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         cli(&site.db, &["user", "show", "bob"], None).refused("no user bob");

@@ -171,6 +171,20 @@ impl Site {
     }
 
     /// What `GET /api/me` answers to `token`.
+    /// `GET /api/me` with `token` after a change that refuses it: on PostgreSQL the running
+    /// server hears of the change by notification, so this polls until it answers 401 or the
+    /// bound (`revocation_max_staleness`, 1 s, plus a margin) has passed; the last answer.
+    pub async fn me_after_change(&mut self, token: &str) -> StatusCode {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            let status = self.me(token).await;
+            if status == StatusCode::UNAUTHORIZED || std::time::Instant::now() > deadline {
+                return status;
+            }
+            rocket::tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn me(&mut self, token: &str) -> StatusCode {
         let url = self.server().url("/api/me");
         self.http

@@ -42,7 +42,7 @@ async fn sessions_of_http_logins_are_listed_and_end_by_id_or_all_at_once() {
 
         let out = site.cli(&["sessions", "end", &sid_of(&first)], None).ok();
         assert!(out.stdout.contains("ended"), "{out:?}");
-        assert_eq!(site.me(&first).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(site.me_after_change(&first).await, StatusCode::UNAUTHORIZED);
         assert_eq!(
             site.me(&second).await,
             StatusCode::OK,
@@ -58,7 +58,10 @@ async fn sessions_of_http_logins_are_listed_and_end_by_id_or_all_at_once() {
             out.stdout.contains("1 session(s) of alice ended"),
             "{out:?}"
         );
-        assert_eq!(site.me(&second).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            site.me_after_change(&second).await,
+            StatusCode::UNAUTHORIZED
+        );
         let listed = cli(&site.db, &["sessions", "list", "alice", "--json"], None)
             .ok()
             .json();
