@@ -6,6 +6,7 @@ pub mod blacklist;
 pub mod devices;
 pub mod health_probe;
 pub mod instance_lock;
+pub mod logout_group;
 pub mod mfa_challenges;
 pub mod mfa_totp;
 pub mod passkeys;

@@ -15,6 +15,7 @@ mod freshness;
 mod listener;
 mod listing;
 mod load;
+mod logouts;
 mod memory;
 mod notice;
 mod view;

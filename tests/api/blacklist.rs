@@ -429,3 +429,41 @@ async fn the_hourly_counts_cover_the_last_day_and_outlive_the_purge() {
     let kept = json_body(app.blacklist(&admin, "/blacklist/hourly").await).await;
     assert_eq!(kept["hours"][23]["revoked"], 2, "{kept}");
 }
+
+#[rocket::async_test]
+async fn logouts_repeated_at_once_record_each_token_and_session_once() {
+    // Sent together, the logouts share commit groups (on PostgreSQL, one statement each): a
+    // token logged out four times at once is still one row, one event and one revocation.
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let mut tokens = Vec::new();
+    for i in 0..8 {
+        tokens.push(app.user_session(&format!("twice{i}")).await.0);
+    }
+    let repeated: Vec<&String> = tokens.iter().cycle().take(tokens.len() * 4).collect();
+    let responses = join_all(repeated.iter().map(|t| app.logout(Some(t)))).await;
+    assert!(responses.iter().all(|r| r.status() == Status::Ok));
+    drop(responses);
+    assert_eq!(app.row_count().await, 8);
+    for token in &tokens {
+        assert_eq!(app.me(token).await.status(), Status::Unauthorized);
+    }
+    let res = app.blacklist(&admin, "/audit?kind=logout&limit=1000").await;
+    let events = json_body(res).await["items"].as_array().map(Vec::len);
+    assert_eq!(events, Some(8), "one logout event per token");
+    let hourly = json_body(app.blacklist(&admin, "/blacklist/hourly").await).await;
+    let revoked: i64 = hourly["hours"]
+        .as_array()
+        .expect("hours")
+        .iter()
+        .filter_map(|h| h["revoked"].as_i64())
+        .sum();
+    assert_eq!(revoked, 8, "{hourly}");
+    let res = app
+        .blacklist(&admin, "/audit?kind=session.ended&limit=1000")
+        .await;
+    assert_eq!(
+        json_body(res).await["items"].as_array().map(Vec::len),
+        Some(0)
+    );
+}
