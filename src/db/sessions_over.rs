@@ -22,43 +22,36 @@ pub fn expired(
         .load(conn)
 }
 
-/// Deletes, up to `batch` rows per table per statement, what can no longer matter before
-/// `cutoff`: refresh tokens past their expiry, sessions that are over (ended, or past their
-/// refresh expiry) and whose last access token has expired, and cut-offs past `kept_until`.
-pub fn purge(conn: &mut DbConnection, cutoff: PrimitiveDateTime, batch: i64) -> QueryResult<usize> {
-    let mut purged = 0;
-    loop {
-        let tokens: Vec<String> = refresh_tokens::table
-            .filter(refresh_tokens::expires_at.lt(cutoff))
-            .select(refresh_tokens::hash)
-            .limit(batch)
-            .load(conn)?;
-        let done = (tokens.len() as i64) < batch;
-        purged +=
-            diesel::delete(refresh_tokens::table.filter(refresh_tokens::hash.eq_any(&tokens)))
-                .execute(conn)?;
-        if done {
-            break;
-        }
-    }
-    loop {
-        let over: Vec<String> = sessions::table
-            .filter(sessions::access_until.lt(cutoff))
-            .filter(
-                sessions::ended_at
-                    .is_not_null()
-                    .or(sessions::expires_at.lt(cutoff)),
-            )
-            .select(sessions::id)
-            .limit(batch)
-            .load(conn)?;
-        let done = (over.len() as i64) < batch;
-        purged +=
-            diesel::delete(sessions::table.filter(sessions::id.eq_any(&over))).execute(conn)?;
-        if done {
-            break;
-        }
-    }
-    purged += super::user_cutoffs::purge(conn, cutoff)?;
-    Ok(purged)
+/// Deletes up to `batch` refresh tokens past their expiry before `cutoff`.
+pub fn delete_refresh_tokens(
+    conn: &mut DbConnection,
+    cutoff: PrimitiveDateTime,
+    batch: i64,
+) -> QueryResult<usize> {
+    let tokens: Vec<String> = refresh_tokens::table
+        .filter(refresh_tokens::expires_at.lt(cutoff))
+        .select(refresh_tokens::hash)
+        .limit(batch)
+        .load(conn)?;
+    diesel::delete(refresh_tokens::table.filter(refresh_tokens::hash.eq_any(&tokens))).execute(conn)
+}
+
+/// Deletes up to `batch` sessions that are over (ended, or past their refresh expiry) and
+/// whose last access token expired before `cutoff`.
+pub fn delete_sessions(
+    conn: &mut DbConnection,
+    cutoff: PrimitiveDateTime,
+    batch: i64,
+) -> QueryResult<usize> {
+    let over: Vec<String> = sessions::table
+        .filter(sessions::access_until.lt(cutoff))
+        .filter(
+            sessions::ended_at
+                .is_not_null()
+                .or(sessions::expires_at.lt(cutoff)),
+        )
+        .select(sessions::id)
+        .limit(batch)
+        .load(conn)?;
+    diesel::delete(sessions::table.filter(sessions::id.eq_any(&over))).execute(conn)
 }

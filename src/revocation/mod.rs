@@ -18,6 +18,7 @@ mod load;
 mod logouts;
 mod memory;
 mod notice;
+mod pacing;
 mod view;
 mod work;
 mod writer;
@@ -34,11 +35,13 @@ pub use self::freshness::Freshness;
 pub use self::listener::APPLICATION_NAME as LISTENER_APPLICATION_NAME;
 pub use self::listing::HourCount;
 use self::memory::Memory;
+use self::pacing::Pacer;
 pub use self::view::{Entry, Presented, View};
 pub use self::writer::{Login, Outcome};
 use self::writer::{Work, Writer};
 use crate::audit::Event;
 use crate::config::{RevocationCheck, RevocationSettings, LEEWAY_SECS};
+use crate::db::user_cutoffs;
 use crate::db::{blacklist, revocations_hourly, sessions, sessions_over, to_db_time, Db, DbError};
 use crate::telemetry::metrics::Metrics;
 
@@ -240,24 +243,38 @@ impl Revocation {
     }
 
     /// Deletes rows whose tokens the validator would refuse anyway, and trims the view alike,
-    /// on a thread below the requests' priority (it competes with them for the CPU).
+    /// in batches paced by their own duration (see [`pacing`]), starting at `batch` rows.
     pub async fn purge(&self, now: OffsetDateTime, batch: i64) -> Result<usize, DbError> {
         let cutoff = purge_cutoff(now);
         let view = self.memory.as_ref().map(|m| m.view.clone());
         let db = self.db.clone();
-        crate::background::run("purge", move || {
+        let purge = move || {
             if let Some(view) = view {
                 view.trim(cutoff.unix_timestamp());
             }
             let cutoff = to_db_time(cutoff);
-            let tokens = db.run_blocking(|conn| blacklist::purge_expired(conn, cutoff, batch))?;
-            let sessions = db.run_blocking(|conn| sessions_over::purge(conn, cutoff, batch))?;
+            let mut pace = Pacer::new(batch);
+            let mut deleted =
+                pace.drain(|n| db.run_blocking(|c| blacklist::delete_expired(c, cutoff, n)))?;
+            deleted += pace.drain(|n| {
+                db.run_blocking(|c| sessions_over::delete_refresh_tokens(c, cutoff, n))
+            })?;
+            deleted +=
+                pace.drain(|n| db.run_blocking(|c| sessions_over::delete_sessions(c, cutoff, n)))?;
+            deleted += db.run_blocking(|c| user_cutoffs::purge(c, cutoff))?;
             let hours = cutoff - revocations_hourly::KEPT;
-            db.run_blocking(|conn| revocations_hourly::purge(conn, hours))?;
-            Ok(tokens + sessions)
-        })
-        .await
-        .map_err(DbError::Internal)?
+            db.run_blocking(|c| revocations_hourly::purge(c, hours))?;
+            log::debug!(
+                target: "jwt_blacklist::purge",
+                busy_ms = pace.busy.as_millis(), rested_ms = pace.rested.as_millis(),
+                last_batch = pace.batch();
+                "purge paced"
+            );
+            Ok(deleted)
+        };
+        tokio::task::spawn_blocking(purge)
+            .await
+            .map_err(|e| DbError::Internal(format!("the purge failed: {e}")))?
     }
 
     /// Whether checks can be answered now (for the readiness probe).

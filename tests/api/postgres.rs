@@ -52,11 +52,13 @@ async fn two_concurrent_purges_delete_each_row_exactly_once() {
         .await
         .expect("insert rows");
     let live = app.insert_row(3600).await;
-    let cutoff = to_db_time(now);
-    let purge = || {
-        app.pool()
-            .run(move |conn| blacklist::purge_expired(conn, cutoff, 50))
-    };
+    let revocation = &app
+        .client
+        .rocket()
+        .state::<jwt_blacklist::app::App>()
+        .expect("App is managed")
+        .revocation;
+    let purge = || revocation.purge(now, 50);
     let (a, b) = tokio::join!(purge(), purge());
     let (a, b) = (a.expect("first purge"), b.expect("second purge"));
     assert_eq!(a + b, 600, "each row deleted and counted once ({a} + {b})");
