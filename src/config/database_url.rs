@@ -1,6 +1,7 @@
 //! `database_url`: which backend, where, and how to name it without its password.
 
 use std::fmt;
+use std::ops::Range;
 use std::path::PathBuf;
 
 use super::ConfigError;
@@ -58,27 +59,45 @@ impl DatabaseUrl {
 
 impl PostgresUrl {
     fn parse(raw: &str) -> Result<Self, ConfigError> {
-        let mut url = url::Url::parse(raw).map_err(|e| {
+        let (url, hosts) = parse_one_host(raw).map_err(|e| {
             ConfigError(format!("database_url is not a valid postgres:// URL ({e})"))
         })?;
-        let host = url.host_str().unwrap_or("localhost").to_owned();
-        let port = url.port().unwrap_or(5432);
+        let place = match &hosts {
+            Some(hosts) => hosts.clone(),
+            None => format!(
+                "{}:{}",
+                url.host_str().unwrap_or("localhost"),
+                url.port().unwrap_or(5432)
+            ),
+        };
         let db = url.path().trim_start_matches('/').to_owned();
         let user = url.username().to_owned();
+        let mut pg = Self {
+            uri: raw.to_owned(),
+            shown: String::new(),
+        };
         for (key, value) in PG_DEFAULT_PARAMS {
-            if !url.query_pairs().any(|(k, _)| k == key) {
-                url.query_pairs_mut().append_pair(key, value);
-            }
+            pg.uri = pg.with_param(key, value);
         }
         let db_shown = if db.is_empty() {
             format!("(default for user {user})")
         } else {
             db
         };
-        Ok(Self {
-            uri: url.to_string(),
-            shown: format!("postgres database {db_shown} on {host}:{port}"),
-        })
+        pg.shown = format!("postgres database {db_shown} on {place}");
+        Ok(pg)
+    }
+
+    /// The full URI with `key=value` added unless it sets `key` already: for libpq only, never
+    /// for a message (the password is in it).
+    pub fn with_param(&self, key: &str, value: &str) -> String {
+        let Ok((mut url, hosts)) = parse_one_host(&self.uri) else {
+            return self.uri.clone();
+        };
+        if !url.query_pairs().any(|(k, _)| k == key) {
+            url.query_pairs_mut().append_pair(key, value);
+        }
+        with_hosts(url.to_string(), hosts.as_deref())
     }
 
     /// The full URI, password included: for libpq only, never for a message.
@@ -90,7 +109,7 @@ impl PostgresUrl {
     /// `<set>`: what `check-config` prints, so that an operator sees every other part as libpq
     /// gets it (the timeouts added above included).
     pub fn redacted(&self) -> String {
-        let Ok(mut url) = url::Url::parse(&self.uri) else {
+        let Ok((mut url, hosts)) = parse_one_host(&self.uri) else {
             return self.shown.clone();
         };
         let had_password = url.password().is_some();
@@ -111,7 +130,7 @@ impl PostgresUrl {
             return self.shown.clone();
         }
         url.set_query(None);
-        let mut text = url.to_string();
+        let mut text = with_hosts(url.to_string(), hosts.as_deref());
         if had_password {
             let at = url.scheme().len() + "://".len() + url.username().len();
             let hidden = if url.username().is_empty() {
@@ -127,6 +146,46 @@ impl PostgresUrl {
         }
         text
     }
+}
+
+/// Stands in for a list of hosts while the url crate reads the rest of a URI.
+const HOSTS_PLACEHOLDER: &str = "several-hosts.invalid";
+
+/// Where the hosts of a `postgres://` URI lie: after `://` and the user part, before the path,
+/// query or fragment.
+fn host_span(uri: &str) -> Option<Range<usize>> {
+    let start = uri.find("://")? + "://".len();
+    let end = uri[start..]
+        .find(['/', '?', '#'])
+        .map_or(uri.len(), |i| start + i);
+    let hosts = uri[start..end].rfind('@').map_or(start, |i| start + i + 1);
+    Some(hosts..end)
+}
+
+/// Parses a URI with the url crate. libpq takes several `host:port` pairs separated by commas
+/// (it tries them in turn; with `target_session_attrs=read-write` it passes over a standby, so
+/// that a failover needs no new configuration), which the url crate refuses as a bad port: such
+/// a list is set aside, a placeholder host parsed in its place, and the list returned.
+fn parse_one_host(uri: &str) -> Result<(url::Url, Option<String>), url::ParseError> {
+    match host_span(uri) {
+        Some(span) if uri[span.clone()].contains(',') => {
+            let hosts = uri[span.clone()].to_owned();
+            let mut one = uri.to_owned();
+            one.replace_range(span, HOSTS_PLACEHOLDER);
+            Ok((url::Url::parse(&one)?, Some(hosts)))
+        }
+        _ => Ok((url::Url::parse(uri)?, None)),
+    }
+}
+
+/// Puts a list of hosts set aside by [`parse_one_host`] back in place of the placeholder.
+fn with_hosts(mut text: String, hosts: Option<&str>) -> String {
+    if let (Some(hosts), Some(span)) = (hosts, host_span(&text)) {
+        if text[span.clone()] == *HOSTS_PLACEHOLDER {
+            text.replace_range(span, hosts);
+        }
+    }
+    text
 }
 
 impl fmt::Display for DatabaseUrl {
@@ -203,6 +262,39 @@ mod tests {
         let shown = redacted("postgres://app@h/d");
         assert!(shown.starts_with("postgres://app@h/d?"), "{shown}");
         assert!(!shown.contains("<set>"), "{shown}");
+    }
+
+    #[test]
+    fn a_postgres_url_with_several_hosts_keeps_them_all_for_libpq() {
+        let raw = "postgres://app:hunter2@10.0.0.1:5433,10.0.0.2:5434/sessions?target_session_attrs=read-write";
+        let Ok(DatabaseUrl::Postgres(pg)) = DatabaseUrl::parse(raw) else {
+            panic!("refused: {raw}")
+        };
+        assert!(
+            pg.expose().starts_with(
+                "postgres://app:hunter2@10.0.0.1:5433,10.0.0.2:5434/sessions?target_session_attrs=read-write&"
+            ),
+            "{}",
+            pg.expose()
+        );
+        assert!(pg.expose().contains("connect_timeout=5"), "{}", pg.expose());
+        let listener = pg.with_param("application_name", "listener");
+        assert!(
+            listener.starts_with("postgres://app:hunter2@10.0.0.1:5433,10.0.0.2:5434/sessions?")
+                && listener.ends_with("&application_name=listener"),
+            "{listener}"
+        );
+        let shown = format!("{}", DatabaseUrl::Postgres(pg.clone()));
+        assert_eq!(
+            shown,
+            "postgres database sessions on 10.0.0.1:5433,10.0.0.2:5434"
+        );
+        let redacted = pg.redacted();
+        assert!(
+            redacted.starts_with("postgres://app:<set>@10.0.0.1:5433,10.0.0.2:5434/sessions?"),
+            "{redacted}"
+        );
+        assert!(!redacted.contains("hunter2"), "{redacted}");
     }
 
     #[test]

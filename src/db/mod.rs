@@ -294,12 +294,8 @@ impl Db {
         let DatabaseUrl::Postgres(pg) = &self.url else {
             return Err(DbError::Internal("not a PostgreSQL database".into()));
         };
-        let mut url = url::Url::parse(pg.expose()).map_err(|e| DbError::Internal(e.to_string()))?;
-        if !url.query_pairs().any(|(k, _)| k == "application_name") {
-            url.query_pairs_mut()
-                .append_pair("application_name", application_name);
-        }
-        PgConnection::establish(url.as_str()).map_err(|e| DbError::Unavailable(e.to_string()))
+        let uri = pg.with_param("application_name", application_name);
+        PgConnection::establish(&uri).map_err(|e| DbError::Unavailable(e.to_string()))
     }
 
     /// Answers whether the database takes writes right now (see [`health_probe::WriteProbe`]).
