@@ -28,7 +28,7 @@
 #   bash .ci/faults.sh               all four; FAULTS="kill9 sigterm pgstop failover" picks some
 #   FAULTS_BACKENDS="sqlite postgres"   backends of the kill -9 test
 # Needs root (pg_createcluster, pg_ctlcluster, pg_basebackup) for the PostgreSQL outage and
-# failover. Takes about 90 s.
+# failover. Takes about 100 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=.ci/reliability-lib.sh
