@@ -23,13 +23,15 @@ failover_psql() { # failover_psql PORT DB SQL
 # included), dropped on exit. Not started.
 failover_cluster() {
     local version="$1" name="$2" port="$3" conf="/etc/postgresql/$1/$2"
-    pg_createcluster "$version" "$name" --port "$port" >/dev/null
     REL_CLEANUPS+=("pg_dropcluster --stop $version $name")
+    timeout 60 pg_createcluster "$version" "$name" --port "$port" >/dev/null || return 1
     printf '%s\n' 'local all all trust' 'host all all 127.0.0.1/32 trust' \
         'local replication all trust' 'host replication all 127.0.0.1/32 trust' >"$conf/pg_hba.conf"
     echo "listen_addresses = '127.0.0.1'" >>"$conf/postgresql.conf"
 }
 
+# Each step below that fails ends the fault at once: faults.sh calls it with `||`, which turns
+# `set -e` off inside it.
 failover() {
     local started version primary standby p1 p2 data1 data2 app=faults_standby
     started=$(date +%s)
@@ -43,25 +45,27 @@ failover() {
     primary="faultsp$$"
     standby="faultss$$"
     local ctl=(pg_ctlcluster --skip-systemctl-redirect "$version")
+    rm -f "$OUT"/faults-failover*.json # never judge an earlier run's figures
 
     p1=$(rel_free_port 5433)
-    failover_cluster "$version" "$primary" "$p1"
+    failover_cluster "$version" "$primary" "$p1" || { say "failover: FAIL: pg_createcluster"; return 1; }
     # Only the primary names a synchronous standby: the promoted standby must not wait for one.
     printf '%s\n' "synchronous_standby_names = '$app'" 'synchronous_commit = on' \
         >>"/etc/postgresql/$version/$primary/postgresql.conf"
-    "${ctl[@]}" "$primary" start
-    data1="$(failover_psql "$p1" postgres "SHOW data_directory")"
+    timeout 60 "${ctl[@]}" "$primary" start || { say "failover: FAIL: the primary did not start"; return 1; }
+    data1="$(failover_psql "$p1" postgres "SHOW data_directory")" || return 1
 
     p2=$(rel_free_port $((p1 + 1)))
-    failover_cluster "$version" "$standby" "$p2"
+    failover_cluster "$version" "$standby" "$p2" || { say "failover: FAIL: pg_createcluster"; return 1; }
     data2="/var/lib/postgresql/$version/$standby"
     find "$data2" -mindepth 1 -delete
-    timeout 60 runuser -u postgres -- pg_basebackup -R -h 127.0.0.1 -p "$p1" -U postgres -D "$data2"
+    timeout 60 runuser -u postgres -- pg_basebackup -R -h 127.0.0.1 -p "$p1" -U postgres -D "$data2" \
+        || { say "failover: FAIL: pg_basebackup"; return 1; }
     chown -R postgres:postgres "$data2"
     chmod 700 "$data2"
     echo "primary_conninfo = 'host=127.0.0.1 port=$p1 user=postgres application_name=$app'" \
         >>"$data2/postgresql.auto.conf"
-    "${ctl[@]}" "$standby" start
+    timeout 60 "${ctl[@]}" "$standby" start || { say "failover: FAIL: the standby did not start"; return 1; }
     local deadline=$(($(date +%s) + 30)) state=""
     while [ "$state" != "streaming|sync" ]; do
         if [ "$(date +%s)" -ge "$deadline" ]; then
@@ -73,16 +77,17 @@ failover() {
             "SELECT state || '|' || sync_state FROM pg_stat_replication WHERE application_name = '$app'")"
     done
     # Created once the standby is synchronous: this commit already waits for it.
-    failover_psql "$p1" postgres "CREATE DATABASE faults" >/dev/null
+    failover_psql "$p1" postgres "CREATE DATABASE faults" >/dev/null || return 1
 
     local db="postgres://postgres@127.0.0.1:$p1,127.0.0.1:$p2/faults?target_session_attrs=read-write"
     local sport log
     sport=$(rel_free_port 18099)
     log="$OUT/faults-failover-server.log"
     : >"$log"
-    mint "${FAILOVER_TOKENS:-40000}" failover-storm "$WORK/failover-storm-tokens"
-    mint 16 failover-user "$WORK/failover-watch-tokens"
-    rel_start "$sport" "$db" "$log" ROCKET_DB_TIMEOUT_MS=1000
+    mint "${FAILOVER_TOKENS:-40000}" failover-storm "$WORK/failover-storm-tokens" || return 1
+    mint 16 failover-user "$WORK/failover-watch-tokens" || return 1
+    rel_start "$sport" "$db" "$log" ROCKET_DB_TIMEOUT_MS=1000 \
+        || { say "failover: FAIL: the server refused or could not use $db"; return 1; }
     # shellcheck disable=SC2153 # REL_PID: set by rel_start
     local server=$REL_PID marks="$WORK/failover-marks" answered="$WORK/failover-answered"
     : >"$marks"
@@ -101,6 +106,10 @@ failover() {
     sleep 4
     local pm kill_at promoted_at before during total
     pm="$(head -n 1 "$data1/postmaster.pid")"
+    if [ -z "$pm" ]; then
+        say "failover: FAIL: no postmaster.pid in $data1"
+        return 1
+    fi
     # Both marks at the kill itself: the bound of (b) counts from the signal, not after it.
     kill_at=$(now_ms)
     kill -9 "$pm"
@@ -118,13 +127,13 @@ failover() {
     local after=$((total - before - during)) same_process=no
     kill -0 "$server" 2>/dev/null && same_process=yes
     local new_primary="postgres://postgres@127.0.0.1:$p2/faults"
-    timeout 120 "$SOAK_BIN" verify --base "$base" --tokens "$answered" --database-url "$new_primary" \
+    timeout 60 "$SOAK_BIN" verify --base "$base" --tokens "$answered" --database-url "$new_primary" \
         --out "$OUT/faults-failover-verify.json" >"$WORK/failover-verify.txt" || verify_ok=$?
     rel_stop "$server"
 
     local w="$OUT/faults-failover-watch.json" present=no verdict=ok
     [ "$verify_ok" -eq 0 ] && present=yes
-    field() { sed -n "s/^  \"$1\": *\([^,]*\),*$/\1/p" "$w"; }
+    field() { sed -n "s/^  \"$1\": *\([^,]*\),*$/\1/p" "$w" 2>/dev/null || true; }
     local last_200 recovery health_recovery late
     last_200=$(field last_guarded_200_ms_after_stop_done)
     recovery=$(field guard_recovery_ms_after_start_done)
@@ -152,8 +161,8 @@ failover() {
   "same_server_process": "$same_process",
   "seconds": $elapsed,
   "passed": $([ "$verdict" = ok ] && echo true || echo false),
-  "storm": $(cat "$OUT/faults-failover-storm.json"),
-  "watch": $(cat "$w"),
+  "storm": $(cat "$OUT/faults-failover-storm.json" 2>/dev/null || echo null),
+  "watch": $(cat "$w" 2>/dev/null || echo null),
   "verify": $(cat "$OUT/faults-failover-verify.json" 2>/dev/null || echo null)
 }
 EOF
