@@ -17,6 +17,11 @@
 # POST /authenticate/mfa with the code) against password-only logins, 32 in flight, each as a
 # fresh seeded account, by one client (`bench_tool logins`) for the same time each.
 #
+# And propagation across instances (PostgreSQL only): four servers on one database, logouts at
+# BENCH_INSTANCES_RATE/s (2000, smoke 200) round-robin over them while each serves a paced
+# GET /api/me load; the delay from a logout's 200 until every other instance refuses the token
+# with 401 (p50, p99, max; goal p99 <= 50 ms; `soak propagation`, examples/soak/propagation.rs).
+#
 # Every database is fresh (a SQLite file in a temporary folder, or `CREATE DATABASE bench_...` on
 # the BENCH_POSTGRES_URL server, dropped afterwards), seeded by examples/bench_tool.rs. The server
 # runs the release build, pinned to CPU 0 and wrk to CPU 1 when there are two CPUs or more. All
@@ -29,8 +34,10 @@
 # Knobs: BENCH_DURATION (seconds per case), BENCH_ROWS ("0 1000 ..."), BENCH_CONNECTIONS (64),
 #   BENCH_PURGE_ROWS (expired rows for the purge; 1000000, smoke 1000), BENCH_WORKERS (Rocket
 #   workers; 1 when the server is pinned to one CPU, else the CPU count), BENCH_OUT (results
-#   folder, bench/results), BENCH_CASES (which cases, of "rows eddsa purge logins totp_logins";
-#   all by default). CARGO_TARGET_DIR is respected.
+#   folder, bench/results), BENCH_CASES (which cases, of "rows eddsa purge logins totp_logins instances";
+#   all by default; "instances" too, PostgreSQL only), BENCH_INSTANCES_SECONDS (the instances
+#   case's length: at least 20 s, smoke BENCH_DURATION), BENCH_INSTANCES_RATE (logouts/s, 2000,
+#   smoke 200). CARGO_TARGET_DIR is respected.
 # Output: one line per case on stdout, and a Markdown report in
 #   $BENCH_OUT/<UTC timestamp>-<smoke|full>.md, copied to $BENCH_OUT/latest-<smoke|full>.md (with
 #   BENCH_CASES naming some cases only: <UTC timestamp>-<smoke|full>-<case+case>.md, not copied).
@@ -48,15 +55,19 @@ if [ "${BENCH_SMOKE:-0}" = 1 ]; then
     ROWS_LIST="${BENCH_ROWS:-0 1000}"
     PURGE_ROWS="${BENCH_PURGE_ROWS:-1000}"
     IDLE_DURATION="$DURATION"
+    INSTANCES_SECONDS="${BENCH_INSTANCES_SECONDS:-$DURATION}"
+    INSTANCES_RATE="${BENCH_INSTANCES_RATE:-200}"
 else
     KIND=full
     DURATION="${BENCH_DURATION:-8}"
     ROWS_LIST="${BENCH_ROWS:-0 100000 1000000}"
     PURGE_ROWS="${BENCH_PURGE_ROWS:-1000000}"
     IDLE_DURATION=5
+    INSTANCES_SECONDS="${BENCH_INSTANCES_SECONDS:-$((DURATION > 20 ? DURATION : 20))}"
+    INSTANCES_RATE="${BENCH_INSTANCES_RATE:-2000}"
 fi
 CONNECTIONS="${BENCH_CONNECTIONS:-64}"
-ALL_CASES="rows eddsa purge logins totp_logins"
+ALL_CASES="rows eddsa purge logins totp_logins instances"
 CASES="${BENCH_CASES:-$ALL_CASES}"
 PG_URL="${BENCH_POSTGRES_URL:-}"
 OUT="${BENCH_OUT:-bench/results}"
@@ -81,8 +92,8 @@ die() {
 }
 note() { echo "== $*" >&2; }
 
-for value in "$DURATION" "$CONNECTIONS" "$PURGE_ROWS" $ROWS_LIST; do
-    [[ "$value" =~ ^[0-9]+$ ]] || die "not a whole number: '$value' (BENCH_DURATION, BENCH_CONNECTIONS, BENCH_PURGE_ROWS, BENCH_ROWS)"
+for value in "$DURATION" "$CONNECTIONS" "$PURGE_ROWS" $ROWS_LIST "$INSTANCES_SECONDS" "$INSTANCES_RATE"; do
+    [[ "$value" =~ ^[0-9]+$ ]] || die "not a whole number: '$value' (BENCH_DURATION, BENCH_CONNECTIONS, BENCH_PURGE_ROWS, BENCH_ROWS, BENCH_INSTANCES_SECONDS, BENCH_INSTANCES_RATE)"
 done
 [ "$DURATION" -ge 1 ] || die "BENCH_DURATION must be at least 1"
 for case in $CASES; do
@@ -107,11 +118,13 @@ if [ "$NPROC" -ge 2 ]; then
     SERVER_CPU=(taskset -c 0)
     CLIENT_CPU=(taskset -c 1)
     PINNING="server on CPU 0, wrk and curl on CPU 1"
+    INSTANCES_PINNING="servers 1 and 3 on CPU 0, 2 and 4 on CPU 1"
     WORKERS="${BENCH_WORKERS:-1}"
 else
     SERVER_CPU=()
     CLIENT_CPU=()
     PINNING="no pinning (one CPU)"
+    INSTANCES_PINNING="no pinning (one CPU)"
     WORKERS="${BENCH_WORKERS:-$NPROC}"
 fi
 
@@ -121,7 +134,8 @@ cargo build --release --bin jwt-blacklist --examples
 BIN_DIR="$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)"
 SERVER_BIN="$BIN_DIR/jwt-blacklist"
 TOOL="$BIN_DIR/examples/bench_tool"
-[ -x "$SERVER_BIN" ] && [ -x "$TOOL" ] || die "build products missing in $BIN_DIR"
+SOAK="$BIN_DIR/examples/soak"
+[ -x "$SERVER_BIN" ] && [ -x "$TOOL" ] && [ -x "$SOAK" ] || die "build products missing in $BIN_DIR"
 
 # --- Processes and databases, all cleaned up on exit.
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/jwt-bench.XXXXXX")"
@@ -549,6 +563,67 @@ bench_totp_logins() {
     drop_database "$backend"
 }
 
+# bench_instances <backend>: four servers on one fresh PostgreSQL database; `soak propagation`
+# logs out INSTANCES_RATE tokens/s round-robin over them for INSTANCES_SECONDS and, for every
+# 4th, polls GET /api/me on the three other instances every millisecond until each answers 401
+# (deadline 3 s), while each instance serves 250 GET /api/me/s of a valid token. Servers 1 and 3
+# are pinned to CPU 0, 2 and 4 to CPU 1 (one Rocket worker each); the client is not pinned: it
+# shares both CPUs with them and with PostgreSQL.
+INSTANCES=4
+bench_instances() {
+    local backend=$1 i
+    if [ "$backend" != postgres ]; then
+        note "$backend: the instances case needs PostgreSQL (LISTEN/NOTIFY); skipped"
+        echo "$backend   instances: skipped (PostgreSQL only)"
+        return 0
+    fi
+    note "$backend: $INSTANCES instances, $INSTANCES_RATE logouts/s for $INSTANCES_SECONDS s"
+    CONTEXT="$backend instances"
+    new_database "$backend"
+    local count=$((INSTANCES_RATE * INSTANCES_SECONDS + 1))
+    tokens "$USER_NAME" user "$count" >"$WORK/instances-tokens.txt"
+    local urls=() pids=() startups=() saved_cpu=("${SERVER_CPU[@]}")
+    for i in $(seq 0 $((INSTANCES - 1))); do
+        [ "${#saved_cpu[@]}" -eq 0 ] || SERVER_CPU=(taskset -c $((i % 2)))
+        start_server memory
+        urls+=("$SERVER_URL")
+        pids+=("$SERVER_PID")
+        startups+=("$STARTUP_MS")
+    done
+    SERVER_CPU=("${saved_cpu[@]}")
+    local bases
+    bases="$(IFS=,; echo "${urls[*]}")"
+    next_seq
+    local json="$WORK/instances-$SEQ.json" line="$WORK/instances-$SEQ.tsv" ok=1
+    "$SOAK" propagation --bases "$bases" --tokens "$WORK/instances-tokens.txt" \
+        --rate "$INSTANCES_RATE" --seconds "$INSTANCES_SECONDS" --out "$json" --line "$line" \
+        >"$WORK/instances-$SEQ.out" 2>&1 || ok=0
+    cat "$WORK/instances-$SEQ.out" >&2
+    for i in "${!pids[@]}"; do
+        SERVER_PID=${pids[$i]}
+        server_alive
+    done
+    local sent answered not_200 rate probed p50 p99 max never bg bg_bad lag p99_sent
+    if [ -s "$line" ]; then
+        IFS=$'\t' read -r sent answered not_200 rate probed p50 p99 max never bg bg_bad lag p99_sent <"$line"
+        printf '%-8s %s instances, %s logouts/s for %ss: %s sent (%s answered 200, %s not) at %s/s; %s probed: delay p50=%sms p99=%sms max=%sms  never refused=%s  background GET /api/me %s (non2xx %s)\n' \
+            "$backend" "$INSTANCES" "$INSTANCES_RATE" "$INSTANCES_SECONDS" "$sent" "$answered" \
+            "$not_200" "$rate" "$probed" "$p50" "$p99" "$max" "$never" "$bg" "$bg_bad"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$INSTANCES" \
+            "$INSTANCES_RATE" "$INSTANCES_SECONDS" "$sent" "$answered" "$not_200" "$rate" "$probed" \
+            "$p50" "$p99" "$max" "$never" "$bg" "$bg_bad" >>"$WORK/instances.tsv"
+    else
+        FAILURES+=("$backend instances: the propagation client gave no result")
+    fi
+    [ "$ok" = 1 ] || FAILURES+=("$backend instances: a check of soak propagation failed (tokens never refused, non-200 logouts or non-2xx background answers)")
+    for i in "${!pids[@]}"; do
+        SERVER_PID=${pids[$i]}
+        STARTUP_MS=${startups[$i]}
+        stop_server "$backend" 0 "memory (instance $((i + 1)) of $INSTANCES)"
+    done
+    drop_database "$backend"
+}
+
 BACKENDS=(sqlite)
 if [ -n "$PG_URL" ]; then
     psql "$PG_URL" -qAtc 'SELECT 1' >/dev/null || die "cannot reach BENCH_POSTGRES_URL with psql"
@@ -559,6 +634,7 @@ fi
 : >"$WORK/purge.tsv"
 : >"$WORK/logins.tsv"
 : >"$WORK/totp.tsv"
+: >"$WORK/instances.tsv"
 STARTED_AT="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 # Other work on the machine moves every figure: the load averages when the run started.
 START_LOAD="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
@@ -574,6 +650,7 @@ for backend in "${BACKENDS[@]}"; do
     if has_case purge; then bench_purge "$backend"; fi
     if has_case logins; then bench_logins "$backend"; fi
     if has_case totp_logins; then bench_totp_logins "$backend"; fi
+    if has_case instances; then bench_instances "$backend"; fi
 done
 
 # --- The report.
@@ -669,6 +746,19 @@ mem_gib="$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)"
             if ($2 == "totp" && base[$1] > 0) ratio = sprintf("%.2f", $4 / base[$1])
             printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, ($2 == "totp" ? "TOTP" : "password only"), $3, $4, $5, $6, $7, $8, $9, ratio, $10
         }' "$WORK/totp.tsv"
+    fi
+    if [ -s "$WORK/instances.tsv" ]; then
+    echo
+    echo "## Four instances on one PostgreSQL"
+    echo
+    echo "$INSTANCES servers on one database ($INSTANCES_PINNING; the client unpinned). Logouts on a fixed schedule, round-robin;"
+    echo "for every 4th answered 200, \`GET /api/me\` with that token on the three other instances every"
+    echo "1 ms until each answers 401 (deadline 3 s). Delay: from the logout's 200 to the last of the three"
+    echo "first 401s (goal: p99 <= 50 ms). Meanwhile 250 \`GET /api/me\`/s of a valid token per instance."
+    echo
+    echo "| backend | instances | target/s | seconds | logouts | answered 200 | not 200 | achieved/s | probed | delay p50 (ms) | p99 (ms) | max (ms) | never refused | background | background non-2xx |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15}' "$WORK/instances.tsv"
     fi
     if [ "${#FAILURES[@]}" -gt 0 ]; then
         echo

@@ -42,6 +42,18 @@ impl Conn {
         })
     }
 
+    /// One client shared by many concurrent requests: up to `idle` connections kept open.
+    pub fn pooled(base: &str, idle: usize) -> Result<Self, reqwest::Error> {
+        let client = Client::builder()
+            .pool_max_idle_per_host(idle)
+            .timeout(REQUEST_TIMEOUT)
+            .build()?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            client,
+        })
+    }
+
     pub fn get(&self, path: &str) -> RequestBuilder {
         self.client.get(format!("{}{path}", self.base))
     }

@@ -9,6 +9,9 @@
 //!              [--logins 24] [--calls 200] [--settle-ms 300]
 //! soak watch   --base URL --tokens FILE --marks FILE --out FILE [--connections 16]
 //!              [--seconds 20] [--staleness-ms 1000] [--margin-ms 250] [--recovery-limit-ms 10000]
+//! soak propagation --bases URL,URL,... --tokens FILE --out FILE [--rate 2000] [--seconds 20]
+//!              [--probe-every 4] [--poll-ms 1] [--deadline-ms 3000] [--background-connections 4]
+//!              [--background-rate 250] [--line FILE]
 //! ```
 //!
 //! Each mode writes its figures as JSON to `--out`, prints a short summary, and exits non-zero
@@ -20,6 +23,7 @@ mod drain;
 mod http;
 mod load;
 mod outage;
+mod propagation;
 mod stats;
 mod storm;
 
@@ -76,7 +80,7 @@ impl Args {
 async fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let Some((mode, rest)) = raw.split_first() else {
-        eprintln!("usage: soak <run|storm|verify|drain|watch> --option value ...");
+        eprintln!("usage: soak <run|storm|verify|drain|watch|propagation> --option value ...");
         return ExitCode::from(2);
     };
     let result = match Args::parse(rest) {
@@ -86,6 +90,7 @@ async fn main() -> ExitCode {
             "verify" => verify(&args).await,
             "drain" => drain(&args).await,
             "watch" => watch(&args).await,
+            "propagation" => propagation::main(&args).await,
             other => Err(format!("unknown mode `{other}`")),
         },
         Err(e) => Err(e),
