@@ -37,7 +37,8 @@
 #   folder, bench/results), BENCH_CASES (which cases, of "rows eddsa purge logins totp_logins instances";
 #   all by default; "instances" too, PostgreSQL only), BENCH_INSTANCES_SECONDS (the instances
 #   case's length: at least 20 s, smoke BENCH_DURATION), BENCH_INSTANCES_RATE (logouts/s, 2000,
-#   smoke 200). CARGO_TARGET_DIR is respected.
+#   smoke 200), BENCH_INSTANCES_PROBE_EVERY (which logouts it probes: every 8th). CARGO_TARGET_DIR
+#   is respected.
 # Output: one line per case on stdout, and a Markdown report in
 #   $BENCH_OUT/<UTC timestamp>-<smoke|full>.md, copied to $BENCH_OUT/latest-<smoke|full>.md (with
 #   BENCH_CASES naming some cases only: <UTC timestamp>-<smoke|full>-<case+case>.md, not copied).
@@ -92,8 +93,9 @@ die() {
 }
 note() { echo "== $*" >&2; }
 
-for value in "$DURATION" "$CONNECTIONS" "$PURGE_ROWS" $ROWS_LIST "$INSTANCES_SECONDS" "$INSTANCES_RATE"; do
-    [[ "$value" =~ ^[0-9]+$ ]] || die "not a whole number: '$value' (BENCH_DURATION, BENCH_CONNECTIONS, BENCH_PURGE_ROWS, BENCH_ROWS, BENCH_INSTANCES_SECONDS, BENCH_INSTANCES_RATE)"
+for value in "$DURATION" "$CONNECTIONS" "$PURGE_ROWS" $ROWS_LIST "$INSTANCES_SECONDS" "$INSTANCES_RATE" \
+    "${BENCH_INSTANCES_PROBE_EVERY:-8}"; do
+    [[ "$value" =~ ^[0-9]+$ ]] || die "not a whole number: '$value' (BENCH_DURATION, BENCH_CONNECTIONS, BENCH_PURGE_ROWS, BENCH_ROWS, BENCH_INSTANCES_*)"
 done
 [ "$DURATION" -ge 1 ] || die "BENCH_DURATION must be at least 1"
 for case in $CASES; do
@@ -565,11 +567,23 @@ bench_totp_logins() {
 
 # bench_instances <backend>: four servers on one fresh PostgreSQL database; `soak propagation`
 # logs out INSTANCES_RATE tokens/s round-robin over them for INSTANCES_SECONDS and, for every
-# 4th, polls GET /api/me on the three other instances every millisecond until each answers 401
-# (deadline 3 s), while each instance serves 250 GET /api/me/s of a valid token. Servers 1 and 3
-# are pinned to CPU 0, 2 and 4 to CPU 1 (one Rocket worker each); the client is not pinned: it
-# shares both CPUs with them and with PostgreSQL.
+# INSTANCES_PROBE_EVERY-th, polls GET /api/me on the three other instances every millisecond
+# until each answers 401 (deadline 3 s), while each instance serves INSTANCES_BACKGROUND
+# GET /api/me/s of a valid token. Servers 1 and 3 are pinned to CPU 0, 2 and 4 to CPU 1 (one
+# Rocket worker each); the client is not pinned: it shares both CPUs with them and PostgreSQL.
+# The probes are a sample because probing every logout (about 2 requests per instance per
+# probed token at 1 ms) would more than double the requests and saturate two CPUs by itself.
 INSTANCES=4
+INSTANCES_PROBE_EVERY="${BENCH_INSTANCES_PROBE_EVERY:-8}"
+INSTANCES_BACKGROUND=100
+# CPU time (clock ticks) of the given pids, and busy/total ticks of the whole machine.
+cpu_ticks() {
+    local pid sum=0
+    for pid in "$@"; do
+        sum=$((sum + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$sum $(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat)"
+}
 bench_instances() {
     local backend=$1 i
     if [ "$backend" != postgres ]; then
@@ -595,23 +609,34 @@ bench_instances() {
     bases="$(IFS=,; echo "${urls[*]}")"
     next_seq
     local json="$WORK/instances-$SEQ.json" line="$WORK/instances-$SEQ.tsv" ok=1
+    local before after
+    before="$(cpu_ticks "${pids[@]}")"
     "$SOAK" propagation --bases "$bases" --tokens "$WORK/instances-tokens.txt" \
         --rate "$INSTANCES_RATE" --seconds "$INSTANCES_SECONDS" --out "$json" --line "$line" \
+        --probe-every "$INSTANCES_PROBE_EVERY" --background-rate "$INSTANCES_BACKGROUND" \
         >"$WORK/instances-$SEQ.out" 2>&1 || ok=0
+    after="$(cpu_ticks "${pids[@]}")"
     cat "$WORK/instances-$SEQ.out" >&2
     for i in "${!pids[@]}"; do
         SERVER_PID=${pids[$i]}
         server_alive
     done
-    local sent answered not_200 rate probed p50 p99 max never bg bg_bad lag p99_sent
+    # The servers' CPU seconds over the run, and how busy the whole machine was (every process).
+    local servers_cpu busy
+    read -r servers_cpu busy < <(echo "$before $after" | awk -v hz="$(getconf CLK_TCK)" \
+        '{printf "%.1f %.0f\n", ($4 - $1) / hz, 100 * ($5 - $2) / ($6 - $3)}')
+    local sent answered not_200 rate probed p50 p99 max never bg bg_bad _lag p99_sent logout_p99
     if [ -s "$line" ]; then
-        IFS=$'\t' read -r sent answered not_200 rate probed p50 p99 max never bg bg_bad lag p99_sent <"$line"
-        printf '%-8s %s instances, %s logouts/s for %ss: %s sent (%s answered 200, %s not) at %s/s; %s probed: delay p50=%sms p99=%sms max=%sms  never refused=%s  background GET /api/me %s (non2xx %s)\n' \
+        IFS=$'\t' read -r sent answered not_200 rate probed p50 p99 max never bg bg_bad _lag p99_sent \
+            logout_p99 <"$line"
+        printf '%-8s %s instances, %s logouts/s for %ss: %s sent (%s answered 200, %s not) at %s/s; %s probed: delay p50=%sms p99=%sms max=%sms  never refused=%s  background GET /api/me %s (non2xx %s)  servers CPU %ss, machine %s%% busy\n' \
             "$backend" "$INSTANCES" "$INSTANCES_RATE" "$INSTANCES_SECONDS" "$sent" "$answered" \
-            "$not_200" "$rate" "$probed" "$p50" "$p99" "$max" "$never" "$bg" "$bg_bad"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$INSTANCES" \
-            "$INSTANCES_RATE" "$INSTANCES_SECONDS" "$sent" "$answered" "$not_200" "$rate" "$probed" \
-            "$p50" "$p99" "$max" "$never" "$bg" "$bg_bad" >>"$WORK/instances.tsv"
+            "$not_200" "$rate" "$probed" "$p50" "$p99" "$max" "$never" "$bg" "$bg_bad" \
+            "$servers_cpu" "$busy"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+            "$backend" "$INSTANCES" "$INSTANCES_RATE" "$INSTANCES_SECONDS" "$sent" "$answered" \
+            "$not_200" "$rate" "$probed" "$p50" "$p99" "$max" "$p99_sent" "$never" "$logout_p99" \
+            "$bg" "$bg_bad" "$servers_cpu" "$busy" >>"$WORK/instances.tsv"
     else
         FAILURES+=("$backend instances: the propagation client gave no result")
     fi
@@ -751,14 +776,17 @@ mem_gib="$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)"
     echo
     echo "## Four instances on one PostgreSQL"
     echo
-    echo "$INSTANCES servers on one database ($INSTANCES_PINNING; the client unpinned). Logouts on a fixed schedule, round-robin;"
-    echo "for every 4th answered 200, \`GET /api/me\` with that token on the three other instances every"
-    echo "1 ms until each answers 401 (deadline 3 s). Delay: from the logout's 200 to the last of the three"
-    echo "first 401s (goal: p99 <= 50 ms). Meanwhile 250 \`GET /api/me\`/s of a valid token per instance."
+    echo "$INSTANCES servers on one database ($INSTANCES_PINNING, one Rocket worker each; the client unpinned)."
+    echo "Logouts on a fixed schedule (open loop), round-robin; for every ${INSTANCES_PROBE_EVERY}th answered 200,"
+    echo "\`GET /api/me\` with that token on the three other instances every 1 ms until each answers 401"
+    echo "(deadline 3 s). Delay: from the logout's 200 to the arrival of the last of the three first 401s"
+    echo "(goal: p99 <= 50 ms); \"to send\": to when that 401's request was sent (a lower bound). Meanwhile"
+    echo "$INSTANCES_BACKGROUND \`GET /api/me\`/s of a valid token per instance (background). Servers CPU: seconds"
+    echo "used by the four servers during the run; busy: the whole machine, every process, over both CPUs."
     echo
-    echo "| backend | instances | target/s | seconds | logouts | answered 200 | not 200 | achieved/s | probed | delay p50 (ms) | p99 (ms) | max (ms) | never refused | background | background non-2xx |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15}' "$WORK/instances.tsv"
+    echo "| backend | instances | target/s | seconds | logouts | answered 200 | not 200 | achieved/s | probed | delay p50 (ms) | p99 (ms) | max (ms) | p99 to send (ms) | never refused | logout p99 (ms) | background | background non-2xx | servers CPU (s) | machine busy (%) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    awk -F'\t' '{s = "|"; for (i = 1; i <= NF; i++) s = s " " $i " |"; print s}' "$WORK/instances.tsv"
     fi
     if [ "${#FAILURES[@]}" -gt 0 ]; then
         echo

@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 use tokio::time::{sleep, sleep_until, MissedTickBehavior};
 
 use crate::http::{with_cookie, Conn};
-use crate::stats::{percentile_ms, Stats};
+use crate::stats::{percentile_ms, summary_lines, Stats};
 use crate::{read_tokens, verdict, write_json, Args, Result};
 
 /// What one run does.
@@ -239,6 +239,7 @@ async fn run(plan: Arc<Plan>) -> Result<(Value, String)> {
         bg_non2xx.to_string(),
         lag["max"].to_string(),
         delay_sent["p99"].to_string(),
+        by_kind["logout"]["p99_ms"].to_string(),
     ]
     .join("\t");
     Ok((report, line))
@@ -393,6 +394,12 @@ fn print_summary(r: &Value) {
         r["background_requests"],
         r["background_non_2xx"],
     );
+    for line in summary_lines(&r["by_kind"])
+        .into_iter()
+        .chain(summary_lines(&r["background"]))
+    {
+        println!("{line}");
+    }
     if let Some(instances) = r["refusal_by_instance_ms"].as_array() {
         for (i, f) in instances.iter().enumerate() {
             println!(
