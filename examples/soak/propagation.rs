@@ -272,7 +272,7 @@ async fn logout_one(plan: Arc<Plan>, i: usize) -> Done {
     let t0 = Instant::now();
     let answered =
         answer.status == Some(200) && answer.body.get("logged_out") == Some(&Value::Bool(true));
-    if !answered || i % plan.probe_every != 0 {
+    if !answered || !i.is_multiple_of(plan.probe_every) {
         return Done {
             stats,
             answered,
@@ -426,7 +426,7 @@ mod tests {
         let mut all = [0; 4];
         for i in 0..1600 {
             all[home_of(i, 4, 4)] += 1;
-            if i % 4 == 0 {
+            if i.is_multiple_of(4) {
                 sampled[home_of(i, 4, 4)] += 1;
             }
         }
