@@ -24,6 +24,7 @@ mod http;
 mod load;
 mod outage;
 mod propagation;
+mod propagation_report;
 mod stats;
 mod storm;
 
