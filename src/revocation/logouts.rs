@@ -17,7 +17,7 @@ use crate::db::logout_group::{self, Logouts};
 use crate::db::{from_db_time, to_db_time, DbConnection};
 
 /// One job's outcome and view entries, as the writer's own `execute` gives them.
-pub(super) type Done = (Outcome, Vec<Entry>);
+pub(super) type Executed = (Outcome, Vec<Entry>);
 
 /// Commits the logouts of `works`; returns, in order, the outcome of each logout and `None`
 /// for every other job. On SQLite, `None` for all: each job runs on its own there.
@@ -25,7 +25,7 @@ pub(super) fn execute_all(
     conn: &mut DbConnection,
     works: &[&Work],
     now: OffsetDateTime,
-) -> diesel::QueryResult<Vec<Option<Done>>> {
+) -> diesel::QueryResult<Vec<Option<Executed>>> {
     let DbConnection::Pg(pg) = conn else {
         return Ok(works.iter().map(|_| None).collect());
     };
@@ -76,7 +76,7 @@ fn rebuild(
     session: Option<(Uuid, OffsetDateTime)>,
     added: &mut HashSet<String>,
     ended: &mut HashMap<String, (PrimitiveDateTime, Option<PrimitiveDateTime>)>,
-) -> Done {
+) -> Executed {
     let mut outcome = Outcome::default();
     let mut entries = Vec::new();
     if let Some((row, entry)) = token {

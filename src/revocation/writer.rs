@@ -167,9 +167,9 @@ fn commit(db: &Db, group: &[Job]) -> Result<Vec<(Outcome, Vec<Entry>)>, DbError>
             let results = group
                 .iter()
                 .zip(logouts)
-                .map(|(job, done)| {
-                    let (mut outcome, entries) = match done {
-                        Some(done) => done,
+                .map(|(job, batched)| {
+                    let (mut outcome, entries) = match batched {
+                        Some(executed) => executed,
                         None => execute(conn, &job.work, now)?,
                     };
                     events.extend(record(conn, job, &mut outcome, now)?);
