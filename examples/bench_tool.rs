@@ -79,9 +79,11 @@ fn with_db<R: Send + 'static>(
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        // Seeding ten million rows is one long call (minutes); the scripts that run this tool
+        // bound it with their own timeouts.
         let settings = PoolSettings {
             max_size: 2,
-            timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(900),
         };
         let db = Db::connect(url, settings).await?;
         db.run(f).await.map_err(Box::<dyn Error>::from)
