@@ -64,20 +64,34 @@ impl SessionLifetime {
     }
 }
 
-/// The bounds of a login or a rotation under `config`'s settings.
-pub fn bounds(
-    config: &AppConfig,
-    created_at: OffsetDateTime,
-    remember: bool,
-    now: OffsetDateTime,
-) -> Bounds {
-    config.lifetime.bounds(
-        created_at,
-        remember,
-        now,
-        config.refresh.ttl,
-        config.token_ttl,
-    )
+/// The settings that bound what a login or a rotation issues, copied out of the configuration
+/// so that a rotation can apply them on the database thread.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    lifetime: SessionLifetime,
+    refresh_ttl: Duration,
+    token_ttl: Duration,
+}
+
+impl Policy {
+    pub fn of(config: &AppConfig) -> Self {
+        Self {
+            lifetime: config.lifetime,
+            refresh_ttl: config.refresh.ttl,
+            token_ttl: config.token_ttl,
+        }
+    }
+
+    /// The bounds of a login or a rotation at `now` of a session begun at `created_at`.
+    pub fn bounds(
+        &self,
+        created_at: OffsetDateTime,
+        remember: bool,
+        now: OffsetDateTime,
+    ) -> Bounds {
+        self.lifetime
+            .bounds(created_at, remember, now, self.refresh_ttl, self.token_ttl)
+    }
 }
 
 fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {

@@ -90,7 +90,7 @@ pub async fn start(
 ) -> Result<Issued, AuthError> {
     let user_agent = source.user_agent.clone().unwrap_or_default();
     let now = OffsetDateTime::now_utc();
-    let bounds = lifetime::bounds(&app.config, now, remember, now);
+    let bounds = lifetime::Policy::of(&app.config).bounds(now, remember, now);
     let sid = Uuid::new_v4();
     let subject = Subject {
         uid: account_uid(&user.id)?,
@@ -155,20 +155,9 @@ pub async fn refresh(app: &App, presented: &str, source: Source) -> Result<Issue
     let successor_hash = RefreshTokens::hash(&successor);
     let grace = duration(app.config.refresh.reuse_grace);
     let jti = Uuid::now_v7();
-    let policy = (
-        app.config.lifetime,
-        app.config.refresh.ttl,
-        app.config.token_ttl,
-    );
+    let policy = lifetime::Policy::of(&app.config);
     let bounds = move |created_at, remember| {
-        let (lifetime, refresh_ttl, token_ttl) = policy;
-        let b = lifetime.bounds(
-            from_db_time(created_at),
-            remember,
-            now,
-            refresh_ttl,
-            token_ttl,
-        );
+        let b = policy.bounds(from_db_time(created_at), remember, now);
         Ends {
             refresh: to_db_time(b.refresh_until),
             access: to_db_time(b.access_until),
