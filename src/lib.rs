@@ -117,10 +117,7 @@ pub async fn build_app(figment: &Figment, start: Start) -> Result<App, String> {
 /// Opens and migrates the database and builds every service from `config`; the error names
 /// the cause.
 pub async fn assemble(config: AppConfig, start: Start) -> Result<App, String> {
-    let settings = PoolSettings {
-        max_size: config.db_pool_size,
-        timeout: config.db_timeout,
-    };
+    let settings = PoolSettings::of(&config);
     let (instance_lock, bootstrap) = match (start, &config.database) {
         (Start::Server, DatabaseUrl::Sqlite(path)) => (
             Some(InstanceLock::acquire(path).map_err(|e| e.to_string())?),

@@ -50,18 +50,11 @@ fn configuration() -> Result<AppConfig, Refusal> {
         .map_err(|e| Refusal::refused(format!("the configuration is refused: {e}")))
 }
 
-fn pool_settings(config: &AppConfig) -> PoolSettings {
-    PoolSettings {
-        max_size: config.db_pool_size,
-        timeout: config.db_timeout,
-    }
-}
-
 /// The database, to read: no instance lock, no migration, and on SQLite no right to write,
 /// so that it works beside a running server.
 pub async fn reader() -> Result<Db, Refusal> {
     let config = configuration()?;
-    Db::open_read_only(config.database.clone(), pool_settings(&config))
+    Db::open_read_only(config.database.clone(), PoolSettings::of(&config))
         .await
         .map_err(|e| match e {
             DbError::Unavailable(why) => Refusal::Refused(why),

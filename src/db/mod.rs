@@ -82,6 +82,16 @@ pub struct PoolSettings {
     pub timeout: Duration,
 }
 
+impl PoolSettings {
+    /// The server's and the command line's pool: `db_pool_size` and `db_timeout_ms`.
+    pub fn of(config: &crate::config::AppConfig) -> Self {
+        Self {
+            max_size: config.db_pool_size,
+            timeout: config.db_timeout,
+        }
+    }
+}
+
 /// Opens connections of the variant the URL's scheme names. Diesel's own multi-connection
 /// `establish` would try each backend in turn and hide the real error.
 #[derive(Debug, Clone)]
