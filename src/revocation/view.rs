@@ -58,8 +58,14 @@ impl Presented<'_> {
 }
 
 /// Shards keep each lock's hold short: a trim walks one shard at a time while requests read the
-/// others, and writers to different shards do not wait on each other.
-const SHARDS: usize = 64;
+/// others, and writers to different shards do not wait on each other. A small view has this many;
+/// a large one has more (see [`layout`]).
+const MIN_SHARDS: usize = 64;
+/// The ids a shard is sized for in a large view: hashbrown's tables have a power-of-two number of
+/// buckets filled to at most 7/8, so 14 336 ids fill a table of 16 384 buckets (about 340 KB).
+/// With a fixed shard count, ten million ids would round each table up to the next power of two
+/// and leave a third of it empty; sizing shards to whole tables keeps the waste to the headroom.
+const FULL_SHARD: usize = 14_336;
 const USER_SHARDS: usize = 16;
 
 /// A per-user cut-off: the latest cut-off UUID and the expiry of the last token it can refuse.
@@ -71,10 +77,11 @@ struct Cutoff {
 
 /// Revoked token and session ids with their expiry (16 bytes of id and 4 of expiry each; token
 /// and session ids are both random UUIDs and share the map), and per-user cut-offs.
-type Shard<K, V> = RwLock<HashMap<K, V>>;
+/// The ids are hashed with foldhash (see Cargo.toml for why not SipHash).
+type Shard<K, V, S = RandomState> = RwLock<HashMap<K, V, S>>;
 
 pub struct View {
-    ids: Box<[Shard<Uuid, u32>]>,
+    ids: Box<[Shard<Uuid, u32, foldhash::fast::RandomState>]>,
     users: Box<[Shard<Arc<str>, Cutoff>]>,
     /// How many users have a cut-off: while none do, a check does not hash the username.
     user_count: AtomicUsize,
@@ -96,9 +103,12 @@ fn compact_exp(exp: i64) -> u32 {
     exp.clamp(0, i64::from(u32::MAX)) as u32
 }
 
-fn shard_of(id: &Uuid) -> usize {
-    // The last byte of a v4 or v7 UUID is random.
-    usize::from(id.as_bytes()[15]) % SHARDS
+/// How many shards, and how many ids each is sized for, to hold `expected` ids with a tenth to
+/// spare: the revocations that arrive after the load fill the headroom before any table doubles.
+fn layout(expected: usize) -> (usize, usize) {
+    let planned = expected + expected / 10;
+    let shards = planned.div_ceil(FULL_SHARD).max(MIN_SHARDS);
+    (shards, planned.div_ceil(shards))
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -113,9 +123,14 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 impl View {
     /// A view sized for about `expected` entries, so that loading does not rehash.
     pub fn with_capacity(expected: usize) -> Self {
-        let per_shard = expected / SHARDS + 1;
-        let ids = (0..SHARDS)
-            .map(|_| RwLock::new(HashMap::with_capacity(per_shard)))
+        let (shards, per_shard) = layout(expected);
+        let ids = (0..shards)
+            .map(|_| {
+                RwLock::new(HashMap::with_capacity_and_hasher(
+                    per_shard,
+                    Default::default(),
+                ))
+            })
             .collect();
         let users = (0..USER_SHARDS)
             .map(|_| RwLock::new(HashMap::new()))
@@ -147,7 +162,12 @@ impl View {
     }
 
     fn has_id(&self, id: &Uuid) -> bool {
-        read(&self.ids[shard_of(id)]).contains_key(id)
+        read(&self.ids[self.shard_of(id)]).contains_key(id)
+    }
+
+    fn shard_of(&self, id: &Uuid) -> usize {
+        // The low 62 bits of a v4 or v7 UUID are random.
+        (id.as_u64_pair().1 % self.ids.len() as u64) as usize
     }
 
     fn user_shard(&self, username: &str) -> usize {
@@ -161,7 +181,7 @@ impl View {
         match entry {
             Entry::Token { jti: id, exp } | Entry::Session { sid: id, exp } => {
                 let exp = compact_exp(exp);
-                write(&self.ids[shard_of(&id)])
+                write(&self.ids[self.shard_of(&id)])
                     .entry(id)
                     .and_modify(|e| *e = (*e).max(exp))
                     .or_insert(exp);
@@ -185,6 +205,48 @@ impl View {
                 }
             }
         }
+    }
+
+    /// Adds a batch of token or session ids with their expiry, as [`View::apply`] would each;
+    /// returns how many. Ids are grouped by shard first (a counting sort), so that each shard's
+    /// lock is taken once a batch and its table is written in one stretch: the start-up load
+    /// inserts millions of ids, and each insert into a table far larger than the caches costs a
+    /// miss or two; grouping at least keeps a shard's pages together.
+    pub fn apply_ids(&self, batch: &[(Uuid, i64)]) -> usize {
+        let trimmed_before = self.trimmed_before.load(Ordering::Acquire);
+        let shards = self.ids.len();
+        let mut starts = vec![0usize; shards + 1];
+        for (id, _) in batch {
+            starts[self.shard_of(id) + 1] += 1;
+        }
+        for s in 1..=shards {
+            starts[s] += starts[s - 1];
+        }
+        let mut next = starts.clone();
+        let mut grouped = vec![(Uuid::nil(), 0u32); batch.len()];
+        for &(id, exp) in batch {
+            let slot = &mut next[self.shard_of(&id)];
+            grouped[*slot] = (id, compact_exp(exp));
+            *slot += 1;
+        }
+        let mut added = 0;
+        for (shard, range) in self.ids.iter().zip(starts.windows(2)) {
+            let run = &grouped[range[0]..range[1]];
+            if run.is_empty() {
+                continue;
+            }
+            let mut map = write(shard);
+            for &(id, exp) in run {
+                if i64::from(exp) < trimmed_before {
+                    continue;
+                }
+                map.entry(id)
+                    .and_modify(|e| *e = (*e).max(exp))
+                    .or_insert(exp);
+                added += 1;
+            }
+        }
+        added
     }
 
     /// Drops every entry that expired before `expired_before` (Unix seconds); returns how many went.

@@ -145,3 +145,47 @@ fn a_later_cutoff_wins_and_cutoffs_are_trimmed_when_they_expire() {
     assert!(!view.is_revoked(&carol));
     assert!(view.is_revoked(&presented(first)));
 }
+
+#[test]
+fn a_large_view_is_sized_to_whole_tables_with_a_tenth_to_spare() {
+    // Eleven million ids (the benchmark's ten million tokens and one million sessions).
+    let expected = 11_000_000;
+    let (shards, per_shard) = layout(expected);
+    assert!(
+        per_shard <= FULL_SHARD,
+        "each shard fits one 16 384-bucket table"
+    );
+    assert!(shards * per_shard >= expected + expected / 10);
+    // Buckets in all: the headroom and the 7/8 fill (1.26 buckets an id); a fixed 64 shards
+    // would round up to 16.7 million (1.52 an id).
+    assert!(shards * 16_384 <= expected * 13 / 10, "{shards} shards");
+    assert_eq!(layout(0), (MIN_SHARDS, 0));
+    assert_eq!(layout(1000).0, MIN_SHARDS);
+}
+
+#[test]
+fn ids_are_found_in_whichever_of_many_shards_they_land() {
+    let view = View::with_capacity(5_000_000);
+    assert!(view.ids.len() > MIN_SHARDS);
+    let ids: Vec<Uuid> = (0..20_000)
+        .map(|i| {
+            if i % 2 == 0 {
+                Uuid::new_v4()
+            } else {
+                Uuid::now_v7()
+            }
+        })
+        .collect();
+    for &jti in &ids {
+        view.apply(Entry::Token { jti, exp: 5000 });
+    }
+    assert_eq!(view.len(), ids.len());
+    assert!(ids.iter().all(|&jti| view.is_revoked(&presented(jti))));
+    assert!(!view.is_revoked(&presented(Uuid::now_v7())));
+    let used = view.ids.iter().filter(|s| !read(s).is_empty()).count();
+    assert!(
+        used > view.ids.len() * 9 / 10,
+        "ids spread over the shards: {used}"
+    );
+    assert_eq!(view.trim(5001), ids.len());
+}
