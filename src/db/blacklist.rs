@@ -47,61 +47,6 @@ pub struct Live {
     pub expires_at: PrimitiveDateTime,
 }
 
-/// Hands every entry still in force at `live_at` to `each`, `chunk` rows at a time, so that
-/// no result holds the whole table. PostgreSQL streams a sequential scan through a cursor;
-/// SQLite walks the primary key (keyset paging: no OFFSET, no rescans).
-pub fn for_each_live_chunk(
-    conn: &mut DbConnection,
-    live_at: PrimitiveDateTime,
-    chunk: i64,
-    mut each: impl FnMut(Vec<Live>),
-) -> QueryResult<()> {
-    match conn {
-        DbConnection::Pg(c) => c.transaction(|c| {
-            // A literal, not a parameter: DECLARE takes none. The value is ours, never input.
-            let live_at = live_at
-                .format(&time::macros::format_description!(
-                    "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6]"
-                ))
-                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-            diesel::sql_query(format!(
-                "DECLARE revocation_load NO SCROLL CURSOR FOR SELECT jti, expires_at \
-                 FROM blacklist WHERE expires_at >= '{live_at}'"
-            ))
-            .execute(c)?;
-            loop {
-                let rows: Vec<Live> =
-                    diesel::sql_query(format!("FETCH {chunk} FROM revocation_load")).load(c)?;
-                let last = (rows.len() as i64) < chunk;
-                each(rows);
-                if last {
-                    return Ok(());
-                }
-            }
-        }),
-        DbConnection::Sqlite(c) => {
-            let mut after = String::new();
-            loop {
-                let rows: Vec<Live> = blacklist::table
-                    .select(Live::as_select())
-                    .filter(blacklist::jti.gt(&after))
-                    .filter(blacklist::expires_at.ge(live_at))
-                    .order(blacklist::jti.asc())
-                    .limit(chunk)
-                    .load(c)?;
-                let last = (rows.len() as i64) < chunk;
-                if let Some(row) = rows.last() {
-                    after.clone_from(&row.jti);
-                }
-                each(rows);
-                if last {
-                    return Ok(());
-                }
-            }
-        }
-    }
-}
-
 /// Ids (with their expiry) of entries recorded at or after `from`, for catching up after the
 /// listener was away.
 pub fn recorded_since(conn: &mut DbConnection, from: PrimitiveDateTime) -> QueryResult<Vec<Live>> {

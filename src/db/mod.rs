@@ -3,8 +3,10 @@
 
 pub mod audit_events;
 pub mod blacklist;
+mod copy_out;
 pub mod devices;
 pub mod health_probe;
+pub mod in_force;
 pub mod instance_lock;
 pub mod logout_group;
 pub mod mfa_challenges;

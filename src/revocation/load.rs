@@ -1,6 +1,6 @@
-//! Filling the view from the database: the blacklist (chunk by chunk, so that memory holds one
-//! chunk of rows at a time), ended sessions and per-user cut-offs; all of it at start, and the
-//! recent part of it after the listener was away.
+//! Filling the view from the database: revoked token ids, ended sessions and per-user cut-offs;
+//! all of them at start (streamed, so that memory holds one batch of rows besides the view), and
+//! the recent part after the listener was away.
 
 use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
@@ -8,22 +8,25 @@ use uuid::Uuid;
 use super::purge_cutoff;
 use super::view::{Entry, View};
 use crate::db::blacklist::{self, Live};
+use crate::db::in_force::{self, Kind};
 use crate::db::sessions::{self, Ended};
 use crate::db::user_cutoffs::{self, Cutoff};
 use crate::db::{from_db_time, to_db_time, DbConnection};
-
-const CHUNK: i64 = 20_000;
 
 /// How far before the last confirmed instant the catch-up looks: a revocation is stamped when
 /// it is queued and commits moments later, and instances' clocks may differ; both are far below
 /// this margin, and the query stays cheap (an index range on `blacklisted_at`).
 pub const CATCH_UP_MARGIN: time::Duration = time::Duration::minutes(5);
 
-fn entry(jti: &str, expires_at: PrimitiveDateTime) -> Option<Entry> {
-    // A row whose id is not a UUID cannot match any token we accept: nothing to keep.
-    let jti = Uuid::parse_str(jti).ok()?;
-    let exp = from_db_time(expires_at).unix_timestamp();
-    Some(Entry::Token { jti, exp })
+/// Rows read at a time: a PostgreSQL fetch, a few megabytes.
+const FETCH: usize = 50_000;
+/// Ids inserted at a time: large enough that each shard receives a run of ids (see
+/// [`View::apply_ids`]), small enough to stay ten megabytes beside the view.
+const BATCH: usize = 500_000;
+
+/// An upper bound of the ids [`everything`] will load, to size the view before loading.
+pub fn expected(conn: &mut DbConnection) -> diesel::QueryResult<usize> {
+    in_force::count(conn).map(|n| usize::try_from(n).unwrap_or(0))
 }
 
 /// Loads every entry still in force at `now`; returns how many.
@@ -32,14 +35,30 @@ pub fn everything(
     view: &View,
     now: OffsetDateTime,
 ) -> diesel::QueryResult<usize> {
-    let live_at = to_db_time(purge_cutoff(now));
+    let live_from = purge_cutoff(now).unix_timestamp();
     let mut loaded = 0;
-    blacklist::for_each_live_chunk(conn, live_at, CHUNK, |rows| {
-        loaded += apply(view, &rows);
-    })?;
-    loaded += apply_sessions(view, &sessions::ended(conn, live_at, None)?);
+    let mut batch = Vec::with_capacity(BATCH + FETCH);
+    for kind in [Kind::Tokens, Kind::EndedSessions] {
+        in_force::for_each_chunk(conn, kind, FETCH, |rows| {
+            let live = rows.drain(..).filter(|r| r.until >= live_from);
+            batch.extend(live.map(|r| (r.id, r.until)));
+            if batch.len() >= BATCH {
+                loaded += view.apply_ids(&batch);
+                batch.clear();
+            }
+        })?;
+    }
+    loaded += view.apply_ids(&batch);
+    let live_at = to_db_time(purge_cutoff(now));
     loaded += apply_cutoffs(view, &user_cutoffs::cutoffs(conn, live_at, None)?);
     Ok(loaded)
+}
+
+fn entry(jti: &str, expires_at: PrimitiveDateTime) -> Option<Entry> {
+    // A row whose id is not a UUID cannot match any token we accept: nothing to keep.
+    let jti = Uuid::parse_str(jti).ok()?;
+    let exp = from_db_time(expires_at).unix_timestamp();
+    Some(Entry::Token { jti, exp })
 }
 
 /// Loads the entries recorded since `confirmed` (minus the margin); returns how many.

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::{check_view, listener, load, CheckError, Freshness, Presented, View};
 use crate::config::RevocationSettings;
-use crate::db::{blacklist, Db};
+use crate::db::Db;
 
 #[derive(Clone)]
 pub(super) struct Memory {
@@ -25,10 +25,10 @@ impl Memory {
     ) -> Result<Self, String> {
         let rows = db
             .for_start_up()
-            .run(blacklist::count)
+            .run(load::expected)
             .await
             .map_err(|e| format!("cannot size the revocation view: {e}"))?;
-        let view = Arc::new(View::with_capacity(usize::try_from(rows).unwrap_or(0)));
+        let view = Arc::new(View::with_capacity(rows));
         if !db.is_postgres() {
             // One process owns the file (see `db::instance_lock`): write-through sees every
             // revocation, so the view is current from the moment it is loaded.

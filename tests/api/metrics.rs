@@ -190,3 +190,20 @@ async fn the_view_purges_and_request_latencies_are_shown() {
     // Route templates, never a request's own path: no ids or names in the labels.
     assert!(!text.contains("alice"), "{text}");
 }
+
+#[rocket::async_test]
+async fn a_restart_loads_every_revocation_in_force_and_no_expired_one() {
+    let first = spawn().await;
+    let (token, _) = first.user_session("alice").await;
+    assert_eq!(first.logout(Some(&token)).await.status(), Status::Ok);
+    // One row in force and one expired an hour ago, both written behind the server's back.
+    first.insert_row(3600).await;
+    first.insert_row(-3600).await;
+    let TestApp { client, db } = first;
+    client.terminate().await;
+    let second = TestApp::spawn_on(db, |f| f.merge(("metrics_token", METRICS_TOKEN))).await;
+    assert_eq!(second.me(&token).await.status(), Status::Unauthorized);
+    // The logged-out token's id, its ended session and the row in force.
+    let text = scrape(&second).await;
+    assert_eq!(value(&text, "revocation_view_entries"), 3.0, "{text}");
+}
