@@ -4,9 +4,11 @@
 //! Diesel (2.3) leaves the connection mid-copy after `copy_to`: its typed reader stops at the
 //! stream's trailer, and neither it nor the raw reader collects the copy's final status, so the
 //! connection's next statement fails with "another command is already in progress". Hence
-//! [`for_each_row`] reads the stream to its end and [`finish`] collects the status. The format is PostgreSQL's documented binary copy format: a signature,
-//! flags and a header extension, then per row a field count and, per field, a length (-1 for
-//! NULL) and that many bytes, then a count of -1.
+//! [`for_each_row`] reads the stream to its end and [`finish`] collects the status.
+//!
+//! The format is PostgreSQL's documented binary copy format: a signature, flags and a header
+//! extension, then per row a field count and, per field, a length (-1 for NULL) and that many
+//! bytes, then a count of -1.
 
 use std::io::{self, Read};
 

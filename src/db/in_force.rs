@@ -7,8 +7,9 @@
 //!   itself (`unixepoch`), cheaper than decoding the timestamp's text here.
 //! - PostgreSQL sends the columns with `COPY ... TO STDOUT` in its binary format (read by
 //!   [`copy_out`]): one stream instead of a result per fetch, no per-row result bookkeeping in
-//!   libpq or allocation here, and the expiry as a count of microseconds. Computing the second there (`extract` yields a `numeric`) or casting the id to
-//!   `uuid` cost its one CPU more than the scan itself.
+//!   libpq or allocation here, and the expiry as a count of microseconds. Computing the second
+//!   there (`extract` yields a `numeric`) or casting the id to `uuid` cost its one CPU more than
+//!   the scan itself.
 //!
 //! Neither filters on the expiry: an index range over a column whose order is not the table's
 //! would turn a sequential scan into one random lookup per row. The caller skips the few rows the
