@@ -35,17 +35,16 @@ pub struct InForce {
 }
 
 impl InForce {
-    fn new(id: &str, until: i64) -> Option<Self> {
-        let id = Uuid::try_parse_ascii(id.as_bytes()).ok()?;
+    /// `id` is the id's text, as both backends store it.
+    fn new(id: &[u8], until: i64) -> Option<Self> {
+        let id = Uuid::try_parse_ascii(id).ok()?;
         Some(Self { id, until })
     }
 }
 
 /// The id (text) in field `id` and the expiry (a binary timestamp) in field `until`.
 fn pg_in_force(row: &copy_out::Row<'_>, id: usize, until: usize) -> Option<InForce> {
-    let id = Uuid::try_parse_ascii(row.field(id)?).ok()?;
-    let until = copy_out::timestamp_secs(row.field(until)?)?;
-    Some(InForce { id, until })
+    InForce::new(row.field(id)?, copy_out::timestamp_secs(row.field(until)?)?)
 }
 
 /// Which revocations to read.
@@ -92,7 +91,7 @@ pub fn for_each_chunk(
             };
             for row in diesel::sql_query(query).load_iter::<SqliteRow, DefaultLoadingMode>(c)? {
                 let row = row?;
-                push(InForce::new(&row.id, row.until));
+                push(InForce::new(row.id.as_bytes(), row.until));
             }
         }
         (DbConnection::Pg(c), Kind::Tokens) => {

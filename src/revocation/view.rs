@@ -111,6 +111,13 @@ fn layout(expected: usize) -> (usize, usize) {
     (shards, planned.div_ceil(shards))
 }
 
+/// Records `id` until `exp`, or keeps its later expiry if it is there already.
+fn keep_later<S: BuildHasher>(map: &mut HashMap<Uuid, u32, S>, id: Uuid, exp: u32) {
+    map.entry(id)
+        .and_modify(|e| *e = (*e).max(exp))
+        .or_insert(exp);
+}
+
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     // A poisoned lock only means a writer panicked mid-insert; the map is still valid.
     lock.read().unwrap_or_else(|e| e.into_inner())
@@ -180,11 +187,11 @@ impl View {
         }
         match entry {
             Entry::Token { jti: id, exp } | Entry::Session { sid: id, exp } => {
-                let exp = compact_exp(exp);
-                write(&self.ids[self.shard_of(&id)])
-                    .entry(id)
-                    .and_modify(|e| *e = (*e).max(exp))
-                    .or_insert(exp);
+                keep_later(
+                    &mut write(&self.ids[self.shard_of(&id)]),
+                    id,
+                    compact_exp(exp),
+                );
             }
             Entry::UserCutoff {
                 username,
@@ -240,9 +247,7 @@ impl View {
                 if i64::from(exp) < trimmed_before {
                     continue;
                 }
-                map.entry(id)
-                    .and_modify(|e| *e = (*e).max(exp))
-                    .or_insert(exp);
+                keep_later(&mut map, id, exp);
                 added += 1;
             }
         }
