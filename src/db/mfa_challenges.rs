@@ -52,7 +52,7 @@ pub fn find(
         .filter(mfa_challenges::id.eq(id))
         .filter(mfa_challenges::expires_at.gt(now))
         .select(ChallengeRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -64,7 +64,7 @@ pub fn fail(conn: &mut DbConnection, id: &str) -> QueryResult<Option<i32>> {
     mfa_challenges::table
         .filter(mfa_challenges::id.eq(id))
         .select(mfa_challenges::failures)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -25,7 +25,7 @@ pub fn find(conn: &mut DbConnection, user_id: &str) -> QueryResult<Option<TotpRo
     mfa_totp::table
         .filter(mfa_totp::user_id.eq(user_id))
         .select(TotpRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -71,7 +71,7 @@ pub fn find_credential(
         .filter(passkeys::user_id.eq(user_id))
         .filter(passkeys::credential_id.eq(credential_id))
         .select(PasskeyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -93,7 +93,7 @@ pub fn rename(
         .filter(passkeys::id.eq(id))
         .filter(passkeys::user_id.eq(user_id))
         .select(PasskeyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -103,7 +103,7 @@ pub fn remove(conn: &mut DbConnection, user_id: &str, id: &str) -> QueryResult<O
         .filter(passkeys::id.eq(id))
         .filter(passkeys::user_id.eq(user_id))
         .select(PasskeyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     if row.is_some() {
         diesel::delete(passkeys::table.filter(passkeys::id.eq(id))).execute(conn)?;

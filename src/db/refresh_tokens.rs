@@ -89,7 +89,7 @@ pub fn rotate(conn: &mut DbConnection, r: &Rotate<'_>) -> QueryResult<Rotation> 
             refresh_tokens::expires_at,
             refresh_tokens::used_at,
         ))
-        .first::<(String, PrimitiveDateTime, Option<PrimitiveDateTime>)>(conn)
+        .get_result::<(String, PrimitiveDateTime, Option<PrimitiveDateTime>)>(conn)
         .optional()?
     else {
         return Ok(Rotation::Dead);
@@ -111,7 +111,7 @@ pub fn rotate(conn: &mut DbConnection, r: &Rotate<'_>) -> QueryResult<Rotation> 
         .filter(sessions::id.eq(&session_id))
         .filter(sessions::ended_at.is_null())
         .select((sessions::created_at, sessions::remember))
-        .first::<(PrimitiveDateTime, bool)>(conn)
+        .get_result::<(PrimitiveDateTime, bool)>(conn)
         .optional()?
     else {
         return Ok(Rotation::Dead);
@@ -123,7 +123,7 @@ pub fn rotate(conn: &mut DbConnection, r: &Rotate<'_>) -> QueryResult<Rotation> 
         let successor = refresh_tokens::table
             .find(r.successor_hash)
             .select(refresh_tokens::expires_at)
-            .first::<PrimitiveDateTime>(conn)
+            .get_result::<PrimitiveDateTime>(conn)
             .optional()?;
         ends.refresh = successor.map_or(ends.refresh, |at| at.min(ends.refresh));
     }
@@ -169,7 +169,7 @@ pub fn rotate(conn: &mut DbConnection, r: &Rotate<'_>) -> QueryResult<Rotation> 
         .inner_join(users::table.on(users::id.eq(sessions::user_id)))
         .filter(sessions::id.eq(&session_id))
         .select((users::id, users::username, users::role))
-        .first::<(String, String, String)>(conn)
+        .get_result::<(String, String, String)>(conn)
         .optional()?;
     let Some((user_id, username, role)) = owner else {
         return Ok(Rotation::Dead);

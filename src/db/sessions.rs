@@ -160,7 +160,7 @@ pub fn started(
     sessions::table
         .find(id)
         .select((sessions::created_at, sessions::remember))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -169,7 +169,7 @@ pub fn owner(conn: &mut DbConnection, id: &str) -> QueryResult<Option<(String, S
     sessions::table
         .find(id)
         .select((sessions::user_id, sessions::username))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -238,7 +238,7 @@ pub fn end(
     }
     let found = target
         .select((sessions::id, sessions::access_until))
-        .first::<Ended>(conn)
+        .get_result::<Ended>(conn)
         .optional()?;
     let Some(found) = found else { return Ok(None) };
     let ended = diesel::update(
@@ -351,7 +351,7 @@ pub fn revocation_facts(
     let issued_before = user_cutoffs::table
         .find(username)
         .select(user_cutoffs::cutoff)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(RevocationFacts {
         token_or_session: revoked,

@@ -61,7 +61,7 @@ pub fn find(conn: &mut DbConnection, name: &str) -> QueryResult<Option<UserRow>>
     users::table
         .filter(lower(users::username).eq(name.to_ascii_lowercase()))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -70,7 +70,7 @@ pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserR
     users::table
         .filter(users::id.eq(id))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -95,7 +95,7 @@ pub fn lock_for_change(conn: &mut DbConnection, name: &str) -> QueryResult<Optio
             .filter(lower(users::username).eq(name.to_ascii_lowercase()))
             .select(UserRow::as_select())
             .for_update()
-            .first(c)
+            .get_result(c)
             .optional()?,
         DbConnection::Sqlite(_) => find(conn, name)?,
     };
@@ -114,8 +114,8 @@ pub fn generation_held(conn: &mut DbConnection, id: &str) -> QueryResult<Option<
         .filter(users::id.eq(id))
         .select(users::generation);
     match conn {
-        DbConnection::Pg(c) => query.for_share().first(c).optional(),
-        DbConnection::Sqlite(c) => query.first(c).optional(),
+        DbConnection::Pg(c) => query.for_share().get_result(c).optional(),
+        DbConnection::Sqlite(c) => query.get_result(c).optional(),
     }
 }
 

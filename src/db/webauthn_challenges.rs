@@ -59,7 +59,7 @@ pub fn take(
     let row = webauthn_challenges::table
         .filter(webauthn_challenges::id.eq(id))
         .select(CeremonyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some(row) = row else { return Ok(None) };
     let deleted = diesel::delete(webauthn_challenges::table.filter(webauthn_challenges::id.eq(id)))
