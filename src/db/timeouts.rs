@@ -28,6 +28,11 @@ pub(super) fn with_start_up_timeouts<R>(
     })
 }
 
+/// SQLite checkpoints the WAL inside the transaction that grows it past this many pages: the
+/// revocation writer's. The default (1 000) cost 7 % of a logout storm's CPU; the pages that
+/// every commit rewrites (each index's right edge) are copied back ten times less often.
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
 /// Per-connection settings, applied once when the pool opens a connection.
 ///
 /// SQLite: wait on locks instead of failing with "database is locked", but no longer than
@@ -47,7 +52,8 @@ impl SessionSettings {
         let ms = self.timeout.as_millis().max(1);
         match conn {
             DbConnection::Sqlite(_) => format!(
-                "PRAGMA busy_timeout = {ms}; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                "PRAGMA busy_timeout = {ms}; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                 PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
             ),
             DbConnection::Pg(_) => format!(
                 "SET lock_timeout = {ms}; SET statement_timeout = {ms}; \
