@@ -5,7 +5,7 @@
 //! newest first: an id is never reused (`AUTOINCREMENT` on SQLite, a sequence on PostgreSQL).
 
 use diesel::prelude::*;
-use diesel::upsert::excluded;
+use diesel::upsert::{excluded, DecoratableTarget};
 use time::PrimitiveDateTime;
 
 use super::schema::audit_events;
@@ -76,23 +76,32 @@ pub fn insert_all(conn: &mut DbConnection, events: &[NewEvent]) -> QueryResult<(
     Ok(())
 }
 
-/// Adds counted rows: a row whose `dedup` key exists has its count raised instead.
+/// Adds counted rows: a row whose `dedup` key exists has its count raised instead. Called in
+/// a write transaction.
 pub fn add_counted(conn: &mut DbConnection, events: &[NewEvent]) -> QueryResult<()> {
-    // The multi-connection has no upsert of its own: the same statement per backend.
-    let raise = audit_events::count.eq(audit_events::count + excluded(audit_events::count));
+    let count = audit_events::count;
     for event in events {
         let insert = diesel::insert_into(audit_events::table).values(event);
         match conn {
-            DbConnection::Sqlite(c) => insert
-                .on_conflict(audit_events::dedup)
-                .do_update()
-                .set(raise)
-                .execute(c)?,
+            // The unique index on `dedup` is partial, and diesel cannot name its predicate in
+            // SQLite's upsert target. SQLite has one writer at a time: inside the transaction,
+            // a raise and an insert when nothing was raised do the same.
+            DbConnection::Sqlite(c) => {
+                let same_key = audit_events::table.filter(audit_events::dedup.eq(&event.dedup));
+                let raised = diesel::update(same_key)
+                    .set(count.eq(count + event.count))
+                    .execute(c)?;
+                if raised == 0 {
+                    insert.execute(c)?;
+                }
+            }
             DbConnection::Pg(c) => insert
                 .on_conflict(audit_events::dedup)
+                .filter_target(audit_events::dedup.is_not_null())
                 .do_update()
-                .set(raise)
-                .execute(c)?,
+                .set(count.eq(count + excluded(count)))
+                .execute(c)
+                .map(drop)?,
         };
     }
     Ok(())
