@@ -51,31 +51,6 @@ pub fn insert(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<()> {
         .map(drop)
 }
 
-/// Inserts `events` in as few statements as the backend allows.
-pub fn insert_all(conn: &mut DbConnection, events: &[NewEvent]) -> QueryResult<()> {
-    match conn {
-        // One prepared statement per row: a statement that writes several rows makes SQLite
-        // copy every page it touches to a statement journal first, which costs more than the
-        // statements it saves (there are no round trips to save in process).
-        DbConnection::Sqlite(c) => {
-            for event in events {
-                diesel::insert_into(audit_events::table)
-                    .values(event)
-                    .execute(c)?;
-            }
-        }
-        // PostgreSQL binds at most 65535 parameters per statement; a row takes 11.
-        DbConnection::Pg(c) => {
-            for chunk in events.chunks(1000) {
-                diesel::insert_into(audit_events::table)
-                    .values(chunk)
-                    .execute(c)?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Adds counted rows: a row whose `dedup` key exists has its count raised instead. Called in
 /// a write transaction.
 pub fn add_counted(conn: &mut DbConnection, events: &[NewEvent]) -> QueryResult<()> {

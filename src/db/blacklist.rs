@@ -25,18 +25,6 @@ pub fn insert_ignore(conn: &mut DbConnection, entry: &Entry) -> QueryResult<usiz
     }
 }
 
-/// Announces `payload` on `channel` to every PostgreSQL session listening there, when the
-/// surrounding transaction commits (and only then). SQLite has one process: nothing to do.
-pub fn notify(conn: &mut DbConnection, channel: &str, payload: &str) -> QueryResult<()> {
-    if let DbConnection::Pg(c) = conn {
-        diesel::sql_query("SELECT pg_notify($1, $2)")
-            .bind::<diesel::sql_types::Text, _>(channel)
-            .bind::<diesel::sql_types::Text, _>(payload)
-            .execute(c)?;
-    }
-    Ok(())
-}
-
 /// A revoked id and its token's expiry, as the view needs them.
 #[derive(Debug, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = blacklist)]

@@ -9,6 +9,7 @@ pub mod audit_events;
 pub mod blacklist;
 mod copy_out;
 pub mod devices;
+pub mod group_tail;
 pub mod health_probe;
 pub mod in_force;
 pub mod instance_lock;

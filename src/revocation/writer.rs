@@ -34,10 +34,11 @@ use super::notice;
 use super::view::{Entry, View};
 pub use super::work::{Login, Outcome, Work};
 use crate::audit::Event;
-use crate::db::audit_events::{self, NewEvent};
+use crate::db::audit_events::NewEvent;
+use crate::db::group_tail::{self, Tail};
 use crate::db::sessions::{EndBy, NewSession};
 use crate::db::users;
-use crate::db::{blacklist, devices, from_db_time, revocations_hourly, sessions, user_cutoffs};
+use crate::db::{blacklist, devices, from_db_time, sessions, user_cutoffs};
 use crate::db::{to_db_time, write_transaction, Db, DbConnection, DbError};
 use crate::telemetry::metrics::Metrics;
 
@@ -176,25 +177,24 @@ fn commit(db: &Db, group: &[Job]) -> Result<Vec<(Outcome, Vec<Entry>)>, DbError>
                     Ok::<_, diesel::result::Error>((outcome, entries))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            // The group's events in one statement: under a burst of logouts, one row each would
-            // cost the writer as much again as the logouts themselves.
-            audit_events::insert_all(conn, &events)?;
             // One per logout, session ended or logout-all that revoked anything: what a
             // person did, not how many rows it took.
             let revoked = results
                 .iter()
                 .filter(|(o, _)| o.token_added || o.sessions_ended > 0)
                 .count();
-            if revoked > 0 {
-                revocations_hourly::add(conn, to_db_time(now), revoked as i64)?;
-            }
             let entries: Vec<Entry> = results
                 .iter()
                 .flat_map(|(_, entries)| entries.iter().cloned())
                 .collect();
-            for payload in notice::encode(&entries) {
-                blacklist::notify(conn, notice::CHANNEL, &payload)?;
-            }
+            let notices = notice::encode(&entries);
+            let tail = Tail {
+                events: &events,
+                revoked: (to_db_time(now), revoked as i64),
+                channel: notice::CHANNEL,
+                notices: &notices,
+            };
+            group_tail::write(conn, &tail)?;
             Ok(results)
         })
     })
