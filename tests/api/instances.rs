@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -97,12 +98,26 @@ impl Drop for Instance {
     }
 }
 
-/// A port nobody listens on now, given by the kernel; the server is started on it.
+/// A port nobody listens on now; the server is started on it.
+///
+/// Not one the kernel picks (`bind(0)`): between the probe and the server's own bind, any other
+/// test's `bind(0)` or outgoing connection could be handed the same port, and a test would then
+/// talk to another test's server. These come from below the kernel's ephemeral range (32768 and
+/// up on Linux), each call in this process taking the next one from a point set by the process
+/// id, so neither this process nor the kernel hands one out twice.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    const FIRST: u16 = 20_000;
+    const SPAN: u16 = 10_000;
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let start = (std::process::id() % u32::from(SPAN)) as u16;
+    for _ in 0..SPAN {
+        let offset = start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
+        let port = FIRST + offset;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {FIRST}..{}", FIRST + SPAN)
 }
 
 pub(crate) fn note(text: &str) {
