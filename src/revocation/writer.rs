@@ -183,11 +183,17 @@ fn commit(db: &Db, group: &[Job]) -> Result<Vec<(Outcome, Vec<Entry>)>, DbError>
                 .iter()
                 .filter(|(o, _)| o.token_added || o.sessions_ended > 0)
                 .count();
-            let entries: Vec<Entry> = results
-                .iter()
-                .flat_map(|(_, entries)| entries.iter().cloned())
-                .collect();
-            let notices = notice::encode(&entries);
+            // Notices go to the other instances, which only PostgreSQL has.
+            let notices = match conn {
+                DbConnection::Pg(_) => {
+                    let entries: Vec<Entry> = results
+                        .iter()
+                        .flat_map(|(_, entries)| entries.iter().cloned())
+                        .collect();
+                    notice::encode(&entries)
+                }
+                DbConnection::Sqlite(_) => Vec::new(),
+            };
             let tail = Tail {
                 events: &events,
                 revoked: (to_db_time(now), revoked as i64),
