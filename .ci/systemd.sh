@@ -58,6 +58,20 @@ mkdir -p "$root$(dirname "$BINARY")"
 printf '#!/bin/sh\nexit 0\n' >"$root$BINARY"
 chmod 0755 "$root$BINARY"
 
+# The directives issue 20 names, each required as written: verify accepts a unit without them and
+# the exposure score barely moves without an EnvironmentFile or a StateDirectory.
+echo "== required directives in $UNIT"
+missing=0
+for directive in 'User=jwt-blacklist' 'StateDirectory=jwt-blacklist' 'NoNewPrivileges=yes' \
+    'ProtectSystem=strict' 'EnvironmentFile=/etc/jwt-blacklist/env'; do
+    if ! grep -qxF "$directive" "$UNIT"; then
+        echo "$UNIT lacks the line $directive" >&2
+        missing=1
+    fi
+done
+[ "$missing" -eq 0 ] || exit 1
+echo "directives: all present"
+
 echo "== systemd-analyze verify $UNIT"
 out="$root/verify.out"
 status=0
