@@ -86,14 +86,19 @@ pub fn delete_expired(
 /// concurrent purges neither block each other nor deadlock. Each batch starts again at the
 /// start of the index, over the entries of the rows already deleted: PostgreSQL marks those
 /// dead at the first pass, and skipping them costs well under a millisecond a batch.
+///
+/// The locked rows are deleted by their physical address (`ctid`, stable while the row is
+/// locked), not by `jti`: matching the ids back found each row again through the primary key,
+/// a random probe per row (about 10 us), and once the table had statistics the planner chose a
+/// hash join over the whole table instead (300 ms for 20 000 rows, against 19 ms this way).
 fn delete_batch_pg(
     conn: &mut diesel::PgConnection,
     cutoff: PrimitiveDateTime,
     batch: i64,
 ) -> QueryResult<usize> {
     diesel::sql_query(
-        "DELETE FROM blacklist WHERE jti IN (SELECT jti FROM blacklist WHERE expires_at < $1 \
-         ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        "DELETE FROM blacklist WHERE ctid = ANY (ARRAY(SELECT ctid FROM blacklist \
+         WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))",
     )
     .bind::<diesel::sql_types::Timestamp, _>(cutoff)
     .bind::<diesel::sql_types::BigInt, _>(batch)
