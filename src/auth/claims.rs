@@ -133,6 +133,17 @@ impl TokenCodec {
     /// (see `verified`): the cache lives in this process, so a key removed from the
     /// configuration verifies nothing after the restart.
     pub fn decode(&self, token: &str) -> Result<Claims, TokenError> {
+        self.decode_and(token, Remember::Yes)
+    }
+
+    /// As [`Self::decode`], but a token verified now is not remembered. For logout: its tokens
+    /// are about to be revoked, and under a storm of logouts each would take a place in the
+    /// cache (a full shard is emptied) from the token of a session still in use.
+    pub fn decode_once(&self, token: &str) -> Result<Claims, TokenError> {
+        self.decode_and(token, Remember::No)
+    }
+
+    fn decode_and(&self, token: &str, remember: Remember) -> Result<Claims, TokenError> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Invalid);
         }
@@ -151,8 +162,10 @@ impl TokenCodec {
         if !ours(&data.claims) {
             return Err(TokenError::Invalid);
         }
-        self.verified
-            .insert(token, std::sync::Arc::new(data.claims.clone()));
+        if remember == Remember::Yes {
+            self.verified
+                .insert(token, std::sync::Arc::new(data.claims.clone()));
+        }
         Ok(data.claims)
     }
 
@@ -184,6 +197,13 @@ impl TokenCodec {
     pub fn ttl(&self) -> Duration {
         self.ttl
     }
+}
+
+/// Whether a token verified by [`TokenCodec::decode_and`] goes into the verified-token cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Remember {
+    Yes,
+    No,
 }
 
 /// Whether the claims are of a token this server issues: a time-ordered `jti`.
@@ -240,6 +260,27 @@ mod tests {
         let (header, body) = payload.split_once('.').expect("header");
         let forged_body = format!("{header}.{body}x.{signature}");
         assert_eq!(codec.decode(&forged_body), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn a_token_decoded_once_is_not_remembered_and_a_remembered_one_still_hits() {
+        let codec = codec();
+        let now = OffsetDateTime::now_utc();
+        let (leaving, claims) = codec.issue(ALICE, Uuid::now_v7(), now).expect("issue");
+        assert_eq!(codec.decode_once(&leaving), Ok(claims));
+        assert!(
+            !codec.verified.holds(&leaving),
+            "a logout's token is not cached"
+        );
+        let (staying, claims) = codec.issue(ALICE, Uuid::now_v7(), now).expect("issue");
+        assert_eq!(codec.decode(&staying), Ok(claims.clone()));
+        assert!(codec.verified.holds(&staying));
+        assert_eq!(
+            codec.decode_once(&staying),
+            Ok(claims),
+            "a cached token still decodes"
+        );
+        assert!(codec.verified.holds(&staying), "and stays cached");
     }
 
     #[test]

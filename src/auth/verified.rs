@@ -50,6 +50,13 @@ impl VerifiedTokens {
         (claims.exp >= now_secs - LEEWAY_SECS as i64).then(|| claims.clone())
     }
 
+    /// Whether `token` is remembered, whatever its expiry.
+    #[cfg(test)]
+    pub fn holds(&self, token: &str) -> bool {
+        let map = self.shard(token).read().unwrap_or_else(|e| e.into_inner());
+        map.contains_key(token)
+    }
+
     /// Remembers a token that the validator has just accepted.
     pub fn insert(&self, token: &str, claims: Arc<Claims>) {
         let mut map = self.shard(token).write().unwrap_or_else(|e| e.into_inner());

@@ -206,7 +206,7 @@ impl<'r> FromRequest<'r> for PresentedTokens {
         let codec = &app.codec;
         let mut tokens: Vec<PresentedToken> = Vec::with_capacity(2);
         for raw in bearer_token(req).into_iter().chain(cookie_tokens(req, app)) {
-            let signed = match codec.decode(raw) {
+            let signed = match codec.decode_once(raw) {
                 Ok(claims) => Some(PresentedToken {
                     claims,
                     expired: false,
