@@ -221,25 +221,28 @@ pub fn end(
     by: EndBy<'_>,
     now: PrimitiveDateTime,
 ) -> QueryResult<Option<Ended>> {
-    let mut target = sessions::table
+    // One static query per case, not a boxed one: diesel caches the prepared statement of a
+    // static query only, and on SQLite every logout runs this.
+    let live = sessions::table
         .filter(sessions::id.eq(id))
-        .filter(sessions::ended_at.is_null())
-        .into_boxed();
-    match by {
-        EndBy::Anyone => {}
-        EndBy::Owner(user_id) => target = target.filter(sessions::user_id.eq(user_id)),
-        EndBy::TokenIssuedBy(latest_from) => {
-            target = target.filter(
+        .filter(sessions::ended_at.is_null());
+    let columns = (sessions::id, sessions::access_until);
+    let found = match by {
+        EndBy::Anyone => live.select(columns).get_result::<Ended>(conn),
+        EndBy::Owner(user_id) => live
+            .filter(sessions::user_id.eq(user_id))
+            .select(columns)
+            .get_result(conn),
+        EndBy::TokenIssuedBy(latest_from) => live
+            .filter(
                 sessions::access_issued_at
                     .is_null()
                     .or(sessions::access_issued_at.le(latest_from)),
             )
-        }
+            .select(columns)
+            .get_result(conn),
     }
-    let found = target
-        .select((sessions::id, sessions::access_until))
-        .get_result::<Ended>(conn)
-        .optional()?;
+    .optional()?;
     let Some(found) = found else { return Ok(None) };
     let ended = diesel::update(
         sessions::table
