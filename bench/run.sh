@@ -267,6 +267,9 @@ settle() {
     if [[ "$DB_URL" == postgres* ]]; then
         psql "$DB_URL" -v ON_ERROR_STOP=1 -qAtc 'VACUUM (ANALYZE)' >/dev/null ||
             die "VACUUM (ANALYZE) after seeding failed"
+        # The seeded pages are written now, not by a checkpoint in the middle of a case (it
+        # takes a superuser or pg_checkpoint; without either the checkpointer comes in time).
+        psql "$DB_URL" -qAtc 'CHECKPOINT' >/dev/null 2>&1 || true
     fi
     while [ "$SECONDS" -lt "$deadline" ]; do
         busy="$(cpu_busy_percent)"
