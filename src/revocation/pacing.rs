@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 /// How long one batch should take. While a batch runs it shares the core with the request
 /// workers, and a request that waits behind it waits up to a scheduler slice; 5 ms keeps
 /// `GET /api/me`'s p99 during a purge of 1 100 000 rows under full load within twice its idle
-/// p99 on both backends (1.4x on PostgreSQL, 1.9-2.3x on SQLite with the server on one core),
-/// where 20 ms batches gave 2.6-3.3x. Smaller batches cost time: on SQLite that purge took
-/// 17 s instead of 15 s.
+/// p99 on PostgreSQL (1.2-1.6x) and about there on SQLite (1.8-2.3x, the server on one core),
+/// where 20 ms batches gave 2.4-3.3x and 10 ms 2.1-3.1x. Smaller batches cost time: SQLite's
+/// purge took 16-17 s instead of 14-15.5 s, PostgreSQL's 9-11 s instead of 5 s.
 pub const TARGET: Duration = Duration::from_millis(5);
 
 /// The largest batch, whatever the rate.
