@@ -240,18 +240,23 @@ seed() { # seed <rows> [--expired]
     settle
 }
 
+# CPU time (clock ticks) of the given pids, and busy/total ticks of the whole machine.
+cpu_ticks() {
+    local pid sum=0
+    for pid in "$@"; do
+        sum=$((sum + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$sum $(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat)"
+}
+
 # The share of the machine's CPU time that was busy (not idle, not waiting on I/O) over the
-# next second, in percent, from /proc/stat.
+# next second, in percent.
 cpu_busy_percent() {
-    local label user nice system idle iowait irq softirq steal rest
-    read -r label user nice system idle iowait irq softirq steal rest </proc/stat
-    local busy1=$((user + nice + system + irq + softirq + steal)) total1
-    total1=$((busy1 + idle + iowait))
+    local before after
+    before="$(cpu_ticks)"
     sleep 1
-    read -r label user nice system idle iowait irq softirq steal rest </proc/stat
-    local busy2=$((user + nice + system + irq + softirq + steal)) total2
-    total2=$((busy2 + idle + iowait))
-    echo $(((busy2 - busy1) * 100 / (total2 - total1 > 0 ? total2 - total1 : 1)))
+    after="$(cpu_ticks)"
+    echo "$before $after" | awk '{ d = $6 - $3; printf "%d\n", (d > 0 ? 100 * ($5 - $2) / d : 0) }'
 }
 
 # settle: the seeder's after-work is over before anything is measured. The seeder writes SQLite
@@ -621,14 +626,6 @@ bench_totp_logins() {
 INSTANCES=4
 INSTANCES_PROBE_EVERY="${BENCH_INSTANCES_PROBE_EVERY:-8}"
 INSTANCES_BACKGROUND=100
-# CPU time (clock ticks) of the given pids, and busy/total ticks of the whole machine.
-cpu_ticks() {
-    local pid sum=0
-    for pid in "$@"; do
-        sum=$((sum + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
-    done
-    echo "$sum $(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat)"
-}
 bench_instances() {
     local backend=$1 i
     if [ "$backend" != postgres ]; then
